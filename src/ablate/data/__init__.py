@@ -1,0 +1,1 @@
+"""Datasets, vocabularies and batching for ablate."""

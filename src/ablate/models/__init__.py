@@ -1,0 +1,1 @@
+"""The RNN encoder-decoder and its attention score functions."""
