@@ -1,0 +1,140 @@
+"""Attention: how the decoder builds its context vector `c_t` from the encoder states.
+
+Every variant follows the lecture's recipe, written once in `Attention.forward`:
+compare the decoder state `s_t` (query) with every encoder state `h_i` (keys), mask
+padding, softmax the scores into weights `α_ti`, and take the weighted sum of the
+encoder states (values): `c_t = Σ_i α_ti h_i`. Subclasses define only the score:
+
+- `dot`            `score(s, h) = sᵀh`                     Luong et al. 2015, §3.1 (dot)
+- `scaled_dot`     `score(s, h) = sᵀh / √d`                Vaswani et al. 2017, Eq. 1
+- `additive`       `score(s, h) = vᵀ tanh(W_s s + W_h h)`  Bahdanau et al. 2015, App. A.1.2
+- `multiplicative` `score(s, h) = sᵀ W h`                  Luong et al. 2015, §3.1 (general)
+
+`none` is the ablation baseline (Cho et al. 2014): `c_t` is the same fixed vector, the
+final encoder state, at every step; it has no weights.
+
+All variants take every query step at once: queries `(B, T, H)`, keys `(B, S, H)`,
+scores `(B, T, S)`. A single decoding step is the case `T = 1`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+ATTENTION_CHOICES = ("none", "dot", "scaled_dot", "additive", "multiplicative")
+
+
+class Attention(nn.Module):
+    """Base class: mask → softmax → weighted sum. Subclasses implement `score`."""
+
+    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Unnormalised scores.
+
+        Args:
+            query: decoder states `(B, T, H)`.
+            keys: encoder states `(B, S, H)`.
+
+        Returns:
+            `(B, T, S)` scores.
+        """
+        raise NotImplementedError
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        mask: torch.Tensor,
+        final: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Context vectors for every query step.
+
+        Args:
+            query: decoder states `(B, T, H)`.
+            keys: encoder states `(B, S, H)`, also the values.
+            mask: `(B, S)` bool, True on real source tokens.
+            final: the final encoder state `(B, H)`; unused here (see `NoAttention`).
+
+        Returns:
+            context `(B, T, H)` and weights `(B, T, S)` (exactly 0 on padding).
+        """
+        scores = self.score(query, keys)  # (B, T, S)
+        scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+        weights = torch.softmax(scores, dim=-1)  # (B, T, S)
+        context = torch.bmm(weights, keys)  # (B, T, S)·(B, S, H) → (B, T, H)
+        return context, weights
+
+
+class NoAttention(Attention):
+    """The fixed-context baseline: `c_t = h_final` for every t (Cho et al. 2014)."""
+
+    def forward(self, query, keys, mask, final=None):
+        if final is None:
+            raise ValueError("attention=none needs the final encoder state")
+        B, T, _ = query.shape
+        return final[:, None, :].expand(B, T, final.shape[-1]), None
+
+
+class DotAttention(Attention):
+    """`sᵀh` (Luong et al. 2015, §3.1, "dot")."""
+
+    def score(self, query, keys):
+        return torch.bmm(query, keys.transpose(1, 2))  # (B, T, H)·(B, H, S) → (B, T, S)
+
+
+class ScaledDotAttention(Attention):
+    """`sᵀh / √d` (Vaswani et al. 2017, Eq. 1): keeps softmax out of saturation as d grows."""
+
+    def score(self, query, keys):
+        return torch.bmm(query, keys.transpose(1, 2)) / math.sqrt(query.shape[-1])
+
+
+class MultiplicativeAttention(Attention):
+    """`sᵀ W h` (Luong et al. 2015, §3.1, "general")."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.W = nn.Linear(hidden, hidden, bias=False)
+
+    def score(self, query, keys):
+        # Project the keys, not the queries: S is fixed per batch while T may be 1 per step.
+        return torch.bmm(query, self.W(keys).transpose(1, 2))  # (B, T, S)
+
+
+class AdditiveAttention(Attention):
+    """`vᵀ tanh(W_s s + W_h h)` (Bahdanau et al. 2015, App. A.1.2)."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.W_s = nn.Linear(hidden, hidden, bias=False)
+        self.W_h = nn.Linear(hidden, hidden, bias=True)
+        self.v = nn.Linear(hidden, 1, bias=False)
+
+    def score(self, query, keys):
+        q = self.W_s(query)[:, :, None, :]  # (B, T, 1, H)
+        k = self.W_h(keys)[:, None, :, :]  # (B, 1, S, H)
+        return self.v(torch.tanh(q + k)).squeeze(-1)  # (B, T, S, H) → (B, T, S)
+
+
+def build_attention(attention: str, hidden: int) -> Attention:
+    """The attention module for a config choice.
+
+    Args:
+        attention: one of `ATTENTION_CHOICES`.
+        hidden: size `H` of the decoder and encoder states.
+    """
+    if attention == "none":
+        return NoAttention()
+    if attention == "dot":
+        return DotAttention()
+    if attention == "scaled_dot":
+        return ScaledDotAttention()
+    if attention == "additive":
+        return AdditiveAttention(hidden)
+    if attention == "multiplicative":
+        return MultiplicativeAttention(hidden)
+    raise ValueError(
+        f"unknown attention {attention!r}; choose one of {', '.join(ATTENTION_CHOICES)}"
+    )

@@ -1,0 +1,89 @@
+"""The attention modules: batched scores equal a per-step loop, weights are a proper
+distribution over real source tokens, and `none` is a fixed context."""
+
+import math
+
+import pytest
+import torch
+
+from ablate.models.attention import ATTENTION_CHOICES, build_attention
+
+SCORES = [a for a in ATTENTION_CHOICES if a != "none"]
+B, T, S, H = 3, 5, 7, 8
+
+
+def _inputs(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    query = torch.randn(B, T, H, generator=g)
+    keys = torch.randn(B, S, H, generator=g)
+    lengths = torch.tensor([S, 4, 1])
+    mask = torch.arange(S)[None, :] < lengths[:, None]  # (B, S)
+    final = torch.randn(B, H, generator=g)
+    return query, keys, mask, final
+
+
+def _reference_score(name, att, s, h):
+    """One query vector s (H,) against one key h (H,), straight from the formulas."""
+    if name == "dot":
+        return s @ h
+    if name == "scaled_dot":
+        return s @ h / math.sqrt(H)
+    if name == "multiplicative":
+        return s @ (att.W.weight @ h)
+    if name == "additive":
+        return att.v.weight[0] @ torch.tanh(att.W_s.weight @ s + att.W_h.weight @ h + att.W_h.bias)
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name", SCORES)
+def test_batched_equals_per_step_loop(name):
+    torch.manual_seed(0)
+    att = build_attention(name, H)
+    query, keys, mask, final = _inputs()
+    context, weights = att(query, keys, mask, final)
+    for b in range(B):
+        n = int(mask[b].sum())
+        for t in range(T):
+            scores = torch.stack([_reference_score(name, att, query[b, t], keys[b, i])
+                                  for i in range(n)])
+            alpha = torch.softmax(scores, dim=0)
+            c = (alpha[:, None] * keys[b, :n]).sum(0)
+            torch.testing.assert_close(weights[b, t, :n], alpha, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(context[b, t], c, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", SCORES)
+def test_one_step_at_a_time_equals_all_steps(name):
+    att = build_attention(name, H)
+    query, keys, mask, final = _inputs(1)
+    context, weights = att(query, keys, mask, final)
+    for t in range(T):
+        c_t, w_t = att(query[:, t : t + 1], keys, mask, final)
+        torch.testing.assert_close(c_t[:, 0], context[:, t])
+        torch.testing.assert_close(w_t[:, 0], weights[:, t])
+
+
+@pytest.mark.parametrize("name", SCORES)
+def test_weights_are_a_distribution_and_exactly_zero_on_padding(name):
+    att = build_attention(name, H)
+    query, keys, mask, final = _inputs(2)
+    keys = keys.masked_fill(~mask[..., None], 1e4)  # padding with huge values must not leak
+    _, weights = att(query, keys, mask, final)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(B, T))
+    assert (weights.masked_select(~mask[:, None, :].expand(B, T, S)) == 0).all()
+    assert (weights >= 0).all()
+
+
+def test_none_gives_the_same_context_at_every_step():
+    att = build_attention("none", H)
+    query, keys, mask, final = _inputs(3)
+    context, weights = att(query, keys, mask, final)
+    assert weights is None
+    assert context.shape == (B, T, H)
+    for t in range(T):
+        torch.testing.assert_close(context[:, t], final)
+
+
+def test_unknown_attention_names_the_valid_choices():
+    with pytest.raises(ValueError, match="additive.*multiplicative|choose one of"):
+        build_attention("cosine", H)

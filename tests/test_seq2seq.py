@@ -1,0 +1,77 @@
+"""The encoder–decoder: teacher forcing over all steps equals a step-by-step loop, and
+batched greedy decoding (which drops finished rows) equals decoding one sentence alone."""
+
+import pytest
+import torch
+
+from ablate.models.attention import ATTENTION_CHOICES
+from ablate.models.seq2seq import Seq2Seq
+
+V_SRC, V_TGT = 20, 25
+
+
+def _batch(B=4, S=9, T=7, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    src_len = torch.tensor([S, 5, 1, 7][:B])
+    src = torch.randint(4, V_SRC, (B, S), generator=g)
+    src = src.masked_fill(torch.arange(S)[None] >= src_len[:, None], 0)
+    tgt_in = torch.randint(4, V_TGT, (B, T), generator=g)
+    tgt_in[:, 0] = 2
+    return src, src_len, tgt_in
+
+
+def _model(attention, rnn="gru", layers=1):
+    torch.manual_seed(0)
+    return Seq2Seq(V_SRC, V_TGT, attention=attention, embed=16, hidden=12, layers=layers,
+                   rnn=rnn, dropout=0.0).eval()
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+@pytest.mark.parametrize("attention", ATTENTION_CHOICES)
+def test_teacher_forcing_equals_step_by_step(attention, rnn):
+    model = _model(attention, rnn, layers=2)
+    src, src_len, tgt_in = _batch()
+    logits, weights = model(src, src_len, tgt_in)
+    keys, mask, final, state = model.encode(src, src_len)
+    for t in range(tgt_in.shape[1]):
+        step_logits, step_w, state = model.decoder(tgt_in[:, t : t + 1], state, keys, mask, final)
+        torch.testing.assert_close(step_logits[:, 0], logits[:, t], rtol=1e-4, atol=1e-5)
+        if weights is not None:
+            torch.testing.assert_close(step_w[:, 0], weights[:, t], rtol=1e-4, atol=1e-5)
+    assert (weights is None) == (attention == "none")
+
+
+@pytest.mark.parametrize("attention", ATTENTION_CHOICES)
+def test_batched_greedy_equals_one_sentence_at_a_time(attention):
+    model = _model(attention)
+    src, src_len, _ = _batch(seed=1)
+    # Make some sentences end early so finished rows get dropped mid-decoding.
+    with torch.no_grad():
+        model.decoder.W_o.bias[3] = 2.0
+    tokens, weights = model.greedy(src, src_len, max_len=12)
+    for b in range(src.shape[0]):
+        n = int(src_len[b])
+        one, w1 = model.greedy(src[b : b + 1, :n], src_len[b : b + 1], max_len=12)
+        L = one.shape[1]
+        assert tokens[b, :L].tolist() == one[0].tolist()
+        assert (tokens[b, L:] == 0).all()
+        if weights is not None:
+            torch.testing.assert_close(weights[b, :L, :n], w1[0], rtol=1e-4, atol=1e-5)
+            assert (weights[b, :, n:] == 0).all()
+
+
+def test_greedy_stops_when_all_sentences_end():
+    model = _model("dot")
+    with torch.no_grad():
+        model.decoder.W_o.bias[3] = 100.0  # EOS always wins
+    src, src_len, _ = _batch()
+    tokens, weights = model.greedy(src, src_len)
+    assert tokens.shape[1] == 0 and weights.shape[1] == 0
+
+
+@pytest.mark.parametrize("bad", [dict(hidden=0), dict(embed=-1), dict(hidden=7),
+                                 dict(rnn="transformer"), dict(dropout=1.0)])
+def test_bad_sizes_raise_value_error(bad):
+    kwargs = dict(embed=8, hidden=8, rnn="gru", dropout=0.0) | bad
+    with pytest.raises(ValueError, match="model\\."):
+        Seq2Seq(V_SRC, V_TGT, attention="dot", **kwargs)
