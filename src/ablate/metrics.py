@@ -1,0 +1,225 @@
+"""Translation and alignment scores: corpus BLEU/chrF, BLEU by length, attention vs. gold.
+
+- BLEU (Papineni et al. 2002) and chrF (Popović 2015) come from sacrebleu (Post 2018),
+  so numbers are comparable with published ones and carry sacrebleu's signature.
+- Per-bucket 95% confidence intervals use bootstrap resampling of sentences
+  (Koehn 2004, "Statistical Significance Tests for Machine Translation Evaluation").
+  BLEU's sufficient statistics (n-gram matches and totals, hypothesis and reference
+  lengths) add over sentences, so they are extracted once and each resample is one
+  weighted sum plus sacrebleu's own score-from-statistics function.
+- Alignment error rate follows Och & Ney 2003, "A Systematic Comparison of Various
+  Statistical Alignment Models", §6, with every gold link counted as a sure link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from sacrebleu.metrics import BLEU, CHRF
+
+from ablate.buckets import Bucket, assign
+
+
+def _bleu(tokenize: str) -> BLEU:
+    # force=True only silences sacrebleu's "looks tokenized" warning, which fires on our
+    # pre-tokenised synthetic data; it changes neither the score nor the signature.
+    return BLEU(tokenize=tokenize, force=True)
+
+
+def _check_parallel(hyps: Sequence[str], refs: Sequence[str]) -> None:
+    if len(hyps) != len(refs):
+        raise ValueError(
+            f"got {len(hyps)} hypotheses but {len(refs)} references; pass one reference "
+            "per hypothesis"
+        )
+
+
+def _exact_match(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    # Whitespace-normalised string equality, in percent like BLEU and chrF.
+    hits = sum(h.split() == r.split() for h, r in zip(hyps, refs, strict=True))
+    return 100.0 * hits / len(hyps)
+
+
+def corpus_scores(hyps: list[str], refs: list[str], *, tokenize: str) -> dict:
+    """Corpus-level BLEU, chrF and exact match.
+
+    Args:
+        hyps: detokenised (or, with `tokenize="none"`, space-separated) hypotheses.
+        refs: one reference per hypothesis.
+        tokenize: the sacrebleu tokenizer, e.g. `"13a"` for real text, `"none"` for
+            synthetic token sequences.
+
+    Returns:
+        `{"bleu", "chrf", "exact_match", "signature": {"bleu", "chrf"}}`; scores in 0-100,
+        `exact_match` is the percentage of hypotheses equal to their reference up to
+        whitespace.
+    """
+    _check_parallel(hyps, refs)
+    if not hyps:
+        raise ValueError("corpus_scores needs at least one hypothesis")
+    bleu, chrf = _bleu(tokenize), CHRF()
+    bleu_score = bleu.corpus_score(list(hyps), [list(refs)])
+    chrf_score = chrf.corpus_score(list(hyps), [list(refs)])
+    return {
+        "bleu": float(bleu_score.score),
+        "chrf": float(chrf_score.score),
+        "exact_match": _exact_match(hyps, refs),
+        "signature": {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())},
+    }
+
+
+def _bootstrap_bleu(
+    bleu: BLEU, stats: np.ndarray, n_bootstrap: int, rng: np.random.Generator
+) -> np.ndarray:
+    """BLEU of `n_bootstrap` resamples (with replacement) of the sentences in `stats`.
+
+    Args:
+        bleu: the metric whose `_compute_score_from_stats` turns summed stats into BLEU.
+        stats: (N, 2 + 2 * max_order) per-sentence sufficient statistics, integers.
+        n_bootstrap: number of resamples.
+        rng: the random generator.
+
+    Returns:
+        (n_bootstrap,) BLEU scores.
+    """
+    n = len(stats)
+    idx = rng.integers(0, n, size=(n_bootstrap, n))
+    # counts[b, i] = how often sentence i is drawn in resample b; one int matmul sums
+    # every resample's statistics without materialising (n_bootstrap, N, K).
+    flat = (np.arange(n_bootstrap)[:, None] * n + idx).ravel()
+    counts = np.bincount(flat, minlength=n_bootstrap * n).reshape(n_bootstrap, n)
+    sums = counts @ stats  # (n_bootstrap, K)
+    return np.array([bleu._compute_score_from_stats(s.tolist()).score for s in sums])
+
+
+def bucket_scores(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    src_lengths: Sequence[int],
+    buckets: list[Bucket],
+    *,
+    tokenize: str,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> list[dict]:
+    """BLEU, chrF and exact match per source-length bucket, with bootstrap CIs for BLEU.
+
+    Each bucket's BLEU is corpus BLEU on exactly the sentences in that bucket, equal to
+    `sacrebleu.corpus_bleu(sub_hyps, [sub_refs], tokenize=tokenize).score`. Its 95%
+    interval is the (2.5, 97.5) percentile interval of BLEU over `n_bootstrap` resamples
+    of the bucket's sentences (Koehn 2004). Bucket `i` uses the generator
+    `default_rng([seed, i])`, so its interval does not depend on the other buckets.
+
+    Args:
+        hyps: hypotheses.
+        refs: one reference per hypothesis.
+        src_lengths: source length in words of each pair.
+        buckets: the buckets, from `ablate.buckets.make_buckets`.
+        tokenize: the sacrebleu tokenizer.
+        n_bootstrap: resamples per bucket; 0 or 1 gives no interval (`None` bounds).
+        seed: seed of the resampling.
+
+    Returns:
+        One dict per bucket, in bucket order and including empty buckets:
+        `{"label", "lo", "hi", "n", "bleu", "bleu_ci_low", "bleu_ci_high", "chrf",
+        "exact_match"}`; for an empty bucket `n == 0` and the scores are `None`.
+    """
+    _check_parallel(hyps, refs)
+    if len(src_lengths) != len(hyps):
+        raise ValueError(
+            f"got {len(src_lengths)} source lengths for {len(hyps)} hypotheses; pass one "
+            "length per pair"
+        )
+    if n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+    hyps, refs = list(hyps), list(refs)
+    bleu, chrf = _bleu(tokenize), CHRF()
+    if hyps:
+        # Per-sentence sufficient statistics, extracted once for all buckets.
+        bleu_stats = np.asarray(bleu._extract_corpus_statistics(hyps, [refs]), dtype=np.int64)
+        chrf_stats = chrf._extract_corpus_statistics(hyps, [refs])
+    members: list[list[int]] = [[] for _ in buckets]
+    for k, length in enumerate(src_lengths):
+        members[assign(buckets, length)].append(k)
+
+    rows = []
+    for i, (bucket, ids) in enumerate(zip(buckets, members, strict=True)):
+        row = {"label": bucket.label, "lo": bucket.lo, "hi": bucket.hi, "n": len(ids)}
+        if not ids:
+            row.update(bleu=None, bleu_ci_low=None, bleu_ci_high=None, chrf=None)
+            row["exact_match"] = None
+            rows.append(row)
+            continue
+        stats = bleu_stats[ids]  # (n, K)
+        row["bleu"] = float(bleu._compute_score_from_stats(stats.sum(0).tolist()).score)
+        if n_bootstrap > 1:
+            samples = _bootstrap_bleu(bleu, stats, n_bootstrap, np.random.default_rng([seed, i]))
+            low, high = np.percentile(samples, [2.5, 97.5])
+            row["bleu_ci_low"], row["bleu_ci_high"] = float(low), float(high)
+        else:
+            row["bleu_ci_low"] = row["bleu_ci_high"] = None
+        row["chrf"] = float(chrf._aggregate_and_compute([chrf_stats[k] for k in ids]).score)
+        row["exact_match"] = _exact_match([hyps[k] for k in ids], [refs[k] for k in ids])
+        rows.append(row)
+    return rows
+
+
+def alignment_scores(
+    weights: Sequence[np.ndarray], gold: Sequence[Iterable[tuple[int, int]]]
+) -> dict:
+    """Compare attention weights with gold word alignments.
+
+    Each target position's predicted link is its argmax source position. Counts are
+    pooled over the whole corpus (micro averages).
+
+    Args:
+        weights: per pair, (T, S) attention weights under teacher forcing on the
+            reference; rows are target positions and sum to 1.
+        gold: per pair, gold links `(src_idx, tgt_idx)`, 0-based.
+
+    Returns:
+        `{"accuracy", "aer", "entropy"}`:
+        accuracy (0-1): fraction of target positions with at least one gold link whose
+        argmax source is one of their gold sources;
+        aer (0-1): alignment error rate (Och & Ney 2003) with all gold links sure,
+        `1 - 2|A∩S| / (|A| + |S|)`, where `A` holds one predicted link per target position;
+        entropy (nats): mean over target positions of `-Σ_s α_ts log α_ts`.
+    """
+    if len(weights) != len(gold):
+        raise ValueError(f"got {len(weights)} weight matrices but {len(gold)} gold alignments")
+    n_linked = n_correct = n_pred = n_sure = n_hit = 0
+    entropy_sum = 0.0
+    n_rows = 0
+    for k, (w, links) in enumerate(zip(weights, gold, strict=True)):
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 2:
+            raise ValueError(f"weights[{k}] must be (T, S), got shape {w.shape}")
+        T, S = w.shape
+        sure = {(int(s), int(t)) for s, t in links}
+        bad = [(s, t) for s, t in sure if not (0 <= s < S and 0 <= t < T)]
+        if bad:
+            raise ValueError(
+                f"gold[{k}] has links {sorted(bad)} outside weights of shape (T={T}, S={S}); "
+                "links are (src_idx, tgt_idx)"
+            )
+        pred = {(int(s), t) for t, s in enumerate(w.argmax(axis=1))} if S else set()
+        gold_src: dict[int, set[int]] = {}
+        for s, t in sure:
+            gold_src.setdefault(t, set()).add(s)
+        n_linked += len(gold_src)
+        n_correct += sum(int(w[t].argmax()) in srcs for t, srcs in gold_src.items())
+        n_pred += len(pred)
+        n_sure += len(sure)
+        n_hit += len(pred & sure)
+        # 0 log 0 = 0: where() keeps log() away from zeros.
+        plogp = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
+        entropy_sum += float(-plogp.sum())
+        n_rows += T
+    if n_rows == 0:
+        raise ValueError("alignment_scores needs at least one target position")
+    return {
+        "accuracy": n_correct / n_linked if n_linked else float("nan"),
+        "aer": 1.0 - 2.0 * n_hit / (n_pred + n_sure) if n_pred + n_sure else float("nan"),
+        "entropy": entropy_sum / n_rows,
+    }
