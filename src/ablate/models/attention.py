@@ -115,7 +115,8 @@ class AdditiveAttention(Attention):
     def score(self, query, keys):
         q = self.W_s(query)[:, :, None, :]  # (B, T, 1, H)
         k = self.W_h(keys)[:, None, :, :]  # (B, 1, S, H)
-        return self.v(torch.tanh(q + k)).squeeze(-1)  # (B, T, S, H) → (B, T, S)
+        # tanh in place on the fresh sum: one (B, T, S, H) tensor fewer per step.
+        return self.v((q + k).tanh_()).squeeze(-1)  # (B, T, S, H) → (B, T, S)
 
 
 def build_attention(attention: str, hidden: int) -> Attention:

@@ -137,7 +137,7 @@ class Seq2Seq(nn.Module):
                                attention)
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
-        """Returns keys `(B, S, H)`, mask `(B, S)`, final `(B, H)` and the decoder's initial state."""
+        """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state."""
         keys, final = self.encoder(src, src_len)
         mask = src != self.pad_id  # (B, S)
         h = final[0] if isinstance(final, tuple) else final  # (L, B, H)

@@ -1,0 +1,141 @@
+"""The Lightning system: trains a `Seq2Seq` and scores it (BLEU each epoch, full test).
+
+It receives the model and defines no layers (Lightning style guide). Validation decodes
+greedily and logs `val/bleu` (the checkpoint monitor) and `val/bleu_len/<bucket>`; test
+also records the teacher-forced attention for alignment metrics and keeps everything in
+`self.test_outputs` for the entry point to write and log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from ablate.buckets import Bucket
+from ablate.data.vocab import Vocab
+from ablate.evaluate import evaluate
+from ablate.models.seq2seq import Seq2Seq
+
+
+class DivergedError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class Seq2SeqSystem(pl.LightningModule):
+    """Cross-entropy training with Adam; BLEU-based validation and test.
+
+    Args:
+        model: the encoder–decoder.
+        tgt_vocab: to turn output ids into words.
+        buckets: source-length buckets for per-bucket BLEU.
+        tokenize: sacrebleu tokenizer for this data.
+        lr: Adam learning rate.
+        label_smoothing: cross-entropy label smoothing.
+        check_finite_every: steps between checks that the loss is finite (each check is
+            one host–device sync).
+    """
+
+    def __init__(self, model: Seq2Seq, tgt_vocab: Vocab, buckets: Sequence[Bucket],
+                 tokenize: str = "none", lr: float = 1e-3, label_smoothing: float = 0.0,
+                 check_finite_every: int = 20):
+        super().__init__()
+        if not lr > 0:
+            raise ValueError(f"optim.lr must be > 0, got {lr!r}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"optim.label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        self.model, self.tgt_vocab, self.buckets, self.tokenize = model, tgt_vocab, \
+            list(buckets), tokenize
+        self.lr, self.check_finite_every = lr, check_finite_every
+        self.loss_fn = nn.CrossEntropyLoss(ignore_index=Vocab.pad_id,
+                                           label_smoothing=label_smoothing)
+        self.train_tokens = 0
+        self._eval: dict[int, list] = {}
+        self.test_outputs: dict | None = None
+
+    def forward(self, src, src_len):
+        return self.model.greedy(src, src_len)
+
+    def _loss(self, batch):
+        logits, weights = self.model(batch["src"], batch["src_len"], batch["tgt_in"])
+        loss = self.loss_fn(logits.flatten(0, 1), batch["tgt_out"].flatten())  # (B·T, V)
+        return loss, weights
+
+    def training_step(self, batch, batch_idx):
+        loss, _ = self._loss(batch)
+        if batch_idx % self.check_finite_every == 0 and not torch.isfinite(loss):
+            raise DivergedError(
+                f"loss became {loss.item()} at epoch {self.current_epoch}, step "
+                f"{self.global_step}; lower optim.lr or trainer.gradient_clip_val")
+        self.train_tokens += int(batch["tgt_out"].ne(Vocab.pad_id).sum())
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
+        return loss
+
+    def _decode(self, batch, keep_weights: bool):
+        tokens, weights = self.model.greedy(batch["src"], batch["src_len"])
+        out = []
+        for b, i in enumerate(batch["index"].tolist()):
+            hyp = self.tgt_vocab.decode(tokens[b].tolist())
+            w = None
+            if keep_weights and weights is not None:
+                w = weights[b, : len(hyp) + 1, : int(batch["src_len"][b])].float().cpu().numpy()
+            out.append((i, hyp, w))
+        return out
+
+    def on_validation_epoch_start(self):
+        self._eval = {}
+
+    def validation_step(self, batch, batch_idx):
+        loss, _ = self._loss(batch)
+        self.log("val/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
+        for i, hyp, _ in self._decode(batch, keep_weights=False):
+            self._eval[i] = [hyp]
+
+    def on_validation_epoch_end(self):
+        if self.trainer.sanity_checking:
+            return
+        pairs = self.trainer.datamodule.split("valid")
+        scores = evaluate(pairs, [self._eval[i][0] for i in range(len(pairs))], self.buckets,
+                          tokenize=self.tokenize, n_bootstrap=0)
+        self.log("val/bleu", scores["bleu"], prog_bar=True)
+        for b in scores["buckets"]:
+            if b["n"]:
+                self.log(f"val/bleu_len/{b['label']}", b["bleu"])
+
+    def on_test_epoch_start(self):
+        self._eval = {}
+
+    def test_step(self, batch, batch_idx):
+        _, forced = self._loss(batch)  # (B, T, S): attention on the reference translation
+        for i, hyp, w in self._decode(batch, keep_weights=True):
+            self._eval[i] = [hyp, w, None]
+        if forced is not None:
+            for b, i in enumerate(batch["index"].tolist()):
+                T = int(batch["tgt_out"][b].ne(Vocab.pad_id).sum()) - 1  # without </s>
+                S = int(batch["src_len"][b])
+                self._eval[i][2] = forced[b, :T, :S].float().cpu().numpy()
+
+    def on_test_epoch_end(self):
+        pairs = self.trainer.datamodule.split("test")
+        rows = [self._eval[i] for i in range(len(pairs))]
+        hyps = [r[0] for r in rows]
+        forced = [r[2] for r in rows] if rows and rows[0][2] is not None else None
+        scores = evaluate(pairs, hyps, self.buckets, tokenize=self.tokenize, weights=forced)
+        for key in ("bleu", "chrf", "exact_match"):
+            self.log(f"test/{key}", scores[key])
+        for b in scores["buckets"]:
+            if b["n"]:
+                self.log(f"test/bleu_len/{b['label']}", b["bleu"])
+        self.test_outputs = {"scores": scores, "hypotheses": hyps,
+                             "weights": [r[1] for r in rows]}
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr)
+
+    def on_save_checkpoint(self, checkpoint):
+        # What `ablate.translate` needs to rebuild the model without the training data.
+        checkpoint["ablate"] = {"src_vocab": self.trainer.datamodule.src_vocab.state_dict(),
+                                "tgt_vocab": self.tgt_vocab.state_dict(),
+                                "attention": self.model.attention}

@@ -1,0 +1,102 @@
+"""Experiment tracking: the one module that talks to W&B.
+
+A run logs to W&B online when the user is logged in and offline otherwise (never a
+login prompt, never a hang), through Lightning's `WandbLogger`. At test time it adds the
+BLEU-by-length table and line chart and the alignment heatmaps; `finish` always closes
+the run with the run's exit code, so sweep jobs never merge and failed runs never look
+finished (STYLE.md item 13).
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
+
+from ablate.console import console
+
+
+def wandb_logged_in() -> bool:
+    """True when an API key is in the environment or in `~/.netrc` for the W&B host."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
+def wandb_mode() -> str:
+    """`$WANDB_MODE` when the user set it, else `online` if logged in, else `offline`."""
+    mode = os.environ.get("WANDB_MODE")
+    if mode:
+        return mode
+    return "online" if wandb_logged_in() else "offline"
+
+
+def wandb_logger(save_dir: str, name: str, config: Mapping, project: str = "ablate",
+                 entity: str | None = None, group: str | None = None,
+                 tags: Sequence[str] = ()) -> WandbLogger:
+    """A `WandbLogger` in the right mode, with the run's resolved config.
+
+    Args:
+        save_dir: the run dir; W&B writes `save_dir/wandb/`.
+        name: the run's display name (e.g. `toy_fr-additive-s0`).
+        config: the resolved config plus the Hydra choices.
+        project, entity, group, tags: as in `wandb.init`.
+    """
+    mode = wandb_mode()
+    logger = WandbLogger(name=name, save_dir=save_dir, project=project, entity=entity,
+                         group=group, tags=list(tags), config=dict(config), mode=mode,
+                         settings={"silent": True, "console": "off"})
+    if mode == "offline":
+        console.print(f"W&B offline (not logged in): sync later with "
+                      f"`wandb sync {Path(save_dir) / 'wandb' / 'offline-run-*'}`")
+    return logger
+
+
+def csv_logger(save_dir: str, name: str, config: Mapping) -> CSVLogger:
+    """Metrics as `save_dir/csv/metrics.csv`, for machines without W&B."""
+    logger = CSVLogger(save_dir=save_dir, name="csv", version="")
+    logger.log_hyperparams(dict(config))
+    return logger
+
+
+def log_test(logger: Logger | None, buckets: Sequence[Mapping],
+             images: Mapping[str, Path]) -> None:
+    """Log the test BLEU-by-length table + line chart and the alignment heatmaps to W&B.
+
+    Args:
+        logger: the run's logger; anything but a `WandbLogger` is skipped (the CSV logger
+            already has the scalars, and the plots are on disk).
+        buckets: the per-bucket results, as in `results.json`.
+        images: metric name → PNG path, e.g. `test/alignment/short` → `plots/….png`.
+    """
+    if not isinstance(logger, WandbLogger):
+        return
+    import wandb
+
+    columns = ["bucket", "lo", "hi", "n", "bleu", "bleu_ci_low", "bleu_ci_high"]
+    rows = [[b["label"], b["lo"], b["hi"], b["n"], b["bleu"], b["bleu_ci_low"],
+             b["bleu_ci_high"]] for b in buckets if b["n"]]
+    table = wandb.Table(columns=columns, data=rows)
+    payload = {
+        "test/bleu_by_length": table,
+        "test/bleu_by_length_chart": wandb.plot.line(table, "bucket", "bleu",
+                                                     title="Test BLEU by source length"),
+    }
+    payload.update({key: wandb.Image(str(path)) for key, path in images.items()})
+    logger.experiment.log(payload)
+
+
+def finish(logger: Logger | None, exit_code: int) -> None:
+    """Close the tracker; a non-zero `exit_code` marks the W&B run failed."""
+    if isinstance(logger, WandbLogger) and logger._experiment is not None:
+        logger.experiment.finish(exit_code=exit_code)
+    elif logger is not None:
+        logger.finalize("success" if exit_code == 0 else "failed")

@@ -1,0 +1,118 @@
+"""`run(cfg)`: one training run, top to bottom — data, model, system, logger, fit, test,
+outputs. Hydra builds the leaves (`instantiate`); this function wires the trunk by hand.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+from ablate import tracking
+from ablate.buckets import make_buckets
+from ablate.console import buckets_table, console, progress_callback
+from ablate.data.datamodule import Seq2SeqData
+from ablate.evaluate import hypotheses_rows, pick_examples
+from ablate.outputs import save_figure, write_json, write_tsv
+from ablate.perf import keep_freed_memory
+from ablate.plots import alignment_figure, bleu_by_length_figure
+from ablate.system import Seq2SeqSystem
+
+
+def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -> dict:
+    """Train and test one model; write the run dir; return `results.json`'s content.
+
+    Args:
+        cfg: the composed config (see `conf/config.yaml`).
+        run_dir: where outputs go (Hydra's run or job dir).
+        choices: the Hydra config-group choices, for the tracker.
+    """
+    run_dir = Path(run_dir)
+    check_writable(run_dir)
+    keep_freed_memory()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+
+    corpus = instantiate(cfg.dataset)
+    data = Seq2SeqData(corpus, batch_size=cfg.data.batch_size, min_freq=cfg.data.min_freq,
+                       seed=cfg.seed)
+    buckets = make_buckets(**OmegaConf.to_container(cfg.buckets),
+                           lengths=[len(p.src) for p in corpus.test])
+    model = instantiate(cfg.model)(src_vocab_size=len(data.src_vocab),
+                                   tgt_vocab_size=len(data.tgt_vocab), attention=cfg.attention)
+    system = Seq2SeqSystem(model, data.tgt_vocab, buckets, tokenize=corpus.tokenize,
+                           **cfg.optim)
+
+    name = f"{corpus.name}-{cfg.attention}-s{cfg.seed}"
+    config = {**OmegaConf.to_container(cfg, resolve=True), "choices": dict(choices or {})}
+    logger = instantiate(cfg.logger)(save_dir=str(run_dir), name=name, config=config) \
+        if cfg.logger else None
+    checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", monitor="val/bleu",
+                                 mode="max", save_last=True, filename="best-{epoch}")
+    trainer = instantiate(cfg.trainer)(default_root_dir=str(run_dir), logger=logger or False,
+                                       callbacks=[checkpoint, progress_callback()])
+    exit_code = 1
+    try:
+        start = time.perf_counter()
+        trainer.fit(system, datamodule=data)
+        seconds = time.perf_counter() - start
+        trainer.test(system, datamodule=data, ckpt_path="best", verbose=False)
+        results = write_run(run_dir, cfg, corpus, system, trainer, seconds, logger)
+        exit_code = 0
+    finally:
+        tracking.finish(logger, exit_code)
+    console.print(buckets_table(results))
+    return results
+
+
+def check_writable(run_dir: Path) -> None:
+    """Fail before training, not after, when outputs cannot be written."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise OSError(f"cannot write to the output dir {run_dir} ({e.strerror}); "
+                      f"set hydra.run.dir to a writable folder") from None
+
+
+def write_run(run_dir, cfg, corpus, system, trainer, seconds, logger) -> dict:
+    """Write `results.json`, `hypotheses.tsv` and the plots; log them to the tracker."""
+    out = system.test_outputs
+    scores, hyps = out["scores"], out["hypotheses"]
+    results = {
+        "attention": cfg.attention, "dataset": corpus.name, "seed": cfg.seed,
+        "bleu": scores["bleu"], "chrf": scores["chrf"], "exact_match": scores["exact_match"],
+        "signature": scores["signature"], "buckets": scores["buckets"],
+        "alignment": scores["alignment"],
+        "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step,
+                  "seconds": round(seconds, 2),
+                  "tokens_per_second": round(system.train_tokens / max(seconds, 1e-9), 1)},
+        "best_checkpoint": trainer.checkpoint_callback.best_model_path,
+        "status": "complete",
+    }
+    write_tsv(run_dir / "hypotheses.tsv", ["source", "reference", "hypothesis", "bucket"],
+              hypotheses_rows(corpus.test, hyps, system.buckets))
+    plots = run_dir / "plots"
+    images = {"test/bleu_by_length_plot": save_figure(
+        bleu_by_length_figure({cfg.attention: scores["buckets"]},
+                              title=f"{corpus.name}: BLEU by source length"),
+        plots / "bleu_by_length.png")}
+    for tag, i in zip(("short", "median", "long"), pick_examples(corpus.test), strict=False):
+        weights = out["weights"][i]
+        if weights is None:  # attention=none has no weights to draw
+            continue
+        src, hyp = corpus.test[i].src, list(hyps[i]) + ["</s>"]
+        fig = alignment_figure(weights[: len(hyp)], src, hyp[: weights.shape[0]],
+                               title=f"{cfg.attention} · {tag} ({len(src)} words)")
+        images[f"test/alignment/{tag}"] = save_figure(fig, plots / f"alignment_{tag}.png")
+    write_json(run_dir / "results.json", results)
+    tracking.log_test(logger, scores["buckets"], images)
+    return results

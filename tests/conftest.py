@@ -1,0 +1,47 @@
+"""Shared test set-up: W&B offline always, caches in a temp dir, tiny configs."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["WANDB_MODE"] = "offline"  # never the network, never a prompt
+os.environ["WANDB_SILENT"] = "true"
+os.environ.pop("WANDB_API_KEY", None)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+# Small enough that a run takes a couple of seconds on 2 CPU cores.
+TINY = [
+    "dataset.train_size=64", "dataset.valid_size=16", "dataset.test_size=24",
+    "dataset.max_len=12", "model.embed=8", "model.hidden=8", "data.batch_size=16",
+    "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "threads=1",
+]
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("ABLATE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def compose(overrides=()):
+    """The config `python -m ablate OVERRIDES` would run."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return hydra_compose("config", overrides=list(overrides))
+
+
+def write_parallel(root: Path, n=(40, 10, 12), mismatch=False):
+    """A tiny aligned corpus in the `dataset=parallel` layout."""
+    root.mkdir(parents=True, exist_ok=True)
+    words = ["the", "a", "cat", "dog", "sat", "on", "mat", "black", "small", "ran"]
+    for split, size in zip(("train", "valid", "test"), n, strict=True):
+        src = [" ".join(words[(i + k) % len(words)] for k in range(2 + i % 6)) for i in range(size)]
+        tgt = [s.upper() for s in src]
+        (root / f"{split}.src").write_text("\n".join(src) + "\n", encoding="utf-8")
+        (root / f"{split}.tgt").write_text("\n".join(tgt[: size - (1 if mismatch else 0)]) + "\n",
+                                           encoding="utf-8")
+    return root
