@@ -8,6 +8,7 @@ also records the teacher-forced attention for alignment metrics and keeps everyt
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pytorch_lightning as pl
@@ -18,6 +19,9 @@ from ablate.buckets import Bucket
 from ablate.data.vocab import Vocab
 from ablate.evaluate import evaluate
 from ablate.models.seq2seq import Seq2Seq
+
+
+SCHEDULES = ("constant", "cosine")
 
 
 class DivergedError(RuntimeError):
@@ -33,22 +37,27 @@ class Seq2SeqSystem(pl.LightningModule):
         buckets: source-length buckets for per-bucket BLEU.
         tokenize: sacrebleu tokenizer for this data.
         lr: Adam learning rate.
+        schedule: `constant`, or `cosine` decay per step to 5% of `lr` at the last step
+            (steadier final epochs, so the best checkpoint is less a matter of luck).
         label_smoothing: cross-entropy label smoothing.
         check_finite_every: steps between checks that the loss is finite (each check is
             one host–device sync).
     """
 
     def __init__(self, model: Seq2Seq, tgt_vocab: Vocab, buckets: Sequence[Bucket],
-                 tokenize: str = "none", lr: float = 1e-3, label_smoothing: float = 0.0,
-                 check_finite_every: int = 20):
+                 tokenize: str = "none", lr: float = 1e-3, schedule: str = "constant",
+                 label_smoothing: float = 0.0, check_finite_every: int = 20):
         super().__init__()
         if not lr > 0:
             raise ValueError(f"optim.lr must be > 0, got {lr!r}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown optim.schedule {schedule!r}; choose one of "
+                             f"{', '.join(SCHEDULES)}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"optim.label_smoothing must be in [0, 1), got {label_smoothing!r}")
         self.model, self.tgt_vocab, self.buckets, self.tokenize = model, tgt_vocab, \
             list(buckets), tokenize
-        self.lr, self.check_finite_every = lr, check_finite_every
+        self.lr, self.schedule, self.check_finite_every = lr, schedule, check_finite_every
         self.loss_fn = nn.CrossEntropyLoss(ignore_index=Vocab.pad_id,
                                            label_smoothing=label_smoothing)
         self.train_tokens = 0
@@ -132,7 +141,17 @@ class Seq2SeqSystem(pl.LightningModule):
                              "weights": [r[1] for r in rows]}
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        if self.schedule == "constant":
+            return optimizer
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+
+        def cosine(step):
+            return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint):
         # What `ablate.translate` needs to rebuild the model without the training data.

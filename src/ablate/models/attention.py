@@ -104,27 +104,35 @@ class MultiplicativeAttention(Attention):
 
 
 class AdditiveAttention(Attention):
-    """`vᵀ tanh(W_s s + W_h h)` (Bahdanau et al. 2015, App. A.1.2)."""
+    """`vᵀ tanh(W_s s + W_h h)` (Bahdanau et al. 2015, App. A.1.2).
 
-    def __init__(self, hidden: int):
+    Args:
+        hidden: size `H` of the states.
+        dim: size `A` of the tanh layer (Bahdanau's n'); it sets the cost, since the
+            score builds a `(B, T, S, A)` tensor.
+    """
+
+    def __init__(self, hidden: int, dim: int | None = None):
         super().__init__()
-        self.W_s = nn.Linear(hidden, hidden, bias=False)
-        self.W_h = nn.Linear(hidden, hidden, bias=True)
-        self.v = nn.Linear(hidden, 1, bias=False)
+        dim = dim or hidden
+        self.W_s = nn.Linear(hidden, dim, bias=False)
+        self.W_h = nn.Linear(hidden, dim, bias=True)
+        self.v = nn.Linear(dim, 1, bias=False)
 
     def score(self, query, keys):
-        q = self.W_s(query)[:, :, None, :]  # (B, T, 1, H)
-        k = self.W_h(keys)[:, None, :, :]  # (B, 1, S, H)
-        # tanh in place on the fresh sum: one (B, T, S, H) tensor fewer per step.
-        return self.v((q + k).tanh_()).squeeze(-1)  # (B, T, S, H) → (B, T, S)
+        q = self.W_s(query)[:, :, None, :]  # (B, T, 1, A)
+        k = self.W_h(keys)[:, None, :, :]  # (B, 1, S, A)
+        # tanh in place on the fresh sum: one (B, T, S, A) tensor fewer per step.
+        return self.v((q + k).tanh_()).squeeze(-1)  # (B, T, S, A) → (B, T, S)
 
 
-def build_attention(attention: str, hidden: int) -> Attention:
+def build_attention(attention: str, hidden: int, dim: int | None = None) -> Attention:
     """The attention module for a config choice.
 
     Args:
         attention: one of `ATTENTION_CHOICES`.
         hidden: size `H` of the decoder and encoder states.
+        dim: the additive score's tanh layer size (default `H`); unused by the others.
     """
     if attention == "none":
         return NoAttention()
@@ -133,7 +141,7 @@ def build_attention(attention: str, hidden: int) -> Attention:
     if attention == "scaled_dot":
         return ScaledDotAttention()
     if attention == "additive":
-        return AdditiveAttention(hidden)
+        return AdditiveAttention(hidden, dim)
     if attention == "multiplicative":
         return MultiplicativeAttention(hidden)
     raise ValueError(

@@ -72,13 +72,13 @@ class Decoder(nn.Module):
     """Luong-style decoder: RNN over the previous target word, then attention."""
 
     def __init__(self, vocab_size: int, embed: int, hidden: int, layers: int, rnn: str,
-                 dropout: float, pad_id: int, attention: str):
+                 dropout: float, pad_id: int, attention: str, attention_dim: int | None):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_id)
         rnn_cls = nn.GRU if rnn == "gru" else nn.LSTM
         self.rnn = rnn_cls(embed, hidden, num_layers=layers, batch_first=True,
                            dropout=dropout if layers > 1 else 0.0)
-        self.attention = build_attention(attention, hidden)
+        self.attention = build_attention(attention, hidden, attention_dim)
         self.W_c = nn.Linear(2 * hidden, hidden, bias=False)
         self.W_o = nn.Linear(hidden, vocab_size)
         self.dropout = nn.Dropout(dropout)
@@ -112,16 +112,19 @@ class Seq2Seq(nn.Module):
         layers: RNN layers in the encoder and in the decoder.
         rnn: `gru` or `lstm`.
         dropout: dropout on embeddings and on the attentional output.
+        attention_dim: size of the additive score's tanh layer (default `hidden`).
         pad_id, bos_id, eos_id: special token ids of the target vocabulary.
     """
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, attention: str = "additive",
                  embed: int = 128, hidden: int = 256, layers: int = 1, rnn: str = "gru",
-                 dropout: float = 0.1, pad_id: int = 0, bos_id: int = 2, eos_id: int = 3):
+                 dropout: float = 0.1, attention_dim: int | None = None, pad_id: int = 0,
+                 bos_id: int = 2, eos_id: int = 3):
         super().__init__()
         for name, value in [("embed", embed), ("hidden", hidden), ("layers", layers),
                             ("src_vocab_size", src_vocab_size),
-                            ("tgt_vocab_size", tgt_vocab_size)]:
+                            ("tgt_vocab_size", tgt_vocab_size),
+                            ("attention_dim", attention_dim or hidden)]:
             _check_size(name, value)
         if hidden % 2:
             raise ValueError(f"model.hidden must be even (two encoder directions), got {hidden}")
@@ -134,7 +137,7 @@ class Seq2Seq(nn.Module):
         self.encoder = Encoder(src_vocab_size, embed, hidden, layers, rnn, dropout, pad_id)
         self.bridge = nn.Linear(hidden, hidden)
         self.decoder = Decoder(tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id,
-                               attention)
+                               attention, attention_dim)
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
         """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state."""

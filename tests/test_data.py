@@ -1,0 +1,106 @@
+"""Vocabularies, length-grouped batching, the toy_fr cache and the parallel reader."""
+
+import json
+
+import pytest
+
+from ablate.data.datamodule import LengthGroupedBatches, Seq2SeqData, collate
+from ablate.data.datasets import CorpusError, parallel, synthetic, toy_fr
+from ablate.data.vocab import Vocab
+from conftest import write_parallel
+
+
+def test_vocab_round_trip_min_freq_and_unk():
+    v = Vocab.build([["a", "b", "a"], ["a", "c"]], min_freq=2)
+    assert v.itos[:4] == ["<pad>", "<unk>", "<s>", "</s>"]
+    assert v.encode(["a", "b"]) == [4, Vocab.unk_id]
+    assert v.decode([4, 1, 3, 4]) == ["a", "<unk>"]  # stops at </s>
+    assert Vocab.from_state_dict(v.state_dict()).itos == v.itos
+    with pytest.raises(ValueError, match="min_freq"):
+        Vocab.build([["a"]], min_freq=0)
+
+
+def test_length_grouped_batches_cover_every_index_once_and_cut_padding():
+    import random
+
+    rng = random.Random(0)
+    lengths = [rng.randint(1, 70) for _ in range(2000)]
+    sampler = LengthGroupedBatches(lengths, 32, shuffle=True, seed=0)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(2000))
+    assert len(batches) == len(sampler)
+
+    def padding(bs):
+        total = sum(max(lengths[i] for i in b) * len(b) for b in bs)
+        return 1 - sum(lengths) / total
+
+    random_batches = [list(range(i, min(i + 32, 2000))) for i in range(0, 2000, 32)]
+    assert padding(batches) < 0.05 < padding(random_batches)
+
+
+def test_batch_order_depends_only_on_seed_and_epoch():
+    lengths = list(range(1, 500))
+    a, b = LengthGroupedBatches(lengths, 16, True, seed=3), LengthGroupedBatches(lengths, 16,
+                                                                                 True, seed=3)
+    a.set_epoch(2)
+    b.set_epoch(2)
+    epoch2 = list(a)
+    assert epoch2 == list(b)
+    b.set_epoch(3)
+    assert list(b) != epoch2
+
+
+def test_collate_shapes_and_special_tokens():
+    corpus = synthetic("copy", 20, 4, 4, min_len=2, max_len=6, vocab_size=5, seed=0)
+    data = Seq2SeqData(corpus, batch_size=4)
+    pairs = corpus.train[:3]
+    batch = collate(pairs, [0, 1, 2], data.src_vocab, data.tgt_vocab)
+    assert batch["src"].shape == (3, max(len(p.src) for p in pairs))
+    for b, p in enumerate(pairs):
+        n = len(p.tgt)
+        assert batch["tgt_in"][b, 0] == Vocab.bos_id
+        assert batch["tgt_out"][b, n] == Vocab.eos_id
+        assert data.tgt_vocab.decode(batch["tgt_out"][b].tolist()) == list(p.tgt)
+        assert batch["src_len"][b] == len(p.src)
+
+
+def test_toy_fr_is_cached_atomically_and_reused(tmp_path):
+    a = toy_fr(50, 5, 5, 1, 20, seed=1, cache_dir=str(tmp_path))
+    files = list(tmp_path.glob("toy_fr-*.json"))
+    assert len(files) == 1 and not list(tmp_path.glob(".*tmp"))
+    json.loads(files[0].read_text())
+    b = toy_fr(50, 5, 5, 1, 20, seed=1, cache_dir=str(tmp_path))
+    assert a.train == b.train and a.test == b.test
+    files[0].write_text("{not json")  # a corrupt cache is regenerated
+    assert toy_fr(50, 5, 5, 1, 20, seed=1, cache_dir=str(tmp_path)).train == a.train
+    assert toy_fr(50, 5, 5, 1, 20, seed=2, cache_dir=str(tmp_path)).train != a.train
+
+
+def test_parallel_reads_aligned_files(tmp_path):
+    corpus = parallel(str(write_parallel(tmp_path)))
+    assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (40, 10, 12)
+    assert corpus.train[0].tgt == tuple(w.upper() for w in corpus.train[0].src)
+    assert corpus.tokenize == "13a" or corpus.tokenize == "none"
+
+
+def test_parallel_line_count_mismatch_names_files_and_counts(tmp_path):
+    write_parallel(tmp_path, mismatch=True)
+    with pytest.raises(CorpusError, match=r"train\.src has 40 lines but .*train\.tgt has 39"):
+        parallel(str(tmp_path))
+
+
+def test_parallel_missing_file_and_bad_bytes(tmp_path):
+    with pytest.raises(CorpusError, match="corpus file not found.*dataset.path"):
+        parallel(str(tmp_path / "nowhere"))
+    write_parallel(tmp_path)
+    (tmp_path / "valid.tgt").write_bytes(b"ok line\nbad \xff byte\n")
+    with pytest.raises(CorpusError, match=r"valid\.tgt, line 2: not valid UTF-8"):
+        parallel(str(tmp_path))
+
+
+def test_parallel_drops_and_counts_overlong_and_empty_lines(tmp_path):
+    write_parallel(tmp_path)
+    (tmp_path / "test.src").write_text("a b\n\n" + "w " * 50 + "\nc\n")
+    (tmp_path / "test.tgt").write_text("A B\nX\n" + "W " * 50 + "\nC\n")
+    corpus = parallel(str(tmp_path), max_len=10)
+    assert len(corpus.test) == 2 and corpus.meta["dropped"]["test"] == 2

@@ -1,0 +1,43 @@
+"""A real run with the W&B logger, offline: read what W&B wrote to disk."""
+
+import json
+
+from ablate.train import run
+from conftest import TINY, compose
+from wandb_files import summary
+
+
+def test_offline_wandb_run_holds_scalars_table_chart_and_images(tmp_path):
+    cfg = compose([*TINY, "logger=wandb", "attention=additive"])
+    run(cfg, tmp_path / "run", choices={"attention": "additive", "dataset": "toy_fr"})
+    info = summary(tmp_path / "run")
+    assert info["exit_code"] == 0
+    assert info["name"] == "toy_fr-additive-s0"
+    for key in ("val/loss", "val/bleu", "val/bleu_len/01-10", "test/bleu", "test/chrf"):
+        assert key in info["history_keys"], key
+    assert info["media"]["test/bleu_by_length"] == "table-file"
+    assert info["media"]["test/bleu_by_length_chart_table"] == "table-file"
+    assert "_wandb/visualize/test/bleu_by_length_chart" in info["config"]
+    for tag in ("short", "median", "long"):
+        assert info["media"][f"test/alignment/{tag}"] == "image-file"
+    assert info["config"]["attention"] == "additive"
+    assert info["config"]["choices"] == {"attention": "additive", "dataset": "toy_fr"}
+    # The table W&B stored has one row per non-empty bucket, with the run's numbers.
+    table_file = next(info["dir"].glob("files/media/table/test/bleu_by_length_*.table.json"))
+    table = json.loads(table_file.read_text())
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert table["columns"][:5] == ["bucket", "lo", "hi", "n", "bleu"]
+    assert [r[0] for r in table["data"]] == [b["label"] for b in results["buckets"] if b["n"]]
+    assert [r[4] for r in table["data"]] == [b["bleu"] for b in results["buckets"] if b["n"]]
+    pngs = list(info["dir"].glob("files/media/images/test/alignment/*.png"))
+    assert len(pngs) == 3 and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+
+
+def test_secrets_never_reach_the_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    cfg = compose([*TINY, "logger=wandb"])
+    run(cfg, tmp_path / "run", choices={})
+    info = summary(tmp_path / "run")
+    assert "x" * 40 not in json.dumps(info["config"])
+    assert "x" * 40 not in (tmp_path / "run" / "results.json").read_text()
