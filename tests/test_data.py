@@ -7,6 +7,7 @@ import pytest
 from ablate.data.datamodule import LengthGroupedBatches, Seq2SeqData, collate
 from ablate.data.datasets import CorpusError, parallel, synthetic, toy_fr
 from ablate.data.vocab import Vocab
+
 from conftest import write_parallel
 
 

@@ -4,9 +4,10 @@ run leaves the files DESIGN.md promises."""
 import json
 
 import pytest
-from conftest import TINY, compose, write_parallel
 
 from ablate.train import run
+
+from conftest import TINY, compose, write_parallel
 
 GROUPS = {
     "attention": ["none", "dot", "scaled_dot", "additive", "multiplicative"],

@@ -3,6 +3,7 @@
 import json
 
 from ablate.train import run
+
 from conftest import TINY, compose
 from wandb_files import summary
 

@@ -20,7 +20,6 @@ from ablate.data.vocab import Vocab
 from ablate.evaluate import evaluate
 from ablate.models.seq2seq import Seq2Seq
 
-
 SCHEDULES = ("constant", "cosine")
 
 
