@@ -13,11 +13,14 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.errors import InstantiationException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from ablate.console import console
+from ablate.outputs import write_json
+from ablate.sweep import axis_tags, sweep_group
 from ablate.system import DivergedError
 from ablate.train import run
 
@@ -47,17 +50,51 @@ def check_group_choices(argv: list[str], conf: Path = CONF) -> str | None:
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    choices = dict(hc.runtime.choices)
+    in_sweep = hc.mode == RunMode.MULTIRUN
+    configure_job(cfg, hc, choices, in_sweep)
     try:
-        results = run(cfg, Path(hc.runtime.output_dir), choices=dict(hc.runtime.choices))
-    except (*USER_ERRORS, InstantiationException) as e:
-        # instantiate() wraps a leaf's own error (a missing corpus file, a bad size).
-        cause = e.__cause__ if isinstance(e, InstantiationException) else e
-        if not isinstance(cause, USER_ERRORS) or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        fail(one_line(cause))
-    return results["bleu"]
+        return run(cfg, run_dir, choices=choices)["bleu"]
+    except Exception as e:
+        message = describe(e)
+        if not in_sweep:
+            if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            fail(message)
+        # One failed job must not stop the sweep: record it where the report looks, and
+        # let the others run; the sweep report names it and the sweep exits non-zero.
+        if message is None:
+            console.print_exception()
+        console.print(f"[bold red]error[/bold red] in job {hc.job.num} ({run_dir}): "
+                      f"{message or repr(e)}", soft_wrap=True)
+        write_json(run_dir / "results.json", {"status": "failed", "error": message or repr(e),
+                                              "overrides": list(hc.overrides.task)})
+        return None
+
+
+def configure_job(cfg: DictConfig, hc, choices: dict, in_sweep: bool) -> None:
+    """Settings that depend on how the job was launched, not on the experiment."""
+    with open_dict(cfg):
+        launcher = str(hc.launcher.get("_target_", "")).lower()
+        if cfg.threads is None and "joblib" in launcher:
+            # Parallel jobs share the cores: n_jobs × threads must not oversubscribe them.
+            cores = os.cpu_count() or 1
+            n_jobs = hc.launcher.get("n_jobs") or 1
+            cfg.threads = max(1, cores // (cores if n_jobs < 0 else n_jobs))
+        if cfg.logger and str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
+            cfg.logger.tags = list(cfg.logger.tags or []) + axis_tags(choices)
+            if in_sweep and cfg.logger.group is None:
+                cfg.logger.group = sweep_group(choices, hc.sweep.dir)
+
+
+def describe(e: BaseException) -> str | None:
+    """One line for an error in the user's input; None for a bug (show the traceback)."""
+    # instantiate() wraps a leaf's own error (a missing corpus file, a bad size).
+    cause = e.__cause__ if isinstance(e, InstantiationException) else e
+    return one_line(cause) if isinstance(cause, USER_ERRORS) else None
 
 
 def one_line(e: BaseException) -> str:

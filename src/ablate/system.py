@@ -156,4 +156,4 @@ class Seq2SeqSystem(pl.LightningModule):
         # What `ablate.translate` needs to rebuild the model without the training data.
         checkpoint["ablate"] = {"src_vocab": self.trainer.datamodule.src_vocab.state_dict(),
                                 "tgt_vocab": self.tgt_vocab.state_dict(),
-                                "attention": self.model.attention}
+                                "model": dict(self.model.config)}

@@ -100,3 +100,43 @@ def finish(logger: Logger | None, exit_code: int) -> None:
         logger.experiment.finish(exit_code=exit_code)
     elif logger is not None:
         logger.finalize("success" if exit_code == 0 else "failed")
+
+
+def log_comparison(report: Mapping, paths: Mapping[str, Path], *, project: str,
+                   entity: str | None, group: str, save_dir: str) -> None:
+    """One more W&B run in the sweep's group holding the comparison of its variants.
+
+    Args:
+        report: `ablate.report.build_report`'s result.
+        paths: the report's files (PNG values are logged as images).
+        project, entity, group: where the sweep's jobs went.
+        save_dir: the sweep dir; W&B writes `save_dir/wandb/`.
+    """
+    import wandb
+
+    rows = []
+    for name, v in report["variants"].items():
+        for b in v["buckets"]:
+            if b.get("bleu") is not None:
+                rows.append([name, b["label"], b["bleu"], b.get("bleu_ci_low"),
+                             b.get("bleu_ci_high"), b.get("n")])
+    table = wandb.Table(columns=["variant", "bucket", "bleu", "bleu_ci_low", "bleu_ci_high", "n"],
+                        data=rows)
+    run = wandb.init(project=project, entity=entity, group=group, name=f"{group}-comparison",
+                     job_type="comparison", dir=save_dir, mode=wandb_mode(),
+                     config={"sweep_dir": str(report.get("sweep_dir", save_dir)),
+                             "variants": list(report["variants"])},
+                     settings=wandb.Settings(silent=True, console="off"))
+    exit_code = 1
+    try:
+        payload = {
+            "sweep/bleu_by_length": table,
+            "sweep/bleu_by_length_chart": wandb.plot.line(
+                table, "bucket", "bleu", stroke="variant", title="BLEU by source length"),
+        }
+        payload.update({f"sweep/{key}": wandb.Image(str(p)) for key, p in paths.items()
+                        if str(p).endswith(".png")})
+        run.log(payload)
+        exit_code = 0
+    finally:
+        run.finish(exit_code=exit_code)

@@ -105,14 +105,19 @@ def write_run(run_dir, cfg, corpus, system, trainer, seconds, logger) -> dict:
         bleu_by_length_figure({cfg.attention: scores["buckets"]},
                               title=f"{corpus.name}: BLEU by source length"),
         plots / "bleu_by_length.png")}
+    examples = {}
     for tag, i in zip(("short", "median", "long"), pick_examples(corpus.test), strict=False):
         weights = out["weights"][i]
         if weights is None:  # attention=none has no weights to draw
             continue
-        src, hyp = corpus.test[i].src, list(hyps[i]) + ["</s>"]
-        fig = alignment_figure(weights[: len(hyp)], src, hyp[: weights.shape[0]],
+        src, hyp = list(corpus.test[i].src), (list(hyps[i]) + ["</s>"])[: weights.shape[0]]
+        fig = alignment_figure(weights, src, hyp,
                                title=f"{cfg.attention} · {tag} ({len(src)} words)")
         images[f"test/alignment/{tag}"] = save_figure(fig, plots / f"alignment_{tag}.png")
+        examples[tag] = {"index": i, "source": src, "hypothesis": hyp,
+                         "weights": weights.round(4).tolist()}
+    if examples:  # the raw matrices, so a sweep report can put variants side by side
+        write_json(plots / "alignment_examples.json", examples)
     write_json(run_dir / "results.json", results)
     tracking.log_test(logger, scores["buckets"], images)
     return results

@@ -58,17 +58,28 @@ def _pairs_from_json(rows: list) -> list[Pair]:
     return [Pair(tuple(s), tuple(t), tuple(tuple(a) for a in al)) for s, t, al in rows]
 
 
+def _split_lengths(min_len: int, max_len: int, test_max_len: int | None) -> dict:
+    """Source-length range of each split; the test split may reach further (extrapolation)."""
+    _check_lengths("dataset", min_len, max_len)
+    if test_max_len is not None:
+        _check_lengths("dataset", min_len, test_max_len)
+    test = (min_len, test_max_len or max_len)
+    return {"train": (min_len, max_len), "valid": (min_len, max_len), "test": test}
+
+
 def toy_fr(train_size: int, valid_size: int, test_size: int, min_len: int, max_len: int,
-           seed: int, cache_dir: str | None = None) -> Corpus:
+           seed: int, test_max_len: int | None = None, cache_dir: str | None = None) -> Corpus:
     """The embedded English→French-like grammar (see `ablate.data.toy_fr`).
 
     Splits are generated from `seed`, `seed + 1`, `seed + 2` and cached under
-    `cache_dir` (default `default_cache_dir()`).
+    `cache_dir` (default `default_cache_dir()`). Sources have `min_len`–`max_len` words,
+    test sources up to `test_max_len` when it is given.
     """
     _check_sizes("dataset", train_size=train_size, valid_size=valid_size, test_size=test_size)
-    _check_lengths("dataset", min_len, max_len)
+    lengths = _split_lengths(min_len, max_len, test_max_len)
     settings = dict(train_size=train_size, valid_size=valid_size, test_size=test_size,
-                    min_len=min_len, max_len=max_len, seed=seed, grammar=toy_fr_grammar.VERSION)
+                    min_len=min_len, max_len=max_len, test_max_len=test_max_len, seed=seed,
+                    grammar=toy_fr_grammar.VERSION)
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     path = path / f"toy_fr-{key}.json"
@@ -81,8 +92,8 @@ def toy_fr(train_size: int, valid_size: int, test_size: int, min_len: int, max_l
     if splits is None:
         sizes = dict(train=train_size, valid=valid_size, test=test_size)
         splits = {
-            split: toy_fr_grammar.generate(sizes[split], min_len=min_len, max_len=max_len,
-                                           seed=seed + i)
+            split: toy_fr_grammar.generate(sizes[split], min_len=lengths[split][0],
+                                           max_len=lengths[split][1], seed=seed + i)
             for i, split in enumerate(SPLITS)
         }
         atomic_write_text(path, json.dumps({k: _pairs_to_json(v) for k, v in splits.items()}))
@@ -91,15 +102,16 @@ def toy_fr(train_size: int, valid_size: int, test_size: int, min_len: int, max_l
 
 
 def synthetic(task: str, train_size: int, valid_size: int, test_size: int, min_len: int,
-              max_len: int, vocab_size: int, seed: int) -> Corpus:
+              max_len: int, vocab_size: int, seed: int, test_max_len: int | None = None) -> Corpus:
     """`copy`, `reverse` or `sort` over `vocab_size` symbols (see `ablate.data.synthetic`)."""
     _check_sizes("dataset", train_size=train_size, valid_size=valid_size, test_size=test_size,
                  vocab_size=vocab_size)
-    _check_lengths("dataset", min_len, max_len)
+    lengths = _split_lengths(min_len, max_len, test_max_len)
     sizes = dict(train=train_size, valid=valid_size, test=test_size)
     splits = {
-        split: synthetic_tasks.generate(task, sizes[split], min_len=min_len, max_len=max_len,
-                                        vocab_size=vocab_size, seed=seed + i)
+        split: synthetic_tasks.generate(task, sizes[split], min_len=lengths[split][0],
+                                        max_len=lengths[split][1], vocab_size=vocab_size,
+                                        seed=seed + i)
         for i, split in enumerate(SPLITS)
     }
     return Corpus(task, splits["train"], splits["valid"], splits["test"], tokenize="none")

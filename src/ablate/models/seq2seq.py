@@ -133,6 +133,11 @@ class Seq2Seq(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"model.dropout must be in [0, 1), got {dropout!r}")
         self.attention = attention
+        # The constructor arguments, so a checkpoint can rebuild this model (translate).
+        self.config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size,
+                           attention=attention, embed=embed, hidden=hidden, layers=layers,
+                           rnn=rnn, dropout=dropout, attention_dim=attention_dim, pad_id=pad_id,
+                           bos_id=bos_id, eos_id=eos_id)
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.encoder = Encoder(src_vocab_size, embed, hidden, layers, rnn, dropout, pad_id)
         self.bridge = nn.Linear(hidden, hidden)

@@ -1,0 +1,39 @@
+"""`python -m ablate.translate`: a real checkpoint from a tiny run, read back safely."""
+
+import torch
+
+from ablate.train import run
+from ablate.translate import load, main, translate
+from conftest import TINY, compose
+
+
+def test_translate_prints_the_matrix_and_saves_a_png(tmp_path, capsys):
+    run(compose([*TINY, "logger=none", "attention=additive"]), tmp_path / "run", choices={})
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    model, src_vocab, tgt_vocab = load(ckpt)
+    src, out, weights = translate(model, src_vocab, tgt_vocab, "the cat sat on the mat")
+    assert src == ["the", "cat", "sat", "on", "the", "mat"]
+    assert weights.shape == (len(out), len(src))
+    if len(out):
+        assert abs(weights.sum(1) - 1).max() < 1e-5
+    png = tmp_path / "cat.png"
+    assert main([f"ckpt={ckpt}", "the", "cat", "sat", "on", "the", "mat", f"png={png}"]) == 0
+    printed = capsys.readouterr().out
+    assert "attention weights" in printed and "mat" in printed
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_translate_without_attention_has_no_matrix(tmp_path, capsys):
+    run(compose([*TINY, "logger=none", "attention=none"]), tmp_path / "run", choices={})
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert main([f"ckpt={ckpt}", "the cat"]) == 0
+    assert "no weights" in capsys.readouterr().out
+
+
+def test_translate_rejects_missing_and_foreign_checkpoints(tmp_path, capsys):
+    assert main([f"ckpt={tmp_path / 'nope.ckpt'}", "the cat"]) == 1
+    torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
+    assert main([f"ckpt={tmp_path / 'other.ckpt'}", "the cat"]) == 1
+    out = capsys.readouterr().out
+    assert "checkpoint not found" in out and "not an ablate checkpoint" in out
+    assert main(["the cat"]) == 2
