@@ -4,6 +4,7 @@ import torch
 
 from ablate.train import run
 from ablate.translate import load, main, translate
+
 from conftest import TINY, compose
 
 
