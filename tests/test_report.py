@@ -1,0 +1,440 @@
+"""The sweep report: means and intervals over seeds, paired bootstrap tests, failed jobs.
+
+Sweeps are written by hand (results.json, hypotheses.tsv, .hydra/overrides.yaml), so no
+model is trained here.
+"""
+
+import json
+import math
+import random
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from sacrebleu.metrics import BLEU
+from sacrebleu.significance import PairedTest
+
+from ablate.report import (
+    build_report,
+    collect,
+    main,
+    mean_ci,
+    paired_bootstrap,
+    read_hypotheses,
+    report_figure,
+    summary_markdown,
+    t_quantile_975,
+    write_report,
+)
+
+N_BOOT = 200  # enough resamples for clear-cut tests, fast on 2 cores
+SIGNATURE = {
+    "bleu": "nrefs:1|case:mixed|eff:no|tok:none|smooth:exp|version:2.6.0",
+    "chrf": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",
+}
+LABELS = [("01-10", 1, 10), ("11-20", 11, 20), ("21+", 21, None)]
+# Bucket BLEU per variant and seed: the numbers the means are checked against.
+BUCKET_BLEU = {
+    "none": {0: [60.0, 40.0, 20.0], 1: [62.0, 38.0, 24.0]},
+    "additive": {0: [99.0, 97.0, 95.0], 1: [98.0, 96.0, 90.0]},
+    "multiplicative": {0: [97.0, 95.0, 93.0], 1: [96.0, 91.0, 92.0]},
+}
+WORDS = [
+    "le",
+    "la",
+    "chat",
+    "chien",
+    "noir",
+    "petit",
+    "sur",
+    "tapis",
+    "était",
+    "assis",
+    "un",
+    "une",
+    "et",
+    "qui",
+    "mange",
+]
+
+
+def references(seed: int, n: int = 80) -> list[str]:
+    # toy_fr's test set is generated from the seed, so each seed has its own sentences.
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 25))) for _ in range(n)]
+
+
+def noisy(refs: list[str], seed: int, rate: float = 0.4) -> list[str]:
+    rng = random.Random(1000 + seed)
+    return [" ".join(w if rng.random() > rate else "xx" for w in r.split()) for r in refs]
+
+
+def bucket_of(sentence: str) -> str:
+    n = len(sentence.split())
+    return next(lab for lab, lo, hi in LABELS if lo <= n and (hi is None or n <= hi))
+
+
+def write_job(
+    sweep: Path,
+    name: str,
+    attention: str,
+    seed: int,
+    bucket_bleu: list[float],
+    hyps: list[str] | None,
+    refs: list[str],
+    *,
+    dataset: str = "toy_fr",
+    overrides: list[str] | None = None,
+    **extra,
+) -> Path:
+    job = sweep / name
+    (job / ".hydra").mkdir(parents=True)
+    overrides = overrides if overrides is not None else [f"attention={attention}", f"seed={seed}"]
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    buckets = [
+        {
+            "label": lab,
+            "lo": lo,
+            "hi": hi,
+            "n": 10 + i,
+            "bleu": b,
+            "bleu_ci_low": b - 3.0,
+            "bleu_ci_high": min(100.0, b + 2.0),
+            "chrf": b,
+            "exact_match": b / 2,
+        }
+        for i, ((lab, lo, hi), b) in enumerate(zip(LABELS, bucket_bleu, strict=True))
+    ]
+    results = {
+        "attention": attention,
+        "dataset": dataset,
+        "seed": seed,
+        "bleu": float(np.mean(bucket_bleu)),
+        "chrf": 80.0,
+        "exact_match": 40.0,
+        "signature": SIGNATURE,
+        "buckets": buckets,
+        "alignment": None
+        if attention == "none"
+        else {"accuracy": 0.9 + seed / 100, "aer": 0.1 - seed / 100, "entropy": 0.5},
+        "train": {
+            "epochs": 5,
+            "steps": 100,
+            "seconds": 100.0 + seed,
+            "tokens_per_second": 1000.0 * (seed + 1),
+        },
+        "best_checkpoint": str(job / "checkpoints" / "best.ckpt"),
+        "status": "complete",
+        **extra,
+    }
+    (job / "results.json").write_text(json.dumps(results))
+    if hyps is not None:
+        lines = ["source\treference\thypothesis\tbucket"]
+        lines += [f"src {r}\t{r}\t{h}\t{bucket_of(r)}" for r, h in zip(refs, hyps, strict=True)]
+        (job / "hypotheses.tsv").write_text("\n".join(lines) + "\n")
+    return job
+
+
+def make_sweep(root: Path, seeds=(0, 1)) -> Path:
+    """none (noisy), additive (= references) and multiplicative (= additive's output)."""
+    sweep = root / "sweep"
+    k = 0
+    for attention in ("none", "additive", "multiplicative"):
+        for seed in seeds:
+            refs = references(seed)
+            hyps = noisy(refs, seed) if attention == "none" else list(refs)
+            write_job(
+                sweep,
+                f"{k}-attention={attention},seed={seed}",
+                attention,
+                seed,
+                BUCKET_BLEU[attention][seed],
+                hyps,
+                refs,
+            )
+            k += 1
+    return sweep
+
+
+@pytest.fixture(scope="module")
+def sweep_report(tmp_path_factory):
+    sweep = make_sweep(tmp_path_factory.mktemp("two_seeds"))
+    return sweep, build_report(sweep, n_bootstrap=N_BOOT)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_t_quantile_agrees_with_the_student_t_cdf():
+    mpmath = pytest.importorskip("mpmath")
+    for df in [*range(1, 41), 60, 100, 1000]:
+        t = t_quantile_975(df)
+        # P(T <= t) = 1 - I_{df/(df+t²)}(df/2, 1/2) / 2
+        cdf = 1 - mpmath.betainc(df / 2, 0.5, 0, df / (df + t * t), regularized=True) / 2
+        assert float(cdf) == pytest.approx(0.975, abs=2e-5), df
+
+
+def test_mean_ci_is_the_t_interval():
+    values = [90.0, 94.0, 95.0]
+    mean, low, high = mean_ci(values)
+    half = t_quantile_975(2) * np.std(values, ddof=1) / math.sqrt(3)
+    assert mean == pytest.approx(np.mean(values))
+    assert (low, high) == pytest.approx((mean - half, mean + half))
+    assert mean_ci([5.0]) == (5.0, None, None)
+    assert mean_ci([None, float("nan")]) == (None, None, None)
+
+
+# ---------------------------------------------------------------- variants and buckets
+
+
+def test_variants_are_the_attention_choices_in_design_order(sweep_report):
+    _, report = sweep_report
+    assert list(report["variants"]) == ["none", "additive", "multiplicative"]
+    assert report["buckets"] == [lab for lab, _, _ in LABELS]
+    assert report["best"] == "additive"
+    for v in report["variants"].values():
+        assert v["seeds"] == [0, 1] and v["n_runs"] == 2
+    assert report["failed"] == []
+    json.dumps(report, allow_nan=False)  # plain JSON, no NaN
+
+
+def test_bucket_mean_is_the_mean_over_seeds_and_ci_contains_it(sweep_report):
+    _, report = sweep_report
+    for name, per_seed in BUCKET_BLEU.items():
+        v = report["variants"][name]
+        for i, b in enumerate(v["buckets"]):
+            values = [per_seed[s][i] for s in (0, 1)]
+            assert b["label"] == LABELS[i][0]
+            assert b["n"] == 10 + i
+            assert b["bleu"] == pytest.approx(np.mean(values))
+            assert b["bleu_ci_low"] <= b["bleu"] <= b["bleu_ci_high"]
+            # The t interval over seeds, clipped to BLEU's 0-100 range.
+            half = t_quantile_975(1) * np.std(values, ddof=1) / math.sqrt(2)
+            expected = (max(0.0, np.mean(values) - half), min(100.0, np.mean(values) + half))
+            assert (b["bleu_ci_low"], b["bleu_ci_high"]) == pytest.approx(expected)
+            assert b["bleu_ci_low"] >= 0.0 and b["bleu_ci_high"] <= 100.0
+        overall = [np.mean(per_seed[s]) for s in (0, 1)]
+        assert v["bleu"] == pytest.approx(np.mean(overall))
+        assert v["bleu_ci_low"] <= v["bleu"] <= v["bleu_ci_high"]
+
+
+def test_alignment_and_speed_means(sweep_report):
+    _, report = sweep_report
+    assert report["variants"]["none"]["alignment"] is None
+    align = report["variants"]["additive"]["alignment"]
+    assert align["accuracy"] == pytest.approx(0.905) and align["aer"] == pytest.approx(0.095)
+    assert report["variants"]["additive"]["train"]["seconds"] == pytest.approx(100.5)
+    assert report["variants"]["additive"]["train"]["tokens_per_second"] == pytest.approx(1500.0)
+
+
+def test_one_seed_uses_the_runs_bootstrap_interval(tmp_path):
+    sweep = make_sweep(tmp_path, seeds=(0,))
+    report = build_report(sweep, n_bootstrap=N_BOOT)
+    for name, per_seed in BUCKET_BLEU.items():
+        v = report["variants"][name]
+        run = json.loads(next(Path(d) for d in v["dirs"]).joinpath("results.json").read_text())
+        for b, rb in zip(v["buckets"], run["buckets"], strict=True):
+            assert b["bleu"] == rb["bleu"]
+            assert (b["bleu_ci_low"], b["bleu_ci_high"]) == (rb["bleu_ci_low"], rb["bleu_ci_high"])
+        # No overall bootstrap interval in results.json: none is invented.
+        assert v["bleu"] == pytest.approx(np.mean(per_seed[0]))
+        assert v["bleu_ci_low"] is None and v["bleu_ci_high"] is None
+
+
+# ---------------------------------------------------------------- significance
+
+
+def test_paired_bootstrap_agrees_with_sacrebleus_paired_test(monkeypatch):
+    monkeypatch.delenv("SACREBLEU_SEED", raising=False)  # sacrebleu's default seed: 12345
+    refs = references(3)
+    a, b = noisy(refs, 1, rate=0.30), noisy(refs, 2, rate=0.33)
+    ours = paired_bootstrap(a, b, refs, tokenize="none", n_bootstrap=N_BOOT, seed=12345)
+    _, scores = PairedTest(
+        [("b", b), ("a", a)],
+        {"BLEU": BLEU(tokenize="none", force=True)},
+        [refs],
+        test_type="bs",
+        n_samples=N_BOOT,
+    )()
+    baseline, system = scores["BLEU"]
+    assert ours["p_value"] == pytest.approx(system.p_value)
+    assert ours["bleu"] == pytest.approx(system.score)
+    assert ours["diff"] == pytest.approx(system.score - baseline.score)
+
+
+def test_identical_systems_are_not_significant():
+    refs = references(0)
+    hyps = noisy(refs, 0)
+    result = paired_bootstrap(hyps, list(hyps), refs, tokenize="none", n_bootstrap=N_BOOT)
+    assert result["diff"] == 0.0 and result["p_value"] == 1.0
+
+
+def test_significance_direction(sweep_report):
+    _, report = sweep_report
+    sig = report["significance"]
+    perfect = sig["vs_none"]["additive"]
+    assert perfect["baseline"] == "none" and perfect["reason"] is None
+    assert perfect["n_seeds"] == perfect["n_significant"] == 2
+    for row in perfect["per_seed"]:
+        assert row["p_value"] < 0.05 and row["diff"] > 0
+        assert row["bleu"] == pytest.approx(100.0)
+    # multiplicative's output is additive's (the best): no difference to find.
+    copy = sig["vs_best"]["multiplicative"]
+    assert copy["baseline"] == "additive"
+    assert copy["n_significant"] == 0 and copy["diff"] == 0.0
+    assert all(r["p_value"] >= 0.5 for r in copy["per_seed"])
+    # The baseline against the best: significantly worse.
+    assert sig["vs_best"]["none"]["diff"] < 0 and sig["vs_best"]["none"]["n_significant"] == 2
+    assert "additive" not in sig["vs_best"] and "none" not in sig["vs_none"]
+
+
+def test_significance_is_skipped_with_a_reason(tmp_path):
+    sweep = tmp_path / "sweep"
+    refs = references(0)
+    write_job(sweep, "0", "none", 0, BUCKET_BLEU["none"][0], noisy(refs, 0), refs)
+    write_job(sweep, "1", "additive", 0, BUCKET_BLEU["additive"][0], None, refs)
+    other = references(5)
+    write_job(sweep, "2", "multiplicative", 0, BUCKET_BLEU["multiplicative"][0], other, other)
+    sig = build_report(sweep, n_bootstrap=N_BOOT)["significance"]
+    assert "no hypotheses.tsv" in sig["vs_none"]["additive"]["reason"]
+    assert sig["vs_none"]["additive"]["per_seed"][0]["p_value"] is None
+    assert sig["vs_none"]["multiplicative"]["reason"] == "the test sets differ"
+
+
+# ---------------------------------------------------------------- failed jobs and outputs
+
+
+def add_failures(sweep: Path) -> None:
+    job = sweep / "9-attention=dot"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("- attention=dot\n")
+    refs = references(0)
+    write_job(
+        sweep,
+        "8-attention=scaled_dot",
+        "scaled_dot",
+        0,
+        [1.0, 1.0, 1.0],
+        refs,
+        refs,
+        status="diverged",
+    )
+
+
+def test_failed_jobs_are_listed_not_dropped(tmp_path):
+    sweep = make_sweep(tmp_path)
+    add_failures(sweep)
+    (sweep / "wandb").mkdir()  # not a job dir
+    runs, failed = collect(sweep)
+    assert len(runs) == 6
+    reasons = {Path(f["dir"]).name: f for f in failed}
+    assert reasons["9-attention=dot"]["reason"] == "no results.json"
+    assert reasons["9-attention=dot"]["overrides"] == ["attention=dot"]
+    assert reasons["8-attention=scaled_dot"]["reason"] == "status: diverged"
+
+    assert main([str(sweep), "--n-bootstrap", str(N_BOOT)]) == 1
+    md = (sweep / "summary.md").read_text()
+    failed_section = md.split("## Failed jobs", 1)[1]
+    assert "9-attention=dot" in failed_section and "no results.json" in failed_section
+    assert "8-attention=scaled_dot" in failed_section and "status: diverged" in failed_section
+    assert len(json.loads((sweep / "summary.json").read_text())["failed"]) == 2
+
+
+def test_clean_sweep_writes_the_report(tmp_path, capsys):
+    sweep = make_sweep(tmp_path)
+    assert main([str(sweep), "--n-bootstrap", str(N_BOOT)]) == 0
+    for name in ("summary.json", "summary.md", "bleu_by_length.png"):
+        assert (sweep / name).is_file(), name
+    assert matplotlib.image.imread(sweep / "bleu_by_length.png").ndim == 3
+
+    report = json.loads((sweep / "summary.json").read_text())
+    assert set(report["variants"]) == set(BUCKET_BLEU)
+    fig = report_figure(report)
+    lines = [ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")]
+    assert sorted(ln.get_label() for ln in lines) == sorted(BUCKET_BLEU)
+
+    md = (sweep / "summary.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| variant | seeds"))
+    for label, _, _ in LABELS:
+        assert f" {label} " in header
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    for name in BUCKET_BLEU:
+        assert any(
+            row.startswith(f"| {name} |") or row.startswith(f"| {name} (best) |") for row in rows
+        ), name
+    assert md.split("## Failed jobs", 1)[1].strip() == "none"
+    out = capsys.readouterr().out
+    assert "additive" in out and "error" not in out
+
+
+def test_missing_or_empty_dir_is_one_line(tmp_path, capsys):
+    assert main([str(tmp_path / "nonexistent")]) == 1
+    out = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(out) == 1 and "nonexistent" in out[0] and "error" in out[0]
+    assert main([str(tmp_path)]) == 1
+    out = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(out) == 1 and str(tmp_path) in out[0]
+
+
+def test_only_failed_jobs(tmp_path):
+    sweep = tmp_path / "sweep"
+    add_failures(sweep)
+    assert main([str(sweep)]) == 1
+    report = json.loads((sweep / "summary.json").read_text())
+    assert report["variants"] == {} and report["best"] is None and len(report["failed"]) == 2
+    assert not (sweep / "bleu_by_length.png").exists()
+
+
+# ---------------------------------------------------------------- naming and reading
+
+
+def test_several_datasets_and_axes_name_the_variants(tmp_path):
+    sweep = tmp_path / "sweep"
+    refs = references(0)
+    for k, (dataset, model, attention) in enumerate(
+        [
+            ("toy_fr", "default", "none"),
+            ("toy_fr", "default", "dot"),
+            ("reverse", "default", "dot"),
+            ("reverse", "big", "dot"),
+        ]
+    ):
+        write_job(
+            sweep,
+            str(k),
+            attention,
+            0,
+            [50.0, 50.0, 50.0],
+            refs,
+            refs,
+            dataset=dataset,
+            overrides=[f"attention={attention}", f"dataset={dataset}", f"model={model}"],
+        )
+    report = build_report(sweep, n_bootstrap=N_BOOT)
+    assert set(report["variants"]) == {
+        "toy_fr/none model=default",
+        "toy_fr/dot model=default",
+        "reverse/dot model=default",
+        "reverse/dot model=big",
+    }
+    # Each dataset is compared within itself: only toy_fr has a `none`.
+    assert list(report["significance"]["vs_none"]) == ["toy_fr/dot model=default"]
+
+
+def test_read_hypotheses_keeps_empty_fields(tmp_path):
+    path = tmp_path / "hypotheses.tsv"
+    path.write_text("source\treference\thypothesis\tbucket\na b\tA B\t\t01-10\n")
+    table = read_hypotheses(path)
+    assert table["hypothesis"] == [""] and table["reference"] == ["A B"]
+    path.write_text("source\treference\n")
+    with pytest.raises(ValueError, match="header"):
+        read_hypotheses(path)
+
+
+def test_write_report_paths(sweep_report, tmp_path):
+    _, report = sweep_report
+    paths = write_report(tmp_path, report)
+    assert set(paths) == {"summary_json", "summary_md", "bleu_by_length_plot"}
+    assert all(p.is_file() for p in paths.values())
+    assert summary_markdown(report) == paths["summary_md"].read_text()
