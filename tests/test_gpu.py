@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from ablate.train import run
+
 from conftest import TINY, compose
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -6,6 +6,7 @@ A Rich progress bar when stdout is a terminal; one plain line per epoch when it 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping
 
@@ -14,7 +15,9 @@ from pytorch_lightning.callbacks import RichProgressBar
 from rich.console import Console
 from rich.table import Table
 
-console = Console(highlight=False)
+# Piped output (CI logs, files) gets 160 columns instead of Rich's 80, so wide tables
+# such as the sweep report are not cut to "…".
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 class EpochLine(pl.Callback):

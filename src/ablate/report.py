@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,9 @@ from sacrebleu.significance import Result, _paired_bs_test
 from ablate.data.datasets import atomic_write_text
 from ablate.outputs import save_figure, write_json
 from ablate.plots import bleu_by_length_figure
+
+# sacrebleu logs two INFO lines per paired test; in a sweep that buries the report.
+logging.getLogger("sacrebleu").setLevel(logging.WARNING)
 
 ALPHA = 0.05
 # The no-attention baseline and the order variants are listed in (DESIGN.md's order);

@@ -1,0 +1,119 @@
+"""The Hydra entry point behind `python -m ablate [overrides]`: one run, or a sweep with
+`-m` / `+experiment=…`. It lives in an importable module (not `__main__`) so launchers
+that pickle the task function (submitit, joblib) pickle a reference to it.
+
+Hydra composes `conf/config.yaml`; `ablate.train.run` does the work. Bad input (a wrong
+config value, a missing or malformed corpus) ends with one line naming the problem and
+the fix and a non-zero exit code; `HYDRA_FULL_ERROR=1` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from omegaconf import DictConfig, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from ablate.console import console
+from ablate.outputs import write_json
+from ablate.sweep import axis_tags, sweep_group
+from ablate.system import DivergedError
+from ablate.train import run
+
+# Errors that mean "the input is wrong", not "ablate is broken": no traceback for these.
+USER_ERRORS = (ValueError, OSError, DivergedError, OmegaConfBaseException)
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def check_group_choices(argv: list[str], conf: Path = CONF) -> str | None:
+    """The one-line error for an unknown config-group option (`attention=cosine`), or None.
+
+    Hydra reports these itself, but as a screen of search paths; a user needs the bad
+    value and the valid ones. Sweep values (`attention=dot,cosine`) are checked too.
+    """
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        group = conf / key
+        if not sep or "." in key or not group.is_dir() or value.startswith(("[", "{", "$")):
+            continue
+        options = sorted(p.stem for p in group.glob("*.yaml"))
+        for choice in value.split(","):
+            choice = choice.strip()
+            if choice and choice != "null" and choice not in options:
+                return (f"unknown {key} {choice!r}; choose one of {', '.join(options)} "
+                        f"(files in {group})")
+    return None
+
+
+def main(cfg: DictConfig) -> float | None:
+    """Hydra's task function: one job. Undecorated and module-level, so launchers that
+    pickle it (submitit) pickle a reference, not the function and its globals."""
+    hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    choices = dict(hc.runtime.choices)
+    in_sweep = hc.mode == RunMode.MULTIRUN
+    configure_job(cfg, hc, choices, in_sweep)
+    try:
+        return run(cfg, run_dir, choices=choices)["bleu"]
+    except Exception as e:
+        message = describe(e)
+        if not in_sweep:
+            if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            fail(message)
+        # One failed job must not stop the sweep: record it where the report looks, and
+        # let the others run; the sweep report names it and the sweep exits non-zero.
+        if message is None:
+            console.print_exception()
+        console.print(f"[bold red]error[/bold red] in job {hc.job.num} ({run_dir}): "
+                      f"{message or repr(e)}", soft_wrap=True)
+        write_json(run_dir / "results.json", {"status": "failed", "error": message or repr(e),
+                                              "overrides": list(hc.overrides.task)})
+        return None
+
+
+def configure_job(cfg: DictConfig, hc, choices: dict, in_sweep: bool) -> None:
+    """Settings that depend on how the job was launched, not on the experiment."""
+    with open_dict(cfg):
+        launcher = str(hc.launcher.get("_target_", "")).lower()
+        if cfg.threads is None and "joblib" in launcher:
+            # Parallel jobs share the cores: n_jobs × threads must not oversubscribe them.
+            cores = os.cpu_count() or 1
+            n_jobs = hc.launcher.get("n_jobs") or 1
+            cfg.threads = max(1, cores // (cores if n_jobs < 0 else n_jobs))
+        if cfg.logger and str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
+            cfg.logger.tags = list(cfg.logger.tags or []) + axis_tags(choices)
+            if in_sweep and cfg.logger.group is None:
+                cfg.logger.group = sweep_group(choices, hc.sweep.dir)
+
+
+def describe(e: BaseException) -> str | None:
+    """One line for an error in the user's input; None for a bug (show the traceback)."""
+    # instantiate() wraps a leaf's own error (a missing corpus file, a bad size).
+    cause = e.__cause__ if isinstance(e, InstantiationException) else e
+    return one_line(cause) if isinstance(cause, USER_ERRORS) else None
+
+
+def one_line(e: BaseException) -> str:
+    if isinstance(e, OmegaConfBaseException):
+        # OmegaConf appends full_key/object_type lines; the first line names the key.
+        return f"{str(e).splitlines()[0]}; give it on the command line, e.g. KEY=VALUE"
+    return str(e)
+
+
+def fail(message: str) -> None:
+    console.print(f"[bold red]error:[/bold red] {message}", soft_wrap=True)
+    sys.exit(1)
+
+
+def entry() -> None:
+    """`python -m ablate` and the `ablate` console script."""
+    if problem := check_group_choices(sys.argv[1:]):
+        fail(problem)
+    hydra.main(version_base="1.3", config_path=str(CONF), config_name="config")(main)()

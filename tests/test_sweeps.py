@@ -1,0 +1,101 @@
+"""Sweeps as a user runs them: every experiment file as a fast smoke sweep, a sweep with a
+failing job, the submitit path on this machine, and the W&B runs a sweep leaves."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, TINY
+from wandb_files import records
+
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+
+
+def sweep(*args, sweep_dir, timeout=600):
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    env.pop("WANDB_API_KEY", None)
+    flags = [a for a in args if a.startswith("-")]  # Hydra wants -m before the overrides
+    overrides = [a for a in args if not a.startswith("-")]
+    return subprocess.run([sys.executable, "-m", "ablate", *flags, *TINY, *overrides,
+                           f"hydra.sweep.dir={sweep_dir}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def job_results(sweep_dir: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in sweep_dir.glob("*/results.json")}
+
+
+def test_experiment_files_start_with_their_command():
+    for name in EXPERIMENTS:
+        lines = (ROOT / "conf" / "experiment" / f"{name}.yaml").read_text().splitlines()
+        assert lines[0] == "# @package _global_"
+        assert lines[1] == f"# python -m ablate +experiment={name}"
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, name):
+    out = sweep(f"+experiment={name}", "logger=none", sweep_dir=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    jobs = job_results(tmp_path)
+    expected = {"scores": 5, "seeds": 15, "baseline": 6, "length": 5}[name]
+    assert len(jobs) == expected and all(r["status"] == "complete" for r in jobs.values())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["failed"] == []
+    assert (tmp_path / "summary.md").exists() and (tmp_path / "bleu_by_length.png").exists()
+    if name == "length":  # trained on <= 20 words (TINY caps at 12), tested up to 60
+        assert max(b["hi"] or 99 for r in jobs.values() for b in r["buckets"] if b["n"]) > 20
+
+
+def test_extra_overrides_compose_with_an_experiment(tmp_path):
+    out = sweep("+experiment=scores", "attention=none,dot", "seed=0,1", "dataset=reverse",
+                "logger=none", sweep_dir=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    jobs = job_results(tmp_path)
+    assert sorted((r["attention"], r["seed"], r["dataset"]) for r in jobs.values()) == [
+        ("dot", 0, "reverse"), ("dot", 1, "reverse"), ("none", 0, "reverse"),
+        ("none", 1, "reverse")]
+
+
+def test_a_failing_job_is_named_and_the_rest_still_report(tmp_path):
+    # model.hidden must be even: the hidden=7 jobs fail, the hidden=8 jobs must not care.
+    out = sweep("-m", "attention=none,dot", "model.hidden=8,7", "logger=none",
+                sweep_dir=tmp_path)
+    assert out.returncode != 0
+    jobs = job_results(tmp_path)
+    assert sum(r["status"] == "complete" for r in jobs.values()) == 2
+    failed = {k for k, r in jobs.items() if r["status"] == "failed"}
+    assert len(failed) == 2
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert {Path(f["dir"]).name for f in summary["failed"]} == failed
+    md = (tmp_path / "summary.md").read_text()
+    assert all(name in md for name in failed)
+    assert "model.hidden must be even" in out.stdout + out.stderr
+
+
+def test_submitit_local_launcher_runs_a_two_job_sweep(tmp_path):
+    out = sweep("-m", "attention=none,additive", "hydra/launcher=local", "logger=none",
+                sweep_dir=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    jobs = job_results(tmp_path)
+    assert sorted(r["attention"] for r in jobs.values()) == ["additive", "none"]
+    assert list(tmp_path.glob(".submitit/*/*_result.pkl"))  # really went through submitit
+
+
+def test_scores_sweep_leaves_six_wandb_runs_in_one_group(tmp_path):
+    out = sweep("+experiment=scores", "logger=wandb", sweep_dir=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = {}
+    for f in tmp_path.glob("**/wandb/offline-run-*/run-*.wandb"):
+        run = next(r.run for r in records(f) if r.WhichOneof("record_type") == "run")
+        runs[run.display_name] = (run.run_group, list(run.tags))
+    groups = {g for g, _ in runs.values()}
+    assert len(runs) == 6 and len(groups) == 1
+    group = groups.pop()
+    assert group.startswith("scores-")
+    assert f"{group}-comparison" in runs
+    for attention in ("none", "dot", "scaled_dot", "additive", "multiplicative"):
+        assert f"attention={attention}" in runs[f"toy_fr-{attention}-s0"][1]
