@@ -9,6 +9,7 @@ the fix and a non-zero exit code; `HYDRA_FULL_ERROR=1` shows the traceback inste
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -73,9 +74,17 @@ def main(cfg: DictConfig) -> float | None:
             console.print_exception()
         console.print(f"[bold red]error[/bold red] in job {hc.job.num} ({run_dir}): "
                       f"{message or repr(e)}", soft_wrap=True)
-        write_json(run_dir / "results.json", {"status": "failed", "error": message or repr(e),
-                                              "overrides": list(hc.overrides.task)})
+        record_failure(run_dir / "results.json", message or repr(e), list(hc.overrides.task))
         return None
+
+
+def record_failure(path: Path, error: str, overrides: list[str]) -> None:
+    """Mark a job failed in its results.json, keeping any metrics it already wrote."""
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        results = {}
+    write_json(path, {**results, "status": "failed", "error": error, "overrides": overrides})
 
 
 def configure_job(cfg: DictConfig, hc, choices: dict, in_sweep: bool) -> None:

@@ -57,10 +57,12 @@ def hypotheses_rows(pairs: Sequence[Pair], hypotheses: Sequence[Sequence[str]],
 
 
 def pick_examples(pairs: Sequence[Pair]) -> list[int]:
-    """Indices of three fixed test sentences to draw: the shortest, the median and the
-    longest source (ties broken by position, so every variant draws the same three)."""
+    """Indices of three fixed test sentences to draw: short, median and long — the 10th,
+    50th and 90th percentile of source length (the extremes are one-word or unreadably
+    long); ties broken by position, so every variant draws the same three."""
     if not pairs:
         return []
     order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i].src), i))
-    picks = [order[0], order[len(order) // 2], order[-1]]
+    n = len(order) - 1
+    picks = [order[round(q * n)] for q in (0.1, 0.5, 0.9)]
     return list(dict.fromkeys(picks))
