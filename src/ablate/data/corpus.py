@@ -46,3 +46,17 @@ class Corpus:
     @property
     def has_alignment(self) -> bool:
         return all(p.alignment is not None for p in self.test)
+
+
+def check_generate_args(n: int, min_len: int, max_len: int) -> None:
+    """The argument checks every sentence generator shares.
+
+    Raises:
+        ValueError: if `n < 0` or not `1 <= min_len <= max_len`.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if min_len < 1:
+        raise ValueError(f"min_len must be >= 1, got {min_len}")
+    if max_len < min_len:
+        raise ValueError(f"max_len must be >= min_len ({min_len}), got {max_len}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 
-from ablate.data.corpus import Pair
+from ablate.data.corpus import Pair, check_generate_args
 
 TASKS = ("copy", "reverse", "sort")
 
@@ -40,12 +40,7 @@ def generate(
     """
     if task not in TASKS:
         raise ValueError(f"unknown synthetic task {task!r}; valid tasks: {', '.join(TASKS)}")
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    if min_len < 1:
-        raise ValueError(f"min_len must be >= 1, got {min_len}")
-    if max_len < min_len:
-        raise ValueError(f"max_len must be >= min_len ({min_len}), got {max_len}")
+    check_generate_args(n, min_len, max_len)
     if vocab_size < 1:
         raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
     rng = random.Random(seed)

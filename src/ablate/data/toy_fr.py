@@ -44,7 +44,7 @@ import itertools
 import random
 from collections.abc import Sequence
 
-from ablate.data.corpus import Pair
+from ablate.data.corpus import Pair, check_generate_args
 
 # --- the lexicon ----------------------------------------------------------------------
 # Lists are in frequency order: sampling weight is 1 / rank within each list.
@@ -624,12 +624,7 @@ def generate(n: int, *, min_len: int, max_len: int, seed: int) -> list[Pair]:
     Raises:
         ValueError: if `n < 0` or not `1 <= min_len <= max_len`.
     """
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    if min_len < 1:
-        raise ValueError(f"min_len must be >= 1, got {min_len}")
-    if max_len < min_len:
-        raise ValueError(f"max_len must be >= min_len ({min_len}), got {max_len}")
+    check_generate_args(n, min_len, max_len)
     rng = random.Random(seed)
     gen = _Generator(rng)
     pairs = []
