@@ -176,3 +176,18 @@ def test_alignment_rejects_links_outside_the_matrix():
         alignment_scores([np.eye(3)], [[(0, 3)]])
     with pytest.raises(ValueError, match="gold alignments"):
         alignment_scores([np.eye(3)], [])
+
+
+def test_rare_word_accuracy_by_training_frequency():
+    from ablate.metrics import rare_word_accuracy
+
+    counts = {"the": 500, "cat": 50, "zebra": 3, "mat": 10}
+    refs = [["the", "cat", "sat"], ["the", "zebra", "the", "mat"]]
+    hyps = [["the", "cat"], ["the", "mat", "mat"]]
+    bands = {b["label"]: b for b in rare_word_accuracy(hyps, refs, counts)}
+    assert bands["0"]["n"] == 1 and bands["0"]["accuracy"] == 0.0  # "sat": never trained
+    assert bands["1-5"] == {"label": "1-5", "lo": 1, "hi": 5, "n": 1, "accuracy": 0.0}
+    assert bands["6-20"]["accuracy"] == 1.0  # mat: once in the reference, clipped
+    assert bands["21-100"]["accuracy"] == 1.0
+    assert bands[">100"]["n"] == 3 and bands[">100"]["accuracy"] == 2 / 3
+    assert rare_word_accuracy(refs, refs, counts)[-1]["accuracy"] == 1.0

@@ -49,12 +49,13 @@ def test_run_dir_contract(tmp_path):
     d = tmp_path / "run"
     saved = json.loads((d / "results.json").read_text())
     for key in ("attention", "dataset", "seed", "bleu", "chrf", "exact_match", "buckets",
-                "alignment", "train", "status"):
+                "alignment", "rare_words", "train", "status"):
         assert key in saved, key
     assert saved == json.loads(json.dumps(results))
     assert [b["label"] for b in saved["buckets"]] == ["01-10", "11-20", "21-30", "31-40",
                                                       "41-50", "51-60", "61+"]
     assert set(saved["alignment"]) == {"accuracy", "aer", "entropy"}
+    assert [b["label"] for b in saved["rare_words"]][-4:] == ["1-5", "6-20", "21-100", ">100"]
     assert set(saved["train"]) == {"epochs", "steps", "seconds", "tokens_per_second"}
     lines = (d / "hypotheses.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["source", "reference", "hypothesis", "bucket"]

@@ -6,18 +6,19 @@ way a run does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ablate.buckets import Bucket, assign
 from ablate.data.corpus import Pair
-from ablate.metrics import alignment_scores, bucket_scores, corpus_scores
+from ablate.metrics import alignment_scores, bucket_scores, corpus_scores, rare_word_accuracy
 
 
 def evaluate(pairs: Sequence[Pair], hypotheses: Sequence[Sequence[str]],
              buckets: Sequence[Bucket], *, tokenize: str,
-             weights: Sequence[np.ndarray] | None = None, n_bootstrap: int = 1000,
+             weights: Sequence[np.ndarray] | None = None,
+             train_counts: Mapping[str, int] | None = None, n_bootstrap: int = 1000,
              seed: int = 0) -> dict:
     """Scores of `hypotheses` against the targets of `pairs`.
 
@@ -28,11 +29,13 @@ def evaluate(pairs: Sequence[Pair], hypotheses: Sequence[Sequence[str]],
         tokenize: sacrebleu tokenizer (`none` for synthetic token sets, `13a` for text).
         weights: teacher-forced attention `(T, S)` per pair, for alignment metrics where the
             pairs carry gold alignments; None for `attention=none`.
+        train_counts: target-side training frequency of each word, for the rare-word
+            analysis (`rare_words` is None without it).
         n_bootstrap: resamples for each bucket's 95% BLEU interval (0 = no interval).
 
     Returns:
-        `{"bleu", "chrf", "exact_match", "signature", "buckets": [...], "alignment"}`, with
-        `alignment` None when there are no weights or no gold links.
+        `{"bleu", "chrf", "exact_match", "signature", "buckets": [...], "alignment",
+        "rare_words"}`, with `alignment` None when there are no weights or no gold links.
     """
     if len(pairs) != len(hypotheses):
         raise ValueError(f"{len(hypotheses)} hypotheses for {len(pairs)} sentence pairs")
@@ -46,6 +49,8 @@ def evaluate(pairs: Sequence[Pair], hypotheses: Sequence[Sequence[str]],
     has_gold = bool(pairs) and all(g is not None for g in gold)
     out["alignment"] = alignment_scores(weights, gold) if weights is not None and has_gold \
         else None
+    out["rare_words"] = None if train_counts is None else rare_word_accuracy(
+        hypotheses, [p.tgt for p in pairs], train_counts)
     return out
 
 

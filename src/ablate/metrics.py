@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF
@@ -223,3 +224,56 @@ def alignment_scores(
         "aer": 1.0 - 2.0 * n_hit / (n_pred + n_sure) if n_pred + n_sure else float("nan"),
         "entropy": entropy_sum / n_rows,
     }
+
+
+# Training-frequency bands of target words (issue: "better handling of rare words").
+FREQUENCY_BANDS = ((1, 5), (6, 20), (21, 100), (101, None))
+
+
+def rare_word_accuracy(
+    hypotheses: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    train_counts: Mapping[str, int],
+    bands: Sequence[tuple[int, int | None]] = FREQUENCY_BANDS,
+) -> list[dict]:
+    """How many reference words the hypotheses get right, by the word's training frequency.
+
+    A reference word counts as produced up to the number of times the hypothesis has it
+    (clipped unigram recall, as in BLEU's 1-gram precision but from the reference side),
+    so the measure needs no alignment between hypothesis and reference. Words never seen
+    in training fall in an extra band `0` when there are any.
+
+    Args:
+        hypotheses, references: token lists, one per sentence.
+        train_counts: target-side training frequency of each word.
+        bands: inclusive `(lo, hi)` frequency ranges; `hi=None` is open.
+
+    Returns:
+        one dict per band, `{"label", "lo", "hi", "n", "accuracy"}` (`n` = reference words in
+        the band; accuracy in 0-1, None when `n` is 0).
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
+    all_bands = [(0, 0), *bands]
+    hits, totals = [0] * len(all_bands), [0] * len(all_bands)
+
+    def band_of(freq: int) -> int:
+        for i, (lo, hi) in enumerate(all_bands):
+            if freq >= lo and (hi is None or freq <= hi):
+                return i
+        return len(all_bands) - 1
+
+    for hyp, ref in zip(hypotheses, references, strict=True):
+        produced = Counter(hyp)
+        for word, count in Counter(ref).items():
+            b = band_of(train_counts.get(word, 0))
+            totals[b] += count
+            hits[b] += min(count, produced[word])
+    out = []
+    for i, (lo, hi) in enumerate(all_bands):
+        if i == 0 and totals[0] == 0:
+            continue  # no unseen words: leave the band out rather than show an empty row
+        label = "0" if i == 0 else (f"{lo}-{hi}" if hi is not None else f">{lo - 1}")
+        out.append({"label": label, "lo": lo, "hi": hi, "n": totals[i],
+                    "accuracy": hits[i] / totals[i] if totals[i] else None})
+    return out

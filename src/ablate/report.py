@@ -442,7 +442,21 @@ def _variant(name: str, runs: list[dict]) -> dict:
             for k in ("epochs", "steps", "seconds", "tokens_per_second")
         },
         "buckets": _bucket_rows(runs),
+        "rare_words": _rare_word_rows(runs),
     }
+
+
+def _rare_word_rows(runs: list[dict]) -> list[dict] | None:
+    """Mean over seeds of each training-frequency band's word accuracy."""
+    per_band: dict[str, list] = {}
+    for r in runs:
+        for band in r.get("rare_words") or []:
+            per_band.setdefault(band["label"], []).append(band)
+    if not per_band:
+        return None
+    return [{"label": label, "n": bands[0]["n"] if len({b["n"] for b in bands}) == 1 else None,
+             "accuracy": _mean([b["accuracy"] for b in bands])}
+            for label, bands in per_band.items()]
 
 
 # --------------------------------------------------------------------------- significance
@@ -785,6 +799,16 @@ def summary_markdown(report: Mapping) -> str:
     ]
     header, rows = _significance_rows(report)
     lines += _md_table(header, rows) if rows else ["No comparison (fewer than two variants)."]
+    rare = {name: v["rare_words"] for name, v in report["variants"].items() if v["rare_words"]}
+    if rare:
+        labels = list(dict.fromkeys(b["label"] for bands in rare.values() for b in bands))
+        lines += ["", "## Rare words", "",
+                  "Share of reference words the hypotheses produce (clipped unigram recall), "
+                  "by the word's frequency in the training targets; mean over seeds.", ""]
+        rows = [[name] + [_f(next((100 * b["accuracy"] for b in bands if b["label"] == lab
+                                   and b["accuracy"] is not None), None)) for lab in labels]
+                for name, bands in rare.items()]
+        lines += _md_table(["variant", *(f"freq {lab}" for lab in labels)], rows)
     lines += ["", "## Failed jobs", ""]
     if report["failed"]:
         for f in report["failed"]:

@@ -130,7 +130,8 @@ class Seq2SeqSystem(pl.LightningModule):
         rows = [self._eval[i] for i in range(len(pairs))]
         hyps = [r[0] for r in rows]
         forced = [r[2] for r in rows] if rows and rows[0][2] is not None else None
-        scores = evaluate(pairs, hyps, self.buckets, tokenize=self.tokenize, weights=forced)
+        scores = evaluate(pairs, hyps, self.buckets, tokenize=self.tokenize, weights=forced,
+                          train_counts=self.tgt_vocab.counts)
         for key in ("bleu", "chrf", "exact_match"):
             self.log(f"test/{key}", scores[key])
         for b in scores["buckets"]:

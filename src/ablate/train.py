@@ -91,7 +91,7 @@ def write_run(run_dir, cfg, corpus, system, trainer, seconds, logger) -> dict:
         "attention": cfg.attention, "dataset": corpus.name, "seed": cfg.seed,
         "bleu": scores["bleu"], "chrf": scores["chrf"], "exact_match": scores["exact_match"],
         "signature": scores["signature"], "buckets": scores["buckets"],
-        "alignment": scores["alignment"],
+        "alignment": scores["alignment"], "rare_words": scores["rare_words"],
         "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step,
                   "seconds": round(seconds, 2),
                   "tokens_per_second": round(system.train_tokens / max(seconds, 1e-9), 1)},
