@@ -5,6 +5,7 @@ outputs. Hydra builds the leaves (`instantiate`); this function wires the trunk 
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -22,6 +23,10 @@ from ablate.outputs import save_figure, write_json, write_tsv
 from ablate.perf import keep_freed_memory
 from ablate.plots import alignment_figure, bleu_by_length_figure
 from ablate.system import Seq2SeqSystem
+
+# Lightning 2.6 on torch 2.13 warns about its own use of a torch pytree class at every
+# step of every run; it is not the user's to fix, so keep it off their screen.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
 def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -> dict:
@@ -61,6 +66,8 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -
     try:
         start = time.perf_counter()
         trainer.fit(system, datamodule=data)
+        if trainer.interrupted:  # Ctrl-C ends fit quietly; a half-trained model is no result
+            raise KeyboardInterrupt
         seconds = time.perf_counter() - start
         trainer.test(system, datamodule=data, ckpt_path="best", verbose=False)
         results = write_run(run_dir, cfg, corpus, system, trainer, seconds, logger)
