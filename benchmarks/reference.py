@@ -1,0 +1,156 @@
+"""The tutorial way: a Python loop over target positions, one sentence at a time.
+
+`benchmarks/throughput.py` measures `ablate.models.seq2seq.Seq2Seq` against this. It is
+the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2015,
+§3.1, written as a loop over `t`):
+
+- training calls the decoder RNN once per target position (`T = 1` per call) and
+  computes the attention of that single step, so the Python loop runs `T` times per
+  batch instead of once;
+- greedy decoding translates one sentence at a time, each a loop over steps;
+- batches are drawn uniformly at random, with no grouping by length
+  (`random_batches`), so a batch is as long as its longest sentence.
+
+`StepwiseSeq2Seq` wraps a `Seq2Seq` and reuses its encoder, bridge, embeddings, RNN,
+attention and output layers: the same parameters, so its logits and greedy outputs
+equal the batched model's (`tests/test_benchmark_reference.py` checks both); only the
+speed differs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, RandomSampler
+
+from ablate.data.datamodule import Seq2SeqData, collate
+from ablate.models.seq2seq import Seq2Seq
+
+
+class StepwiseSeq2Seq(nn.Module):
+    """A `Seq2Seq` run step by step.
+
+    Args:
+        model: the batched model whose modules (and so parameters) are reused.
+    """
+
+    def __init__(self, model: Seq2Seq):
+        super().__init__()
+        self.model = model
+        self.attention = model.attention
+
+    def step(self, y_prev, state, keys, mask, final):
+        """One decoder step, as a tutorial writes it.
+
+        Args:
+            y_prev: `(B, 1)` the previous target token.
+            state: the decoder RNN state before this step.
+            keys: encoder states `(B, S, H)`; mask `(B, S)`; final `(B, H)`.
+
+        Returns:
+            logits `(B, V)`, weights `(B, S)` or None, the new RNN state.
+        """
+        dec = self.model.decoder
+        x = dec.dropout(dec.embedding(y_prev))  # (B, 1, E)
+        s, state = dec.rnn(x, state)  # (B, 1, H)
+        context, weights = dec.attention(s, keys, mask, final)  # (B, 1, H), (B, 1, S)
+        out = torch.tanh(dec.W_c(torch.cat([s, context], dim=-1)))  # (B, 1, H)
+        logits = dec.W_o(dec.dropout(out))[:, 0]  # (B, V)
+        return logits, None if weights is None else weights[:, 0], state
+
+    def forward(self, src, src_len, tgt_in):
+        """Teacher-forced logits, one target position per decoder call.
+
+        Args:
+            src: `(B, S)`; src_len: `(B,)`; tgt_in: `(B, T)` = BOS + target[:-1].
+
+        Returns:
+            logits `(B, T, V)` and attention weights `(B, T, S)` (None for `none`).
+        """
+        keys, mask, final, state = self.model.encode(src, src_len)
+        all_logits, all_weights = [], []
+        for t in range(tgt_in.shape[1]):
+            logits, weights, state = self.step(tgt_in[:, t : t + 1], state, keys, mask, final)
+            all_logits.append(logits)
+            all_weights.append(weights)
+        logits = torch.stack(all_logits, dim=1)  # (B, T, V)
+        if self.attention == "none":
+            return logits, None
+        return logits, torch.stack(all_weights, dim=1)  # (B, T, S)
+
+    @torch.no_grad()
+    def greedy_one(self, src: torch.Tensor, max_len: int) -> tuple[list[int], torch.Tensor | None]:
+        """Greedy decoding of one sentence.
+
+        Args:
+            src: `(S,)` token ids of one sentence, no padding.
+            max_len: most output tokens.
+
+        Returns:
+            the output ids (EOS not included) and weights `(T, S)` (None for `none`).
+        """
+        m = self.model
+        src = src[None]  # (1, S)
+        keys, mask, final, state = m.encode(src, torch.tensor([src.shape[1]]))
+        y = src.new_full((1, 1), m.bos_id)
+        tokens, weights = [], []
+        for _ in range(max_len):
+            logits, w, state = self.step(y, state, keys, mask, final)
+            token = int(logits[0].argmax())
+            if token == m.eos_id:
+                break
+            tokens.append(token)
+            weights.append(w)
+            y = src.new_full((1, 1), token)
+        if self.attention == "none":
+            return tokens, None
+        return tokens, torch.cat(weights) if weights else keys.new_zeros((0, src.shape[1]))
+
+    @torch.no_grad()
+    def greedy(self, src, src_len, max_len: int | None = None):
+        """Greedy decoding, one sentence after another; same interface as `Seq2Seq.greedy`.
+
+        Args:
+            src: `(B, S)`; src_len: `(B,)`.
+            max_len: most output tokens; default `2 S + 10`.
+
+        Returns:
+            tokens `(B, T)` (EOS not included, padded with `pad_id`) and weights
+            `(B, T, S)` (None for `none`).
+        """
+        B, S = src.shape
+        max_len = max_len or 2 * S + 10
+        outputs = [self.greedy_one(src[b, : int(src_len[b])], max_len) for b in range(B)]
+        T = max((len(tokens) for tokens, _ in outputs), default=0)
+        tokens = src.new_full((B, T), self.model.pad_id)
+        weights = None if self.attention == "none" else src.new_zeros((B, T, S), dtype=torch.float)
+        for b, (toks, w) in enumerate(outputs):
+            tokens[b, : len(toks)] = torch.tensor(toks, dtype=tokens.dtype)
+            if weights is not None:
+                weights[b, : len(toks), : w.shape[1]] = w
+        return tokens, weights
+
+
+def random_batches(
+    data: Seq2SeqData, split: str = "train", batch_size: int = 64, seed: int = 0
+) -> DataLoader:
+    """Uniformly shuffled batches of a split, padded to their longest sentence.
+
+    Args:
+        data: the vocabularies and splits (the same ones the batched model sees).
+        split: `train`, `valid` or `test`.
+        batch_size: sentences per batch.
+        seed: seeds the shuffle.
+
+    Returns:
+        a loader of the same dicts as `Seq2SeqData`'s loaders (see `collate`).
+    """
+    pairs = data.split(split)
+    return DataLoader(
+        list(range(len(pairs))),
+        batch_size=batch_size,
+        sampler=RandomSampler(pairs, generator=torch.Generator().manual_seed(seed)),
+        collate_fn=lambda idx: collate(
+            [pairs[i] for i in idx], idx, data.src_vocab, data.tgt_vocab
+        ),
+    )

@@ -1,0 +1,457 @@
+"""Training and greedy-decoding throughput of every attention option, against the tutorial way.
+
+    python benchmarks/throughput.py [--workload reverse|toy_fr|all] [--json PATH]
+                                    [--threads 2] [--quick]
+
+A benchmark, not a test: it prints a Rich table per workload and, with `--json`, writes
+the numbers. Workloads (fixed, from the issue):
+
+- `reverse`: `synthetic("reverse", …)`, 30 symbols, sources of 5–50 tokens;
+- `toy_fr`: the English → French-like grammar, sources of 1–64 words;
+
+both with 20,000 training and 2,000 test pairs, seed 0. The model is the product's
+`Seq2Seq(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1)`: a one-layer
+bidirectional GRU encoder and a GRU decoder, trained with Adam (lr 1e-3) on batches of
+64 sentences from `Seq2SeqData.train_dataloader()` (length-grouped).
+
+What is measured, per attention option:
+
+- `train_tokens_per_s`: target tokens (non-pad in `tgt_out`) per second of full training
+  steps: forward, cross-entropy ignoring padding, backward, `clip_grad_norm_(1.0)`,
+  Adam step. The batches are collated beforehand (collation is not timed); a warm-up of
+  5 batches, then the same 40 batches (`--quick`: 8) timed 3 times; the median.
+- `greedy_sentences_per_s`: `model.greedy` in eval mode over the 2,000 test sentences in
+  the length-sorted batches of 64 of `Seq2SeqData.test_dataloader()` (`--quick`: every
+  10th test sentence, 200), after that training; median of 3 passes.
+- `beam5_sentences_per_s`: always `null`; beam search does not exist yet.
+- `peak_rss_mb`: peak resident memory (`ru_maxrss`) of the process that ran the variant.
+  Every variant runs in its own fresh Python process, so the number is that variant's
+  own peak (torch and the data included), not a running maximum over variants.
+- `padding_fraction`: `1 − real tokens / (batch size × padded length)` over the training
+  batches used (warm-up and timed), source and target together.
+
+The reference (`benchmarks/reference.py`) is the same model, with the same parameters,
+run as tutorials do: the decoder called once per target position with the attention of
+that step, batches drawn at random without grouping by length, and greedy decoding one
+sentence at a time. It is measured with `additive` attention (Bahdanau's, what
+tutorials use) and the same protocol: the same initial weights, training batches from its
+own random order; it then decodes with the weights our `additive` run ended with, and with the
+step cap each sentence had in our batched run (`2 S + 10`, `S` the longest source of its
+test batch), so both decoders produce the same sentences (the agreement is printed) and
+the greedy ratio compares implementations, not models. The models are trained for only
+`5 + 3 × 40` batches, so many sentences run to that cap; the mean output length of each
+variant is printed, since greedy speed depends on it.
+
+`ratios` holds, per attention option, ours / reference training tokens/s and greedy
+sentences/s (the reference is always the additive one), and the option's training cost
+over `none`: `tokens/s of none / tokens/s of the option − 1`, in percent. The greedy ratio of
+an option other than `additive` divides by the additive reference's speed although that
+option's model emits sentences of other lengths: read it with the printed mean lengths.
+
+Every process calls `ablate.perf.keep_freed_memory()` first, as `ablate.train.run` does.
+
+JSON (`--json PATH`): one object per workload,
+`{"workload", "threads", "results": [{"attention", "train_tokens_per_s",
+"greedy_sentences_per_s", "beam5_sentences_per_s", "peak_rss_mb", "padding_fraction"},
+…], "reference": {same keys}, "ratios": {"train_tokens_per_s_vs_reference": {option: x},
+"greedy_sentences_per_s_vs_reference": {option: x}, "train_cost_vs_none_pct": {option: %}}}`.
+With `--workload all` the file holds a list of those objects, `reverse` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ablate.perf import keep_freed_memory
+
+WORKLOADS = ("reverse", "toy_fr")
+ATTENTIONS = ("none", "dot", "scaled_dot", "additive", "multiplicative")
+REFERENCE_ATTENTION = "additive"
+MODEL = dict(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1, attention_dim=None)
+BATCH_SIZE, LR, CLIP, SEED = 64, 1e-3, 1.0, 0
+WARMUP, REPEATS = 5, 3
+TRAIN_BATCHES, QUICK_TRAIN_BATCHES = 40, 8
+QUICK_GREEDY_EVERY = 10  # --quick decodes every 10th test sentence: 200 of 2,000
+
+
+def load_corpus(workload: str):
+    """The fixed corpus of a workload."""
+    from ablate.data import datasets
+
+    if workload == "reverse":
+        return datasets.synthetic(
+            "reverse",
+            train_size=20000,
+            valid_size=10,
+            test_size=2000,
+            min_len=5,
+            max_len=50,
+            vocab_size=30,
+            seed=SEED,
+        )
+    if workload == "toy_fr":
+        return datasets.toy_fr(
+            train_size=20000, valid_size=10, test_size=2000, min_len=1, max_len=64, seed=SEED
+        )
+    raise ValueError(f"unknown workload {workload!r}; choose one of {', '.join(WORKLOADS)}")
+
+
+# --------------------------------------------------------------------------- one variant
+# Runs in a fresh process (`--worker`), so that peak RSS and the allocator's state belong
+# to this variant alone.
+
+
+def _padding_fraction(batches: list[dict]) -> float:
+    real = sum(int(b["src_len"].sum()) + int((b["tgt_out"] != 0).sum()) for b in batches)
+    total = sum(b["src"].numel() + b["tgt_out"].numel() for b in batches)
+    return 1.0 - real / total
+
+
+def _time_training(
+    net, params, batches: list[dict], warmup: int, repeats: int, pad_id: int
+) -> float:
+    """Median target tokens per second of full training steps (see the module docstring)."""
+    import torch
+    from torch.nn import functional as F
+
+    optimizer = torch.optim.Adam(params, lr=LR)
+    net.train()
+
+    def step(batch):
+        logits, _ = net(batch["src"], batch["src_len"], batch["tgt_in"])  # (B, T, V)
+        loss = F.cross_entropy(
+            logits.flatten(0, 1), batch["tgt_out"].flatten(), ignore_index=pad_id
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, CLIP)
+        optimizer.step()
+
+    for batch in batches[:warmup]:
+        step(batch)
+    timed = batches[warmup:]
+    tokens = sum(int((b["tgt_out"] != pad_id).sum()) for b in timed)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for batch in timed:
+            step(batch)
+        rates.append(tokens / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def _strip(tokens: list[int], pad_id: int) -> list[int]:
+    while tokens and tokens[-1] == pad_id:
+        tokens.pop()
+    return tokens
+
+
+def _time_greedy(decode, n_sentences: int, repeats: int) -> tuple[float, list]:
+    """Median sentences per second of `decode()` (one full pass) and its last output."""
+    decode_out = None
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        decode_out = decode()
+        rates.append(n_sentences / (time.perf_counter() - start))
+    return statistics.median(rates), decode_out
+
+
+def run_variant(
+    workload: str, variant: str, threads: int, quick: bool, state_dir: Path, train_batches: int
+) -> dict:
+    """Train and decode one variant; `variant` is an attention option or `reference`."""
+    freed = keep_freed_memory()
+    import torch
+    from reference import StepwiseSeq2Seq, random_batches
+
+    from ablate.data.datamodule import Seq2SeqData
+    from ablate.models.seq2seq import Seq2Seq
+
+    torch.set_num_threads(threads)
+    corpus = load_corpus(workload)
+    if quick:
+        corpus.test = corpus.test[::QUICK_GREEDY_EVERY]
+    data = Seq2SeqData(corpus, batch_size=BATCH_SIZE, seed=SEED)
+    reference = variant == "reference"
+    attention = REFERENCE_ATTENTION if reference else variant
+    torch.manual_seed(SEED)
+    model = Seq2Seq(
+        len(data.src_vocab),
+        len(data.tgt_vocab),
+        attention=attention,
+        **MODEL,
+        pad_id=data.src_vocab.pad_id,
+        bos_id=data.tgt_vocab.bos_id,
+        eos_id=data.tgt_vocab.eos_id,
+    )
+    net = StepwiseSeq2Seq(model) if reference else model
+    loader = (
+        random_batches(data, "train", BATCH_SIZE, seed=SEED)
+        if reference
+        else data.train_dataloader()
+    )
+    n_train = WARMUP + train_batches
+    batches = []
+    for batch in loader:
+        batches.append(batch)
+        if len(batches) == n_train:
+            break
+    train_rate = _time_training(
+        net, list(model.parameters()), batches, WARMUP, REPEATS, model.pad_id
+    )
+
+    model.eval()
+    state_file = state_dir / f"{REFERENCE_ATTENTION}.pt"
+    outputs_file = state_dir / f"{REFERENCE_ATTENTION}-greedy.json"
+    n_test = len(corpus.test)
+    if reference:
+        # Decode with the weights our additive run ended with, and the step cap each
+        # sentence had there: the same sentences come out, so only the speed differs.
+        model.load_state_dict(torch.load(state_file))
+        caps = json.loads(outputs_file.read_text())["max_len"]
+        sentences = [torch.tensor(data.src_vocab.encode(p.src)) for p in corpus.test]
+        net.greedy_one(sentences[0], max_len=caps[0])  # warm-up
+
+        def decode():
+            return [net.greedy_one(src, cap)[0] for src, cap in zip(sentences, caps, strict=True)]
+    else:
+        test_batches = list(data.test_dataloader())
+        caps = [0] * n_test  # the batched decoder's default cap, 2 S + 10, per sentence
+        for b in test_batches:
+            for i in b["index"].tolist():
+                caps[i] = 2 * b["src"].shape[1] + 10
+        net.greedy(test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
+
+        def decode():
+            out = [None] * n_test
+            for b in test_batches:
+                tokens, _ = net.greedy(b["src"], b["src_len"])
+                for i, row in zip(b["index"].tolist(), tokens.tolist(), strict=True):
+                    out[i] = row
+            return out
+
+    greedy_rate, outputs = _time_greedy(decode, n_test, REPEATS)
+    outputs = [_strip(list(o), model.pad_id) for o in outputs]
+    extra = {
+        "mean_output_tokens": statistics.mean(len(o) for o in outputs) if outputs else 0.0,
+        "keep_freed_memory": freed,
+    }
+    if variant == REFERENCE_ATTENTION:
+        torch.save(model.state_dict(), state_file)
+        outputs_file.write_text(json.dumps({"outputs": outputs, "max_len": caps}))
+    if reference:
+        ours = json.loads(outputs_file.read_text())["outputs"]
+        extra["greedy_agreement"] = sum(a == b for a, b in zip(ours, outputs, strict=True)) / n_test
+
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {
+        "attention": attention,
+        "train_tokens_per_s": train_rate,
+        "greedy_sentences_per_s": greedy_rate,
+        "beam5_sentences_per_s": None,
+        "peak_rss_mb": peak_kb / 1024,
+        "padding_fraction": _padding_fraction(batches),
+        "_extra": extra,
+    }
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+def _run_worker(workload: str, variant: str, args, state_dir: Path) -> dict:
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        variant,
+        "--workload",
+        workload,
+        "--threads",
+        str(args.threads),
+        "--state-dir",
+        str(state_dir),
+        "--batches",
+        str(args.batches),
+    ]
+    if args.quick:
+        cmd.append("--quick")
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def ratios(results: list[dict], reference: dict) -> dict:
+    """Ours / reference per option, and each option's training cost over `none` (in %)."""
+    by = {r["attention"]: r for r in results}
+    none = by["none"]["train_tokens_per_s"]
+    return {
+        "train_tokens_per_s_vs_reference": {
+            a: r["train_tokens_per_s"] / reference["train_tokens_per_s"] for a, r in by.items()
+        },
+        "greedy_sentences_per_s_vs_reference": {
+            a: r["greedy_sentences_per_s"] / reference["greedy_sentences_per_s"]
+            for a, r in by.items()
+        },
+        "train_cost_vs_none_pct": {
+            a: 100.0 * (none / r["train_tokens_per_s"] - 1.0) for a, r in by.items()
+        },
+    }
+
+
+def run_workload(workload: str, args, console) -> tuple[dict, dict]:
+    """Every variant of one workload, each in its own process; the JSON object and extras."""
+    results, extras = [], {}
+    with tempfile.TemporaryDirectory(prefix="ablate-bench-") as tmp:
+        # The reference comes after `additive`: it decodes with that run's final weights.
+        for variant in (*ATTENTIONS, "reference"):
+            start = time.perf_counter()
+            row = _run_worker(workload, variant, args, Path(tmp))
+            extras[variant] = row.pop("_extra")
+            console.log(f"{workload}/{variant}: {time.perf_counter() - start:.0f} s")
+            if variant == "reference":
+                reference = row
+            else:
+                results.append(row)
+    report = {
+        "workload": workload,
+        "threads": args.threads,
+        "results": results,
+        "reference": reference,
+        "ratios": ratios(results, reference),
+    }
+    return report, extras
+
+
+def print_report(report: dict, extras: dict, console) -> None:
+    from rich.table import Table
+
+    r = report["ratios"]
+    table = Table(
+        title=f"{report['workload']}: throughput by attention "
+        f"(batch {BATCH_SIZE}, {report['threads']} threads)"
+    )
+    for col in (
+        "attention",
+        "train tok/s",
+        "×ref",
+        "cost vs none",
+        "greedy sent/s",
+        "×ref",
+        "peak RSS MB",
+        "padding %",
+    ):
+        table.add_column(col, justify="left" if col == "attention" else "right", no_wrap=True)
+    for row in report["results"]:
+        a = row["attention"]
+        table.add_row(
+            a,
+            f"{row['train_tokens_per_s']:,.0f}",
+            f"{r['train_tokens_per_s_vs_reference'][a]:.2f}",
+            f"{r['train_cost_vs_none_pct'][a]:+.0f}%",
+            f"{row['greedy_sentences_per_s']:,.1f}",
+            f"{r['greedy_sentences_per_s_vs_reference'][a]:.2f}",
+            f"{row['peak_rss_mb']:,.0f}",
+            f"{100 * row['padding_fraction']:.1f}",
+        )
+    ref = report["reference"]
+    table.add_section()
+    table.add_row(
+        f"reference: {ref['attention']}, stepwise",
+        f"{ref['train_tokens_per_s']:,.0f}",
+        "1.00",
+        "",
+        f"{ref['greedy_sentences_per_s']:,.1f}",
+        "1.00",
+        f"{ref['peak_rss_mb']:,.0f}",
+        f"{100 * ref['padding_fraction']:.1f}",
+    )
+    console.print(table)
+    lengths = ", ".join(
+        f"{a} {e['mean_output_tokens']:.1f}" for a, e in extras.items() if a != "reference"
+    )
+    agreement = 100 * extras["reference"]["greedy_agreement"]
+    console.print(
+        f"  greedy output tokens per sentence (mean): {lengths}; the reference's output is "
+        f"identical to {REFERENCE_ATTENTION}'s on {agreement:.1f}% of sentences. "
+        f"beam5_sentences_per_s: null (no beam search yet)."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workload", choices=(*WORKLOADS, "all"), default="reverse")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_TRAIN_BATCHES} timed training batches, "
+        f"{2000 // QUICK_GREEDY_EVERY} test sentences",
+    )
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=None,
+        help=f"timed training batches (default {TRAIN_BATCHES}, --quick {QUICK_TRAIN_BATCHES})",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--state-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    if args.batches is None:
+        args.batches = QUICK_TRAIN_BATCHES if args.quick else TRAIN_BATCHES
+    if args.batches < 1:
+        parser.error(f"--batches must be >= 1, got {args.batches}")
+
+    if args.worker:
+        row = run_variant(
+            args.workload, args.worker, args.threads, args.quick, args.state_dir, args.batches
+        )
+        print(json.dumps(row))
+        return 0
+
+    import torch
+    from rich.console import Console
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(
+        f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs "
+        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.2f} at start; every variant in its own process, "
+        f"each calling ablate.perf.keep_freed_memory() first (as the product does); "
+        f"{WARMUP} warm-up + {args.batches} timed training batches × {REPEATS} (median)"
+        + (", --quick" if args.quick else "")
+    )
+    workloads = WORKLOADS if args.workload == "all" else (args.workload,)
+    reports, freed = [], []
+    for workload in workloads:
+        report, extras = run_workload(workload, args, console)
+        print_report(report, extras, console)
+        reports.append(report)
+        freed += [e["keep_freed_memory"] for e in extras.values()]
+    if not all(freed):
+        console.print("  note: keep_freed_memory() had no effect here (not glibc?)")
+    console.print(
+        f"  load average {os.getloadavg()[0]:.2f} at the end (other processes "
+        f"on the machine make the numbers noisy)"
+    )
+    if args.json:
+        payload = reports if args.workload == "all" else reports[0]
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        console.print(f"  wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
