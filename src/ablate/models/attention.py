@@ -28,14 +28,24 @@ ATTENTION_CHOICES = ("none", "dot", "scaled_dot", "additive", "multiplicative")
 
 
 class Attention(nn.Module):
-    """Base class: mask → softmax → weighted sum. Subclasses implement `score`."""
+    """Base class: mask → softmax → weighted sum. Subclasses implement `score`, and
+    `prepare` where part of the score depends on the keys alone."""
 
-    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    def prepare(self, keys: torch.Tensor) -> torch.Tensor:
+        """The keys as `score` consumes them, computed once per source batch: decoding
+        calls `score` at every step, and a key projection need not be redone each time.
+
+        Args:
+            keys: encoder states `(B, S, H)`.
+        """
+        return keys
+
+    def score(self, query: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
         """Unnormalised scores.
 
         Args:
             query: decoder states `(B, T, H)`.
-            keys: encoder states `(B, S, H)`.
+            prepared: `prepare(keys)`, `(B, S, ·)`.
 
         Returns:
             `(B, T, S)` scores.
@@ -48,6 +58,7 @@ class Attention(nn.Module):
         keys: torch.Tensor,
         mask: torch.Tensor,
         final: torch.Tensor | None = None,
+        prepared: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Context vectors for every query step.
 
@@ -56,11 +67,13 @@ class Attention(nn.Module):
             keys: encoder states `(B, S, H)`, also the values.
             mask: `(B, S)` bool, True on real source tokens.
             final: the final encoder state `(B, H)`; unused here (see `NoAttention`).
+            prepared: `prepare(keys)` if the caller kept it; computed here otherwise.
 
         Returns:
             context `(B, T, H)` and weights `(B, T, S)` (exactly 0 on padding).
         """
-        scores = self.score(query, keys)  # (B, T, S)
+        prepared = self.prepare(keys) if prepared is None else prepared
+        scores = self.score(query, prepared)  # (B, T, S)
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
         weights = torch.softmax(scores, dim=-1)  # (B, T, S)
         context = torch.bmm(weights, keys)  # (B, T, S)·(B, S, H) → (B, T, H)
@@ -70,7 +83,7 @@ class Attention(nn.Module):
 class NoAttention(Attention):
     """The fixed-context baseline: `c_t = h_final` for every t (Cho et al. 2014)."""
 
-    def forward(self, query, keys, mask, final=None):
+    def forward(self, query, keys, mask, final=None, prepared=None):
         if final is None:
             raise ValueError("attention=none needs the final encoder state")
         B, T, _ = query.shape
@@ -80,15 +93,15 @@ class NoAttention(Attention):
 class DotAttention(Attention):
     """`sᵀh` (Luong et al. 2015, §3.1, "dot")."""
 
-    def score(self, query, keys):
-        return torch.bmm(query, keys.transpose(1, 2))  # (B, T, H)·(B, H, S) → (B, T, S)
+    def score(self, query, prepared):
+        return torch.bmm(query, prepared.transpose(1, 2))  # (B, T, H)·(B, H, S) → (B, T, S)
 
 
 class ScaledDotAttention(Attention):
     """`sᵀh / √d` (Vaswani et al. 2017, Eq. 1): keeps softmax out of saturation as d grows."""
 
-    def score(self, query, keys):
-        return torch.bmm(query, keys.transpose(1, 2)) / math.sqrt(query.shape[-1])
+    def score(self, query, prepared):
+        return torch.bmm(query, prepared.transpose(1, 2)) / math.sqrt(query.shape[-1])
 
 
 class MultiplicativeAttention(Attention):
@@ -98,9 +111,12 @@ class MultiplicativeAttention(Attention):
         super().__init__()
         self.W = nn.Linear(hidden, hidden, bias=False)
 
-    def score(self, query, keys):
-        # Project the keys, not the queries: S is fixed per batch while T may be 1 per step.
-        return torch.bmm(query, self.W(keys).transpose(1, 2))  # (B, T, S)
+    def prepare(self, keys):
+        # Project the keys, not the queries: once per batch, while queries come per step.
+        return self.W(keys)  # (B, S, H)
+
+    def score(self, query, prepared):
+        return torch.bmm(query, prepared.transpose(1, 2))  # (B, T, S)
 
 
 class AdditiveAttention(Attention):
@@ -119,9 +135,12 @@ class AdditiveAttention(Attention):
         self.W_h = nn.Linear(hidden, dim, bias=True)
         self.v = nn.Linear(dim, 1, bias=False)
 
-    def score(self, query, keys):
+    def prepare(self, keys):
+        return self.W_h(keys)  # (B, S, A)
+
+    def score(self, query, prepared):
         q = self.W_s(query)[:, :, None, :]  # (B, T, 1, A)
-        k = self.W_h(keys)[:, None, :, :]  # (B, 1, S, A)
+        k = prepared[:, None, :, :]  # (B, 1, S, A)
         # tanh in place on the fresh sum: one (B, T, S, A) tensor fewer per step.
         return self.v((q + k).tanh_()).squeeze(-1)  # (B, T, S, A) → (B, T, S)
 

@@ -83,20 +83,21 @@ class Decoder(nn.Module):
         self.W_o = nn.Linear(hidden, vocab_size)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, y_prev, state, keys, mask, final):
+    def forward(self, y_prev, state, keys, mask, final, prepared=None):
         """Any number of steps at once (T = target length when teacher forcing, 1 when decoding).
 
         Args:
             y_prev: `(B, T)` previous target tokens.
             state: the RNN state before the first of those steps.
             keys: encoder states `(B, S, H)`; mask `(B, S)`; final `(B, H)`.
+            prepared: `self.attention.prepare(keys)`, kept across decoding steps.
 
         Returns:
             logits `(B, T, V)`, weights `(B, T, S)` or None, the new RNN state.
         """
         x = self.dropout(self.embedding(y_prev))  # (B, T, E)
         s, state = self.rnn(x, state)  # (B, T, H)
-        context, weights = self.attention(s, keys, mask, final)  # (B, T, H), (B, T, S)
+        context, weights = self.attention(s, keys, mask, final, prepared)  # (B,T,H), (B,T,S)
         out = torch.tanh(self.W_c(torch.cat([s, context], dim=-1)))  # (B, T, H)
         return self.W_o(self.dropout(out)), weights, state  # (B, T, V)
 
@@ -181,13 +182,14 @@ class Seq2Seq(nn.Module):
         B, S = src.shape
         max_len = max_len or 2 * S + 10
         keys, mask, final, state = self.encode(src, src_len)
+        prepared = self.decoder.attention.prepare(keys)  # once, not at every step
         tokens = src.new_full((B, max_len), self.pad_id)
         weights = keys.new_zeros((B, max_len, S)) if self.attention != "none" else None
         lengths = src.new_full((B,), max_len)
         active = torch.arange(B, device=src.device)  # rows still decoding
         y = src.new_full((B, 1), self.bos_id)
         for t in range(max_len):
-            logits, w, state = self.decoder(y, state, keys, mask, final)
+            logits, w, state = self.decoder(y, state, keys, mask, final, prepared)
             y = logits.argmax(-1)  # (b, 1)
             tokens[active, t] = y[:, 0]
             if weights is not None:
@@ -199,8 +201,8 @@ class Seq2Seq(nn.Module):
                 if not keep.any():
                     break
                 # Drop finished sentences so later steps only pay for the live ones.
-                active, y, keys, mask, final = active[keep], y[keep], keys[keep], mask[keep], \
-                    final[keep]
+                active, y, keys, mask, final, prepared = active[keep], y[keep], keys[keep], \
+                    mask[keep], final[keep], prepared[keep]
                 state = tuple(h[:, keep] for h in state) if isinstance(state, tuple) \
                     else state[:, keep]
         T = int(lengths.max()) if B else 0
