@@ -56,7 +56,8 @@ def test_run_dir_contract(tmp_path):
                                                       "41-50", "51-60", "61+"]
     assert set(saved["alignment"]) == {"accuracy", "aer", "entropy"}
     assert [b["label"] for b in saved["rare_words"]][-4:] == ["1-5", "6-20", "21-100", ">100"]
-    assert set(saved["train"]) == {"epochs", "steps", "seconds", "tokens_per_second"}
+    assert set(saved["train"]) == {"epochs", "steps", "seconds", "tokens_per_second",
+                                   "threads"}
     lines = (d / "hypotheses.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["source", "reference", "hypothesis", "bucket"]
     assert len(lines) == 1 + 24

@@ -85,6 +85,17 @@ def test_submitit_local_launcher_runs_a_two_job_sweep(tmp_path):
     assert list(tmp_path.glob(".submitit/*/*_result.pkl"))  # really went through submitit
 
 
+def test_joblib_launcher_runs_jobs_side_by_side_with_shared_cores(tmp_path):
+    out = sweep("-m", "attention=none,dot", "hydra/launcher=parallel", "threads=null",
+                "logger=none", sweep_dir=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2" in out.stdout + out.stderr
+    jobs = job_results(tmp_path)
+    assert sorted(r["attention"] for r in jobs.values()) == ["dot", "none"]
+    # two jobs on the machine's cores: each gets half, never more threads than cores
+    assert {r["train"]["threads"] for r in jobs.values()} == {max(1, os.cpu_count() // 2)}
+
+
 def test_scores_sweep_leaves_six_wandb_runs_in_one_group(tmp_path):
     out = sweep("+experiment=scores", "logger=wandb", sweep_dir=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
