@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import ROOT, TINY, write_parallel
 
@@ -48,11 +49,14 @@ BAD_INPUTS = {
     "missing corpus file": (lambda t: ["dataset=parallel", f"dataset.path={t / 'nowhere'}"],
                             r"corpus file not found"),
     "hidden size 0": (lambda t: ["model.hidden=0"], r"model\.hidden must be a positive"),
+    "gpu trainer without a GPU": (lambda t: ["trainer=gpu"], r"gpu.*trainer=default"),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_gets_one_line_and_non_zero_exit(tmp_path, case):
+    if case.startswith("gpu") and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
     make_args, message = BAD_INPUTS[case]
     args = [o for o in TINY if not (case.startswith(("parallel", "missing"))
                                    and o.startswith("dataset."))]

@@ -20,6 +20,7 @@ from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ablate.console import console
 from ablate.outputs import write_json
@@ -28,7 +29,8 @@ from ablate.system import DivergedError
 from ablate.train import run
 
 # Errors that mean "the input is wrong", not "ablate is broken": no traceback for these.
-USER_ERRORS = (ValueError, OSError, DivergedError, OmegaConfBaseException)
+USER_ERRORS = (ValueError, OSError, DivergedError, OmegaConfBaseException,
+               MisconfigurationException)
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
@@ -113,6 +115,8 @@ def one_line(e: BaseException) -> str:
     if isinstance(e, OmegaConfBaseException):
         # OmegaConf appends full_key/object_type lines; the first line names the key.
         return f"{str(e).splitlines()[0]}; give it on the command line, e.g. KEY=VALUE"
+    if isinstance(e, MisconfigurationException):  # Lightning: the trainer settings don't fit
+        return f"{e} (trainer settings; trainer=default picks CPU or GPU by itself)"
     return str(e)
 
 
