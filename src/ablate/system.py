@@ -77,7 +77,8 @@ class Seq2SeqSystem(pl.LightningModule):
             raise DivergedError(
                 f"loss became {loss.item()} at epoch {self.current_epoch}, step "
                 f"{self.global_step}; lower optim.lr or trainer.gradient_clip_val")
-        self.train_tokens += int(batch["tgt_out"].ne(Vocab.pad_id).sum())
+        # A tensor sum, not int(): no host-device sync at every step.
+        self.train_tokens = self.train_tokens + batch["tgt_out"].ne(Vocab.pad_id).sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
         return loss
 

@@ -101,7 +101,7 @@ def write_run(run_dir, cfg, corpus, system, trainer, seconds, logger) -> dict:
         "alignment": scores["alignment"], "rare_words": scores["rare_words"],
         "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step,
                   "seconds": round(seconds, 2),
-                  "tokens_per_second": round(system.train_tokens / max(seconds, 1e-9), 1),
+                  "tokens_per_second": round(int(system.train_tokens) / max(seconds, 1e-9), 1),
                   "threads": torch.get_num_threads()},
         "best_checkpoint": trainer.checkpoint_callback.best_model_path,
         "status": "complete",
