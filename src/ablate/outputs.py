@@ -13,7 +13,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from ablate.data.datasets import atomic_write_text
+from ablate.data.datasets import atomic_write_bytes, atomic_write_text
 
 
 def write_json(path: Path, data: Mapping) -> None:
@@ -33,8 +33,5 @@ def save_figure(fig: Figure, path: Path) -> Path:
     """Render `fig` to PNG at `path` (atomically) and return the path."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
+    atomic_write_bytes(path, buf.getvalue())
     return path
