@@ -26,7 +26,7 @@ from ablate.console import console
 from ablate.outputs import write_json
 from ablate.sweep import axis_tags, sweep_group
 from ablate.system import DivergedError
-from ablate.train import run
+from ablate.train import RunInterrupted, run
 
 # Errors that mean "the input is wrong", not "ablate is broken": no traceback for these.
 USER_ERRORS = (ValueError, OSError, DivergedError, OmegaConfBaseException,
@@ -63,7 +63,10 @@ def main(cfg: DictConfig) -> float | None:
     in_sweep = hc.mode == RunMode.MULTIRUN
     configure_job(cfg, hc, choices, in_sweep)
     try:
-        return run(cfg, run_dir, choices=choices)["bleu"]
+        return run(cfg, run_dir, choices=choices, in_sweep=in_sweep)["bleu"]
+    except RunInterrupted as e:  # the whole command stops, sweep included
+        console.print(f"[bold yellow]stopped:[/bold yellow] {e}", soft_wrap=True)
+        sys.exit(1)
     except Exception as e:
         message = describe(e)
         if not in_sweep:
@@ -81,12 +84,14 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def record_failure(path: Path, error: str, overrides: list[str]) -> None:
-    """Mark a job failed in its results.json, keeping any metrics it already wrote."""
+    """Mark a job failed in its results.json, keeping what it already wrote (metrics, a
+    `diverged` status)."""
     try:
         results = json.loads(path.read_text())
     except (OSError, ValueError):
         results = {}
-    write_json(path, {**results, "status": "failed", "error": error, "overrides": overrides})
+    status = "diverged" if results.get("status") == "diverged" else "failed"
+    write_json(path, {**results, "status": status, "error": error, "overrides": overrides})
 
 
 def configure_job(cfg: DictConfig, hc, choices: dict, in_sweep: bool) -> None:
@@ -125,8 +130,30 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def check_output_dir(argv: list[str]) -> str | None:
+    """The one-line error for an output dir that cannot be created, or None.
+
+    Hydra creates the run dir before the task starts, and fails with a traceback; this
+    looks at `hydra.run.dir` / `hydra.sweep.dir` (default `outputs/` here) first.
+    """
+    dirs = [a.partition("=")[2] for a in argv
+            if a.partition("=")[0] in ("hydra.run.dir", "hydra.sweep.dir")]
+    for d in [x for x in dirs if "$" not in x] or ["outputs"]:
+        path = Path(d).expanduser().absolute()
+        parent = path
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            what = "is not a folder" if not parent.is_dir() else "is not writable"
+            key = next((a.partition("=")[0] for a in argv if a.endswith(f"={d}")),
+                       "hydra.run.dir")
+            return (f"cannot write to the output dir {path}: {parent} {what}; set {key} "
+                    f"to a writable folder")
+    return None
+
+
 def entry() -> None:
     """`python -m ablate` and the `ablate` console script."""
-    if problem := check_group_choices(sys.argv[1:]):
+    if problem := check_group_choices(sys.argv[1:]) or check_output_dir(sys.argv[1:]):
         fail(problem)
     hydra.main(version_base="1.3", config_path=str(CONF), config_name="config")(main)()

@@ -9,6 +9,7 @@ also records the teacher-forced attention for alignment metrics and keeps everyt
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import pytorch_lightning as pl
@@ -27,6 +28,20 @@ class DivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
+def rng_state() -> dict:
+    """The random-number state training draws from (dropout, data-loader seeds)."""
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
 class Seq2SeqSystem(pl.LightningModule):
     """Cross-entropy training with Adam; BLEU-based validation and test.
 
@@ -40,7 +55,8 @@ class Seq2SeqSystem(pl.LightningModule):
             (steadier final epochs, so the best checkpoint is less a matter of luck).
         label_smoothing: cross-entropy label smoothing.
         check_finite_every: steps between checks that the loss is finite (each check is
-            one host–device sync).
+            one host–device sync; the first bad step is tracked on the device in between,
+            and checked again before validation, so no checkpoint holds NaN weights).
     """
 
     def __init__(self, model: Seq2Seq, tgt_vocab: Vocab, buckets: Sequence[Bucket],
@@ -60,6 +76,9 @@ class Seq2SeqSystem(pl.LightningModule):
         self.loss_fn = nn.CrossEntropyLoss(ignore_index=Vocab.pad_id,
                                            label_smoothing=label_smoothing)
         self.train_tokens = 0
+        self.train_seconds = 0.0  # of earlier sessions, when the run was resumed
+        self._fit_start = time.perf_counter()
+        self._first_bad_step = torch.tensor(-1)
         self._eval: dict[int, list] = {}
         self.test_outputs: dict | None = None
 
@@ -73,14 +92,26 @@ class Seq2SeqSystem(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, _ = self._loss(batch)
-        if batch_idx % self.check_finite_every == 0 and not torch.isfinite(loss):
-            raise DivergedError(
-                f"loss became {loss.item()} at epoch {self.current_epoch}, step "
-                f"{self.global_step}; lower optim.lr or trainer.gradient_clip_val")
+        # Remember the first non-finite step without a host-device sync; look at it now
+        # and then (and before validation, which is when checkpoints are written).
+        bad = ~torch.isfinite(loss.detach())
+        first = self._first_bad_step.to(loss.device)
+        self._first_bad_step = torch.where(bad & (first < 0), self.global_step, first)
+        if batch_idx % self.check_finite_every == 0:
+            self.check_finite()
         # A tensor sum, not int(): no host-device sync at every step.
         self.train_tokens = self.train_tokens + batch["tgt_out"].ne(Vocab.pad_id).sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
         return loss
+
+    def check_finite(self) -> None:
+        """Raise `DivergedError` if any training loss so far was NaN or infinite."""
+        step = int(self._first_bad_step)
+        if step >= 0:
+            raise DivergedError(
+                f"training loss became NaN/inf at step {step} (epoch {self.current_epoch}); "
+                f"the learning rate is likely too high (optim.lr={self.lr:g}) or gradients "
+                f"exploded (set trainer.gradient_clip_val, e.g. 1.0)")
 
     def _decode(self, batch, keep_weights: bool):
         tokens, weights = self.model.greedy(batch["src"], batch["src_len"])
@@ -94,6 +125,8 @@ class Seq2SeqSystem(pl.LightningModule):
         return out
 
     def on_validation_epoch_start(self):
+        if not self.trainer.sanity_checking:
+            self.check_finite()  # before the checkpoint of this epoch is written
         self._eval = {}
 
     def validation_step(self, batch, batch_idx):
@@ -145,17 +178,42 @@ class Seq2SeqSystem(pl.LightningModule):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
         if self.schedule == "constant":
             return optimizer
-        total = max(1, int(self.trainer.estimated_stepping_batches))
+        total = []  # the run's steps, looked up at the first step, not here (see below)
 
         def cosine(step):
-            return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+            # Step 0 needs no total. Asking Lightning for it here, when the optimizer is
+            # built, makes it draw the first training batches before a resumed run's
+            # epoch is restored, which would give that epoch the first epoch's order.
+            if step == 0:
+                return 1.0
+            if not total:
+                total.append(max(1, int(self.trainer.estimated_stepping_batches)))
+            return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total[0]) / total[0]))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def on_fit_start(self):
+        self._fit_start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Training seconds so far, earlier sessions of a resumed run included."""
+        return self.train_seconds + time.perf_counter() - self._fit_start
+
     def on_save_checkpoint(self, checkpoint):
-        # What `ablate.translate` needs to rebuild the model without the training data.
+        # What `ablate.translate` needs to rebuild the model without the training data,
+        # and what `resume` needs beyond Lightning's own state to continue exactly.
         checkpoint["ablate"] = {"src_vocab": self.trainer.datamodule.src_vocab.state_dict(),
                                 "tgt_vocab": self.tgt_vocab.state_dict(),
-                                "model": dict(self.model.config)}
+                                "model": dict(self.model.config),
+                                "train_tokens": int(self.train_tokens),
+                                "train_seconds": self.elapsed(),
+                                "rng": rng_state()}
+
+    def on_load_checkpoint(self, checkpoint):
+        meta = checkpoint.get("ablate", {})
+        self.train_tokens = meta.get("train_tokens", 0)
+        self.train_seconds = meta.get("train_seconds", 0.0)
+        if "rng" in meta:
+            set_rng_state(meta["rng"])

@@ -1,10 +1,13 @@
 """`run(cfg)`: one training run, top to bottom — data, model, system, logger, fit, test,
 outputs. Hydra builds the leaves (`instantiate`); this function wires the trunk by hand.
+
+A run that stops early still leaves a `results.json` saying why: `interrupted` (Ctrl-C,
+SIGTERM; resumable) or `diverged` (NaN/inf loss; the last good checkpoint is kept).
 """
 
 from __future__ import annotations
 
-import time
+import json
 import warnings
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from ablate import tracking
+from ablate import checkpoints, tracking
 from ablate.buckets import make_buckets
 from ablate.console import buckets_table, console, progress_callback
 from ablate.data.datamodule import Seq2SeqData
@@ -22,23 +25,35 @@ from ablate.evaluate import hypotheses_rows, pick_examples
 from ablate.outputs import save_figure, write_json, write_tsv
 from ablate.perf import keep_freed_memory
 from ablate.plots import alignment_figure, bleu_by_length_figure
-from ablate.system import Seq2SeqSystem
+from ablate.system import DivergedError, Seq2SeqSystem
 
 # Lightning 2.6 on torch 2.13 warns about its own use of a torch pytree class at every
 # step of every run; it is not the user's to fix, so keep it off their screen.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
-def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -> dict:
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped the run after it saved what it had; the message says how
+    to continue. A KeyboardInterrupt, so a sweep stops too."""
+
+
+def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None,
+        in_sweep: bool = False) -> dict:
     """Train and test one model; write the run dir; return `results.json`'s content.
 
     Args:
         cfg: the composed config (see `conf/config.yaml`).
         run_dir: where outputs go (Hydra's run or job dir).
         choices: the Hydra config-group choices, for the tracker.
+        in_sweep: a sweep job: `resume=true` without a checkpoint starts afresh.
     """
     run_dir = Path(run_dir)
+    if (done := complete_results(run_dir)) is not None:
+        console.print(f"{run_dir} already holds a complete run (results.json); skipped")
+        return done
     check_writable(run_dir)
+    resume_from = checkpoints.resume_path(run_dir, cfg.resume, cfg.ckpt_path,
+                                          required=not in_sweep)
     keep_freed_memory()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -51,6 +66,10 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -
                            lengths=[len(p.src) for p in corpus.test])
     model = instantiate(cfg.model)(src_vocab_size=len(data.src_vocab),
                                    tgt_vocab_size=len(data.tgt_vocab), attention=cfg.attention)
+    if resume_from:
+        checkpoints.check_fits(resume_from, model.config, data.src_vocab.itos,
+                               data.tgt_vocab.itos)
+        console.print(f"resuming from {resume_from}")
     system = Seq2SeqSystem(model, data.tgt_vocab, buckets, tokenize=corpus.tokenize,
                            **cfg.optim)
 
@@ -60,22 +79,63 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -
         if cfg.logger else None
     checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", monitor="val/bleu",
                                  mode="max", save_last=True, filename="best-{epoch}")
-    trainer = instantiate(cfg.trainer)(default_root_dir=str(run_dir), logger=logger or False,
-                                       callbacks=[checkpoint, progress_callback()])
+    trainer = instantiate(cfg.trainer)(
+        default_root_dir=str(run_dir), logger=logger or False,
+        callbacks=[checkpoint, checkpoints.SaveOnStop(run_dir / "checkpoints"),
+                   progress_callback()])
     exit_code = 1
     try:
-        start = time.perf_counter()
-        trainer.fit(system, datamodule=data)
-        if trainer.interrupted:  # Ctrl-C ends fit quietly; a half-trained model is no result
-            raise KeyboardInterrupt
-        seconds = time.perf_counter() - start
+        trainer.fit(system, datamodule=data, ckpt_path=resume_from)
+        train = {"epochs": trainer.current_epoch, "steps": trainer.global_step,
+                 "seconds": round(system.elapsed(), 2), "tokens": int(system.train_tokens)}
         trainer.test(system, datamodule=data, ckpt_path="best", verbose=False)
-        results = write_run(run_dir, cfg, corpus, system, trainer, seconds, logger)
+        results = write_run(run_dir, cfg, corpus, system, trainer, train, logger)
         exit_code = 0
+    except DivergedError as e:
+        raise DivergedError(stopped(run_dir, cfg, corpus, trainer, "diverged", str(e),
+                                    in_sweep)) from None
+    except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl-C and SIGTERM into exits
+        raise RunInterrupted(stopped(run_dir, cfg, corpus, trainer, "interrupted",
+                                     "interrupted", in_sweep)) from None
     finally:
         tracking.finish(logger, exit_code)
     console.print(buckets_table(results))
     return results
+
+
+def complete_results(run_dir: Path) -> dict | None:
+    """`results.json` of a run that already finished in `run_dir`, else None."""
+    try:
+        results = json.loads((run_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return results if isinstance(results, dict) and results.get("status") == "complete" \
+        else None
+
+
+def stopped(run_dir: Path, cfg: DictConfig, corpus, trainer, status: str, why: str,
+            in_sweep: bool) -> str:
+    """Write `results.json` for a run that stopped early; return the one-line message."""
+    ckpt_dir = run_dir / "checkpoints"
+    last = ckpt_dir / checkpoints.LAST
+    saved = ckpt_dir / checkpoints.INTERRUPTED
+    again = (f"resume=true hydra.sweep.dir={run_dir.parent}" if in_sweep
+             else f"resume=true hydra.run.dir={run_dir}")
+    if status == "interrupted":
+        message = (f"interrupted at epoch {trainer.current_epoch}, step {trainer.global_step}"
+                   + (f"; saved {saved}" if saved.is_file() else "")
+                   + f"; continue with the same command plus {again}")
+    else:
+        kept = f"last good checkpoint {last}" if last.is_file() else \
+            "no checkpoint (it diverged in the first epoch)"
+        message = f"{why}; {kept}"
+    write_json(run_dir / "results.json", {
+        "attention": cfg.attention, "dataset": corpus.name, "seed": cfg.seed,
+        "status": status, "error": message,
+        "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step},
+        "last_checkpoint": str(last) if last.is_file() else None,
+    })
+    return message
 
 
 def check_writable(run_dir: Path) -> None:
@@ -90,7 +150,7 @@ def check_writable(run_dir: Path) -> None:
                       f"set hydra.run.dir to a writable folder") from None
 
 
-def write_run(run_dir, cfg, corpus, system, trainer, seconds, logger) -> dict:
+def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
     """Write `results.json`, `hypotheses.tsv` and the plots; log them to the tracker."""
     out = system.test_outputs
     scores, hyps = out["scores"], out["hypotheses"]
@@ -99,9 +159,9 @@ def write_run(run_dir, cfg, corpus, system, trainer, seconds, logger) -> dict:
         "bleu": scores["bleu"], "chrf": scores["chrf"], "exact_match": scores["exact_match"],
         "signature": scores["signature"], "buckets": scores["buckets"],
         "alignment": scores["alignment"], "rare_words": scores["rare_words"],
-        "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step,
-                  "seconds": round(seconds, 2),
-                  "tokens_per_second": round(int(system.train_tokens) / max(seconds, 1e-9), 1),
+        "train": {"epochs": train["epochs"], "steps": train["steps"],
+                  "seconds": train["seconds"],
+                  "tokens_per_second": round(train["tokens"] / max(train["seconds"], 1e-9), 1),
                   "threads": torch.get_num_threads()},
         "best_checkpoint": trainer.checkpoint_callback.best_model_path,
         "status": "complete",

@@ -9,7 +9,7 @@ padding stays small; the order of batches is shuffled with a generator seeded by
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -28,14 +28,16 @@ class LengthGroupedBatches(Sampler[list[int]]):
         shuffle: shuffle pools and batch order (training) or keep a fixed sorted order.
         seed: base seed; epoch `e` uses `seed + e`.
         pool: batches per sorted pool.
+        epoch_fn: where the current epoch comes from (the trainer's), read at each pass;
+            without it, `set_epoch` or the count of passes so far.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0,
-                 pool: int = 50):
+                 pool: int = 50, epoch_fn: Callable[[], int] | None = None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"data.batch_size must be a positive integer, got {batch_size!r}")
         self.lengths, self.batch_size, self.shuffle = list(lengths), batch_size, shuffle
-        self.seed, self.pool, self.epoch = seed, pool, 0
+        self.seed, self.pool, self.epoch, self.epoch_fn = seed, pool, 0, epoch_fn
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -45,6 +47,8 @@ class LengthGroupedBatches(Sampler[list[int]]):
         if not self.shuffle:
             idx.sort(key=lambda i: self.lengths[i])
             return [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        if self.epoch_fn is not None:
+            self.epoch = self.epoch_fn()
         rng = random.Random(self.seed + self.epoch)
         rng.shuffle(idx)
         size = self.pool * self.batch_size
@@ -120,17 +124,24 @@ class Seq2SeqData(pl.LightningDataModule):
     def split(self, name: str) -> list[Pair]:
         return getattr(self.corpus, name)
 
-    def loader(self, name: str, shuffle: bool = False) -> DataLoader:
+    def loader(self, name: str, shuffle: bool = False,
+               epoch_fn: Callable[[], int] | None = None) -> DataLoader:
         pairs = self.split(name)
         sampler = LengthGroupedBatches([len(p.src) for p in pairs], self.batch_size,
-                                       shuffle=shuffle, seed=self.seed)
+                                       shuffle=shuffle, seed=self.seed, epoch_fn=epoch_fn)
         return DataLoader(
             _Split(pairs), batch_sampler=sampler, num_workers=self.num_workers,
             collate_fn=lambda idx: collate([pairs[i] for i in idx], idx, self.src_vocab,
                                            self.tgt_vocab))
 
     def train_dataloader(self):
-        return self.loader("train", shuffle=True)
+        # The batch order of epoch e depends on e alone, read from the trainer at each pass
+        # (Lightning builds this loader before it restores a resumed run's epoch, and sets
+        # epochs only on `batch_sampler.sampler`, which a batch sampler has not).
+        def epoch() -> int:
+            return self.trainer.fit_loop.epoch_progress.current.processed
+
+        return self.loader("train", shuffle=True, epoch_fn=epoch if self.trainer else None)
 
     def val_dataloader(self):
         return self.loader("valid")

@@ -1,0 +1,108 @@
+"""Checkpoints: what a run resumes from, whether a checkpoint fits the run, and the one a
+stopped run leaves behind.
+
+A run keeps `checkpoints/last.ckpt` (end of the last finished epoch: weights, optimizer,
+schedule, epoch, RNG state; the data order follows from `seed + epoch`) and the best by
+`val/bleu`. `resume=true` continues from `last.ckpt`, so a run killed mid-epoch repeats
+that epoch and ends exactly where the uninterrupted run would. Ctrl-C or SIGTERM also
+writes `checkpoints/interrupted.ckpt` (the weights at the moment of the stop, loadable
+by `ablate.translate`). Checkpoints are read with `weights_only=True`: no code runs
+from them.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+LAST = "last.ckpt"
+INTERRUPTED = "interrupted.ckpt"
+# The model settings a checkpoint's weights depend on (dropout does not change shapes).
+SHAPE_KEYS = ("attention", "embed", "hidden", "layers", "rnn", "attention_dim")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable or does not fit the run; the message says why."""
+
+
+def read(path: str | Path) -> dict:
+    """A checkpoint's content, loaded safely; `CheckpointError` when it is not one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path} (runs keep theirs in "
+                              f"<run dir>/checkpoints/)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{path} is not a readable checkpoint ({reason[:120]})") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt.get("ablate", {}):
+        raise CheckpointError(f"{path} is not an ablate checkpoint (no vocabularies or "
+                              f"model settings in it)")
+    return ckpt
+
+
+def resume_path(run_dir: Path, resume: bool, ckpt_path: str | None,
+                required: bool) -> Path | None:
+    """The checkpoint `trainer.fit` continues from, or None to start from scratch.
+
+    Args:
+        run_dir: the run's dir; `resume` looks for `run_dir/checkpoints/last.ckpt`.
+        resume: the `resume` config value.
+        ckpt_path: an explicit checkpoint (`ckpt_path=`), which wins over `resume`.
+        required: whether `resume` without a checkpoint is an error (a single run) or a
+            fresh start (a sweep job that had not reached the end of its first epoch).
+    """
+    if ckpt_path:
+        path = Path(ckpt_path).expanduser()
+        if not path.is_file():
+            raise CheckpointError(f"ckpt_path={ckpt_path}: no such file; give the path of a "
+                                  f"run's checkpoints/last.ckpt")
+        return path
+    if not resume:
+        return None
+    path = run_dir / "checkpoints" / LAST
+    if path.is_file():
+        return path
+    if required:
+        raise CheckpointError(f"resume=true but {path} does not exist (the run ended no "
+                              f"epoch); set hydra.run.dir to the run dir to resume, or drop "
+                              f"resume=true")
+    return None
+
+
+def check_fits(path: Path, model_config: Mapping, src_itos: Sequence[str],
+               tgt_itos: Sequence[str]) -> None:
+    """Raise `CheckpointError` unless the checkpoint at `path` was trained with this
+    model size and these vocabularies (same data settings)."""
+    meta = read(path)["ablate"]
+    saved = meta["model"]
+    for key in SHAPE_KEYS:
+        if saved.get(key) != model_config.get(key):
+            name = key if key == "attention" else f"model.{key}"
+            raise CheckpointError(f"{path} was trained with {name}={saved.get(key)}, this run "
+                                  f"has {name}={model_config.get(key)}; use the checkpoint's "
+                                  f"settings, or start a new run without resume/ckpt_path")
+    for side, itos in (("src", src_itos), ("tgt", tgt_itos)):
+        if list(meta[f"{side}_vocab"]["itos"]) != list(itos):
+            raise CheckpointError(f"{path} was trained on another {side} vocabulary "
+                                  f"({len(meta[f'{side}_vocab']['itos'])} words, this run has "
+                                  f"{len(itos)}); resume with the same dataset and data "
+                                  f"settings, or start a new run")
+
+
+class SaveOnStop(pl.Callback):
+    """On Ctrl-C or SIGTERM, save `interrupted.ckpt` before Lightning tears down."""
+
+    def __init__(self, dirpath: Path):
+        self.path = Path(dirpath) / INTERRUPTED
+
+    def on_exception(self, trainer, pl_module, exception):
+        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
+            trainer.save_checkpoint(self.path)
