@@ -9,6 +9,7 @@ also records the teacher-forced attention for alignment metrics and keeps everyt
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Sequence
 
@@ -79,6 +80,8 @@ class Seq2SeqSystem(pl.LightningModule):
         self.train_seconds = 0.0  # of earlier sessions, when the run was resumed
         self._fit_start = time.perf_counter()
         self._first_bad_step = torch.tensor(-1)
+        # Fault injection for the reliability tests: this step's loss becomes NaN.
+        self._nan_step = int(os.environ.get("ABLATE_FAULT_NAN_STEP", -1))
         self._eval: dict[int, list] = {}
         self.test_outputs: dict | None = None
 
@@ -92,6 +95,8 @@ class Seq2SeqSystem(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, _ = self._loss(batch)
+        if self.global_step == self._nan_step:
+            loss = loss * float("nan")
         # Remember the first non-finite step without a host-device sync; look at it now
         # and then (and before validation, which is when checkpoints are written).
         bad = ~torch.isfinite(loss.detach())

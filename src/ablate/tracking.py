@@ -1,7 +1,9 @@
 """Experiment tracking: the one module that talks to W&B.
 
 A run logs to W&B online when the user is logged in and offline otherwise (never a
-login prompt, never a hang), through Lightning's `WandbLogger`. At test time it adds the
+login prompt, never a hang), through Lightning's `WandbLogger`. Logged in but the server
+unreachable: one warning line, and the run logs offline (within `CONNECT_TIMEOUT` +
+`INIT_TIMEOUT` seconds); the run dir, not W&B, is the record. At test time it adds the
 BLEU-by-length table and line chart and the alignment heatmaps; `finish` always closes
 the run with the run's exit code, so sweep jobs never merge and failed runs never look
 finished (STYLE.md item 13).
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import netrc
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,6 +21,9 @@ from urllib.parse import urlparse
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 
 from ablate.console import console
+
+CONNECT_TIMEOUT = 5.0  # seconds to reach the W&B host at all
+INIT_TIMEOUT = 20.0    # seconds for wandb.init once the host answers
 
 
 def wandb_logged_in() -> bool:
@@ -29,6 +35,17 @@ def wandb_logged_in() -> bool:
         return netrc.netrc().authenticators(host) is not None
     except (FileNotFoundError, netrc.NetrcParseError, OSError):
         return False
+
+
+def wandb_unreachable(timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """Why the W&B server cannot be reached (a TCP connect to it), or None if it can."""
+    url = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError as e:
+        return f"{url.hostname}:{port}: {e.strerror or e}"
+    return None
 
 
 def wandb_mode() -> str:
@@ -51,11 +68,28 @@ def wandb_logger(save_dir: str, name: str, config: Mapping, project: str = "abla
         project, entity, group, tags: as in `wandb.init`.
     """
     mode = wandb_mode()
-    logger = WandbLogger(name=name, save_dir=save_dir, project=project, entity=entity,
-                         group=group, tags=list(tags), config=dict(config), mode=mode,
-                         settings={"silent": True, "console": "off"})
+    if mode == "online" and (reason := wandb_unreachable()):
+        console.print(f"[yellow]warning:[/yellow] W&B server unreachable ({reason}); "
+                      f"logging offline, the run goes on")
+        mode = "offline"
+
+    def make(mode: str) -> WandbLogger:
+        return WandbLogger(name=name, save_dir=save_dir, project=project, entity=entity,
+                           group=group, tags=list(tags), config=dict(config), mode=mode,
+                           settings={"silent": True, "console": "off",
+                                     "init_timeout": INIT_TIMEOUT})
+
+    logger = make(mode)
+    if mode == "online":
+        try:
+            logger.experiment  # noqa: B018 - start the run now, to fall back if it fails
+        except Exception as e:  # wandb raises its own errors and plain ones alike
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            console.print(f"[yellow]warning:[/yellow] W&B did not start ({first[:160]}); "
+                          f"logging offline, the run goes on")
+            logger = make(mode := "offline")
     if mode == "offline":
-        console.print(f"W&B offline (not logged in): sync later with "
+        console.print(f"W&B offline: sync later with "
                       f"`wandb sync {Path(save_dir) / 'wandb' / 'offline-run-*'}`")
     return logger
 

@@ -16,6 +16,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ablate import checkpoints, tracking
 from ablate.buckets import make_buckets
@@ -94,9 +95,10 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None,
     except DivergedError as e:
         raise DivergedError(stopped(run_dir, cfg, corpus, trainer, "diverged", str(e),
                                     in_sweep)) from None
-    except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl-C and SIGTERM into exits
+    except (KeyboardInterrupt, SystemExit) as e:  # Lightning turns Ctrl-C, SIGTERM into exits
+        signal = "SIGTERM" if isinstance(e, SIGTERMException) else "Ctrl-C"
         raise RunInterrupted(stopped(run_dir, cfg, corpus, trainer, "interrupted",
-                                     "interrupted", in_sweep)) from None
+                                     f"{signal} stopped it", in_sweep)) from None
     finally:
         tracking.finish(logger, exit_code)
     console.print(buckets_table(results))
@@ -122,7 +124,7 @@ def stopped(run_dir: Path, cfg: DictConfig, corpus, trainer, status: str, why: s
     again = (f"resume=true hydra.sweep.dir={run_dir.parent}" if in_sweep
              else f"resume=true hydra.run.dir={run_dir}")
     if status == "interrupted":
-        message = (f"interrupted at epoch {trainer.current_epoch}, step {trainer.global_step}"
+        message = (f"{why} at epoch {trainer.current_epoch}, step {trainer.global_step}"
                    + (f"; saved {saved}" if saved.is_file() else "")
                    + f"; continue with the same command plus {again}")
     else:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from rich.table import Table
 
+from ablate import checkpoints
 from ablate.console import console
 from ablate.data.vocab import Vocab
 from ablate.models.seq2seq import Seq2Seq
@@ -25,18 +26,17 @@ USAGE = 'usage: python -m ablate.translate ckpt=PATH "a source sentence" [png=FI
 
 def load(path: str | Path) -> tuple[Seq2Seq, Vocab, Vocab]:
     """The model and vocabularies saved in an ablate checkpoint."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path} (runs keep theirs in "
-                                f"<run dir>/checkpoints/)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if "ablate" not in ckpt or "model" not in ckpt["ablate"]:
-        raise ValueError(f"{path} is not an ablate checkpoint (no vocabularies or model "
-                         f"settings in it)")
+    ckpt = checkpoints.read(path)
     meta = ckpt["ablate"]
     model = Seq2Seq(**meta["model"])
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:  # weights of another size than the settings saved with them
+        detail = str(e).strip().splitlines()[-1].strip()[:120]
+        raise checkpoints.CheckpointError(
+            f"{path}: its weights do not fit its model settings ({detail}); use a "
+            f"checkpoint written by an ablate run") from None
     return model.eval(), Vocab.from_state_dict(meta["src_vocab"]), \
         Vocab.from_state_dict(meta["tgt_vocab"])
 
