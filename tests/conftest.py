@@ -45,3 +45,36 @@ def write_parallel(root: Path, n=(40, 10, 12), mismatch=False):
         (root / f"{split}.tgt").write_text("\n".join(tgt[: size - (1 if mismatch else 0)]) + "\n",
                                            encoding="utf-8")
     return root
+
+
+# One row per concept: German, English, French (a few words apiece, umlauts included).
+MULTI30K_WORDS = [
+    ("ein", "a", "un"), ("Hund", "dog", "chien"), ("läuft", "runs", "court"),
+    ("über", "over", "sur"), ("die", "the", "la"), ("grüne", "green", "verte"),
+    ("Wiese", "meadow", "prairie"), ("Mädchen", "girl", "fille"), ("spielt", "plays", "joue"),
+    ("größer", "bigger", "plus grand"), ("schön", "beautiful", "belle"),
+    ("Straße", "street", "rue"),
+]
+
+
+def multi30k_sentence(i: int, lang: str) -> str:
+    """Sentence `i` of the fake Multi30k in `lang` (de, en or fr)."""
+    col = ("de", "en", "fr").index(lang)
+    words = [MULTI30K_WORDS[(i + k) % len(MULTI30K_WORDS)][col] for k in range(2 + i % 7)]
+    return " ".join(words).capitalize() + "."
+
+
+def write_multi30k(root: Path, n=(40, 10, 12), gz=True):
+    """A tiny fake Multi30k in the release's layout: `{split}.{lang}.gz` (or plain)."""
+    import gzip
+
+    root.mkdir(parents=True, exist_ok=True)
+    for split, size in zip(("train", "val", "test_2016_flickr"), n, strict=True):
+        for lang in ("de", "en", "fr"):
+            text = "".join(multi30k_sentence(i, lang) + "\n" for i in range(size)).encode()
+            if gz:
+                # mtime=0: the same sentences give the same bytes (and sha256) every time.
+                (root / f"{split}.{lang}.gz").write_bytes(gzip.compress(text, mtime=0))
+            else:
+                (root / f"{split}.{lang}").write_bytes(text)
+    return root

@@ -101,8 +101,8 @@ def test_a_stop_signal_saves_a_checkpoint_and_marks_the_run_interrupted(tmp_path
     assert "resume=true" in res["error"] and f"hydra.run.dir={run_dir}" in res["error"]
     from ablate.translate import load, translate
 
-    model, src_vocab, tgt_vocab = load(run_dir / "checkpoints" / "interrupted.ckpt")
-    assert translate(model, src_vocab, tgt_vocab, "s1 s2 s3")[1] is not None
+    translator = load(run_dir / "checkpoints" / "interrupted.ckpt")
+    assert translate(translator, "s1 s2 s3")[1] is not None
     assert summary(run_dir)["exit_code"] != 0  # the W&B run is closed as failed
 
     out = ablate(*REVERSE, "trainer.max_epochs=2", "logger=none", f"hydra.run.dir={run_dir}",

@@ -7,11 +7,11 @@ import pytest
 
 from ablate.train import run
 
-from conftest import TINY, compose, write_parallel
+from conftest import TINY, compose, write_multi30k, write_parallel
 
 GROUPS = {
     "attention": ["none", "dot", "scaled_dot", "additive", "multiplicative"],
-    "dataset": ["toy_fr", "copy", "reverse", "sort", "parallel"],
+    "dataset": ["toy_fr", "copy", "reverse", "sort", "parallel", "multi30k"],
     "buckets": ["default", "fine", "quantile"],
     "model": ["default", "big"],
     "trainer": ["default", "cpu"],
@@ -26,11 +26,14 @@ def _run(tmp_path, overrides):
 
 
 def _overrides(tmp_path, group, option):
-    # The parallel reader takes its sizes from the files, so the tiny sizes don't apply.
-    base = [o for o in TINY if not (option == "parallel" and o.startswith("dataset."))]
+    # Real-text readers take their sizes from the files, so the tiny sizes don't apply.
+    from_files = option in ("parallel", "multi30k")
+    base = [o for o in TINY if not (from_files and o.startswith("dataset."))]
     extra = [f"{group}={option}"] + ([] if group == "logger" else ["logger=none"])
     if option == "parallel":
         extra.append(f"dataset.path={write_parallel(tmp_path / 'corpus')}")
+    if option == "multi30k":  # a tiny fake copy in the release's .gz layout, in BPE pieces
+        extra.append(f"dataset.path={write_multi30k(tmp_path / 'multi30k')}")
     return base + extra
 
 
@@ -71,3 +74,33 @@ def test_no_attention_has_no_alignment(tmp_path):
     results = _run(tmp_path, ["attention=none", "logger=none"])
     assert results["alignment"] is None
     assert not list((tmp_path / "run" / "plots").glob("alignment_*.png"))
+
+
+def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path):
+    import sacrebleu
+
+    from ablate.translate import load, translate
+
+    corpus = write_multi30k(tmp_path / "multi30k")
+    cfg = compose([o for o in TINY if not o.startswith("dataset.")] + [
+        "dataset=multi30k", f"dataset.path={corpus}", "buckets=fine", "logger=none",
+        "decode.beam_size=3"])
+    results = run(cfg, tmp_path / "run", choices={})
+    assert results["decode"] == {"beam_size": 3, "length_penalty": 1.0}
+    assert results["data"]["subword"]["model"] == "bpe"
+    rows = [line.split("\t") for line in
+            (tmp_path / "run" / "hypotheses.tsv").read_text().splitlines()[1:]]
+    assert not any("▁" in r[1] or "▁" in r[2] for r in rows)  # text, not pieces
+    # BLEU on the detokenised text, as sacrebleu computes it from the same strings.
+    expected = sacrebleu.corpus_bleu([r[2] for r in rows], [[r[1] for r in rows]])
+    assert results["bleu"] == pytest.approx(expected.score)
+    # Buckets count source words (whitespace), not pieces.
+    assert sum(b["n"] for b in results["buckets"]) == len(rows)
+    for r in rows:
+        words = len(r[0].split())
+        lo, hi = (int(x) for x in r[3].split("-")) if "-" in r[3] else (int(r[3][:-1]), 10**9)
+        assert lo <= words <= hi
+    translator = load(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    src, out, _ = translate(translator, "Ein Mann fährt Fahrrad.", beam_size=2)
+    assert "".join(src).replace("▁", "") == "EinMannfährtFahrrad."
+    assert isinstance(translator.text(out), str)

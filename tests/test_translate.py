@@ -11,8 +11,7 @@ from conftest import TINY, compose
 def test_translate_prints_the_matrix_and_saves_a_png(tmp_path, capsys):
     run(compose([*TINY, "logger=none", "attention=additive"]), tmp_path / "run", choices={})
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    model, src_vocab, tgt_vocab = load(ckpt)
-    src, out, weights = translate(model, src_vocab, tgt_vocab, "the cat sat on the mat")
+    src, out, weights = translate(load(ckpt), "the cat sat on the mat")
     assert src == ["the", "cat", "sat", "on", "the", "mat"]
     assert weights.shape == (len(out), len(src))
     if len(out):

@@ -119,7 +119,8 @@ def describe(e: BaseException) -> str | None:
 def one_line(e: BaseException) -> str:
     if isinstance(e, OmegaConfBaseException):
         # OmegaConf appends full_key/object_type lines; the first line names the key.
-        return f"{str(e).splitlines()[0]}; give it on the command line, e.g. KEY=VALUE"
+        key = getattr(e, "full_key", None) or "KEY"
+        return f"{str(e).splitlines()[0]}; give it on the command line, e.g. {key}=VALUE"
     if isinstance(e, MisconfigurationException):  # Lightning: the trainer settings don't fit
         return f"{e} (trainer settings; trainer=default picks CPU or GPU by itself)"
     return str(e)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -27,6 +27,12 @@ SCHEDULES = ("constant", "cosine")
 
 class DivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+def subword_state(corpus) -> dict:
+    """The corpus's subword models, for `ablate.translate` to encode new input."""
+    return {side: (sw.state_dict() if sw is not None else None)
+            for side, sw in (("src", corpus.src_subword), ("tgt", corpus.tgt_subword))}
 
 
 def rng_state() -> dict:
@@ -51,6 +57,12 @@ class Seq2SeqSystem(pl.LightningModule):
         tgt_vocab: to turn output ids into words.
         buckets: source-length buckets for per-bucket BLEU.
         tokenize: sacrebleu tokenizer for this data.
+        detokenize: model tokens → text for BLEU (subword pieces are decoded); default
+            joins with spaces.
+        train_counts: training frequency of each target word, for rare-word accuracy;
+            default the target vocabulary's counts (the same when tokens are words).
+        beam_size: test-time beam (1 = greedy); validation always decodes greedily.
+        length_penalty: beam scores are log-probabilities / length ** length_penalty.
         lr: Adam learning rate.
         schedule: `constant`, or `cosine` decay per step to 5% of `lr` at the last step
             (steadier final epochs, so the best checkpoint is less a matter of luck).
@@ -61,7 +73,9 @@ class Seq2SeqSystem(pl.LightningModule):
     """
 
     def __init__(self, model: Seq2Seq, tgt_vocab: Vocab, buckets: Sequence[Bucket],
-                 tokenize: str = "none", lr: float = 1e-3, schedule: str = "constant",
+                 tokenize: str = "none", detokenize: Callable[[Sequence[str]], str] | None = None,
+                 train_counts: Mapping[str, int] | None = None, beam_size: int = 1,
+                 length_penalty: float = 1.0, lr: float = 1e-3, schedule: str = "constant",
                  label_smoothing: float = 0.0, check_finite_every: int = 20):
         super().__init__()
         if not lr > 0:
@@ -71,8 +85,15 @@ class Seq2SeqSystem(pl.LightningModule):
                              f"{', '.join(SCHEDULES)}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"optim.label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        if not isinstance(beam_size, int) or beam_size < 1:
+            raise ValueError(f"decode.beam_size must be a positive integer, got {beam_size!r}")
+        if not length_penalty >= 0:
+            raise ValueError(f"decode.length_penalty must be >= 0, got {length_penalty!r}")
         self.model, self.tgt_vocab, self.buckets, self.tokenize = model, tgt_vocab, \
             list(buckets), tokenize
+        self.detokenize = detokenize
+        self.train_counts = tgt_vocab.counts if train_counts is None else dict(train_counts)
+        self.beam_size, self.length_penalty = beam_size, length_penalty
         self.lr, self.schedule, self.check_finite_every = lr, schedule, check_finite_every
         self.loss_fn = nn.CrossEntropyLoss(ignore_index=Vocab.pad_id,
                                            label_smoothing=label_smoothing)
@@ -118,8 +139,9 @@ class Seq2SeqSystem(pl.LightningModule):
                 f"the learning rate is likely too high (optim.lr={self.lr:g}) or gradients "
                 f"exploded (set trainer.gradient_clip_val, e.g. 1.0)")
 
-    def _decode(self, batch, keep_weights: bool):
-        tokens, weights = self.model.greedy(batch["src"], batch["src_len"])
+    def _decode(self, batch, keep_weights: bool, beam_size: int = 1):
+        tokens, weights = self.model.decode(batch["src"], batch["src_len"], beam_size=beam_size,
+                                            length_penalty=self.length_penalty)
         out = []
         for b, i in enumerate(batch["index"].tolist()):
             hyp = self.tgt_vocab.decode(tokens[b].tolist())
@@ -145,7 +167,7 @@ class Seq2SeqSystem(pl.LightningModule):
             return
         pairs = self.trainer.datamodule.split("valid")
         scores = evaluate(pairs, [self._eval[i][0] for i in range(len(pairs))], self.buckets,
-                          tokenize=self.tokenize, n_bootstrap=0)
+                          tokenize=self.tokenize, detokenize=self.detokenize, n_bootstrap=0)
         self.log("val/bleu", scores["bleu"], prog_bar=True)
         for b in scores["buckets"]:
             if b["n"]:
@@ -156,7 +178,7 @@ class Seq2SeqSystem(pl.LightningModule):
 
     def test_step(self, batch, batch_idx):
         _, forced = self._loss(batch)  # (B, T, S): attention on the reference translation
-        for i, hyp, w in self._decode(batch, keep_weights=True):
+        for i, hyp, w in self._decode(batch, keep_weights=True, beam_size=self.beam_size):
             self._eval[i] = [hyp, w, None]
         if forced is not None:
             for b, i in enumerate(batch["index"].tolist()):
@@ -169,8 +191,9 @@ class Seq2SeqSystem(pl.LightningModule):
         rows = [self._eval[i] for i in range(len(pairs))]
         hyps = [r[0] for r in rows]
         forced = [r[2] for r in rows] if rows and rows[0][2] is not None else None
-        scores = evaluate(pairs, hyps, self.buckets, tokenize=self.tokenize, weights=forced,
-                          train_counts=self.tgt_vocab.counts)
+        scores = evaluate(pairs, hyps, self.buckets, tokenize=self.tokenize,
+                          detokenize=self.detokenize, weights=forced,
+                          train_counts=self.train_counts)
         for key in ("bleu", "chrf", "exact_match"):
             self.log(f"test/{key}", scores[key])
         for b in scores["buckets"]:
@@ -212,6 +235,7 @@ class Seq2SeqSystem(pl.LightningModule):
         checkpoint["ablate"] = {"src_vocab": self.trainer.datamodule.src_vocab.state_dict(),
                                 "tgt_vocab": self.tgt_vocab.state_dict(),
                                 "model": dict(self.model.config),
+                                "subword": subword_state(self.trainer.datamodule.corpus),
                                 "train_tokens": int(self.train_tokens),
                                 "train_seconds": self.elapsed(),
                                 "rng": rng_state()}

@@ -64,7 +64,7 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None,
     data = Seq2SeqData(corpus, batch_size=cfg.data.batch_size, min_freq=cfg.data.min_freq,
                        seed=cfg.seed)
     buckets = make_buckets(**OmegaConf.to_container(cfg.buckets),
-                           lengths=[len(p.src) for p in corpus.test])
+                           lengths=[len(p.src_words) for p in corpus.test])
     model = instantiate(cfg.model)(src_vocab_size=len(data.src_vocab),
                                    tgt_vocab_size=len(data.tgt_vocab), attention=cfg.attention)
     if resume_from:
@@ -72,7 +72,8 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None,
                                data.tgt_vocab.itos)
         console.print(f"resuming from {resume_from}")
     system = Seq2SeqSystem(model, data.tgt_vocab, buckets, tokenize=corpus.tokenize,
-                           **cfg.optim)
+                           detokenize=corpus.detokenize, train_counts=corpus.word_counts(),
+                           **cfg.decode, **cfg.optim)
 
     name = f"{corpus.name}-{cfg.attention}-s{cfg.seed}"
     config = {**OmegaConf.to_container(cfg, resolve=True), "choices": dict(choices or {})}
@@ -165,11 +166,14 @@ def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
                   "seconds": train["seconds"],
                   "tokens_per_second": round(train["tokens"] / max(train["seconds"], 1e-9), 1),
                   "threads": torch.get_num_threads()},
+        "decode": {"beam_size": system.beam_size, "length_penalty": system.length_penalty},
+        "data": {k: corpus.meta[k] for k in ("dropped", "drop_reasons", "subword")
+                 if k in corpus.meta},
         "best_checkpoint": trainer.checkpoint_callback.best_model_path,
         "status": "complete",
     }
     write_tsv(run_dir / "hypotheses.tsv", ["source", "reference", "hypothesis", "bucket"],
-              hypotheses_rows(corpus.test, hyps, system.buckets))
+              hypotheses_rows(corpus.test, hyps, system.buckets, detokenize=corpus.detokenize))
     plots = run_dir / "plots"
     images = {"test/bleu_by_length_plot": save_figure(
         bleu_by_length_figure({cfg.attention: scores["buckets"]},
@@ -182,7 +186,7 @@ def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
             continue
         src, hyp = list(corpus.test[i].src), (list(hyps[i]) + ["</s>"])[: weights.shape[0]]
         fig = alignment_figure(weights, src, hyp,
-                               title=f"{cfg.attention} · {tag} ({len(src)} words)")
+                               title=f"{cfg.attention} · {tag} ({len(src)} tokens)")
         images[f"test/alignment/{tag}"] = save_figure(fig, plots / f"alignment_{tag}.png")
         examples[tag] = {"index": i, "source": src, "hypothesis": hyp,
                          "weights": weights.round(4).tolist()}

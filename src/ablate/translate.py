@@ -1,9 +1,10 @@
 """`python -m ablate.translate ckpt=PATH "the black cat sat on the mat" [png=FILE]`
 
 Loads a checkpoint of a run (`checkpoints/best-*.ckpt` or `last.ckpt`), translates one
-sentence greedily and prints the attention matrix as a coloured table — the lecture's
-"The cat sat on the mat" picture for the model you trained; `png=FILE` also saves it as
-an image. The checkpoint is loaded with `weights_only=True`: no code runs from it.
+sentence (greedily, or with `beam=K`) and prints the attention matrix as a coloured
+table — the lecture's "The cat sat on the mat" picture for the model you trained;
+`png=FILE` also saves it as an image. The checkpoint is loaded with `weights_only=True`:
+no code runs from it.
 """
 
 from __future__ import annotations
@@ -16,16 +17,38 @@ from rich.table import Table
 
 from ablate import checkpoints
 from ablate.console import console
+from ablate.data.subword import Subword
 from ablate.data.vocab import Vocab
 from ablate.models.seq2seq import Seq2Seq
 from ablate.outputs import save_figure
 from ablate.plots import alignment_figure
 
-USAGE = 'usage: python -m ablate.translate ckpt=PATH "a source sentence" [png=FILE]'
+USAGE = 'usage: python -m ablate.translate ckpt=PATH "a source sentence" [png=FILE] [beam=K]'
 
 
-def load(path: str | Path) -> tuple[Seq2Seq, Vocab, Vocab]:
-    """The model and vocabularies saved in an ablate checkpoint."""
+class Translator:
+    """A trained model with what it needs to read and write text: vocabularies, and the
+    subword models when the run used them (`dataset.subword`)."""
+
+    def __init__(self, model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab,
+                 src_subword: Subword | None = None, tgt_subword: Subword | None = None):
+        self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
+        self.src_subword, self.tgt_subword = src_subword, tgt_subword
+        # toy_fr and the symbol tasks have lower-case vocabularies; real text keeps case.
+        self.lowercase = src_subword is None and not any(t != t.lower() for t in src_vocab.itos)
+
+    def tokens(self, sentence: str) -> list[str]:
+        """The model's source tokens for `sentence`: subword pieces, or words."""
+        if self.src_subword is not None:
+            return self.src_subword.encode(sentence)
+        return (sentence.lower() if self.lowercase else sentence).split()
+
+    def text(self, tokens: list[str]) -> str:
+        return self.tgt_subword.decode(tokens) if self.tgt_subword else " ".join(tokens)
+
+
+def load(path: str | Path) -> Translator:
+    """The model, vocabularies and subword models saved in an ablate checkpoint."""
     ckpt = checkpoints.read(path)
     meta = ckpt["ablate"]
     model = Seq2Seq(**meta["model"])
@@ -37,23 +60,27 @@ def load(path: str | Path) -> tuple[Seq2Seq, Vocab, Vocab]:
         raise checkpoints.CheckpointError(
             f"{path}: its weights do not fit its model settings ({detail}); use a "
             f"checkpoint written by an ablate run") from None
-    return model.eval(), Vocab.from_state_dict(meta["src_vocab"]), \
-        Vocab.from_state_dict(meta["tgt_vocab"])
+    subword = meta.get("subword") or {}
+    return Translator(model.eval(), Vocab.from_state_dict(meta["src_vocab"]),
+                      Vocab.from_state_dict(meta["tgt_vocab"]),
+                      *(Subword.from_state_dict(subword[k]) if subword.get(k) else None
+                        for k in ("src", "tgt")))
 
 
-def translate(model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, sentence: str):
-    """Greedy translation of one whitespace-tokenised sentence.
+def translate(translator: Translator, sentence: str, beam_size: int = 1):
+    """Translate one sentence.
 
     Returns:
         source tokens, output tokens, and the weights `(T, S)` (one row per output token)
         as a numpy array, None for `attention=none`.
     """
-    src = sentence.lower().split()
+    src = translator.tokens(sentence)
     if not src:
         raise ValueError("nothing to translate: give a sentence")
-    tokens, weights = model.greedy(torch.tensor([src_vocab.encode(src)]),
-                                   torch.tensor([len(src)]))
-    out = tgt_vocab.decode(tokens[0].tolist())
+    tokens, weights = translator.model.decode(
+        torch.tensor([translator.src_vocab.encode(src)]), torch.tensor([len(src)]),
+        beam_size=beam_size)
+    out = translator.tgt_vocab.decode(tokens[0].tolist())
     return src, out, None if weights is None else weights[0, : len(out)].numpy()
 
 
@@ -75,28 +102,30 @@ def matrix_table(src, out, weights) -> Table:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    keys = ("ckpt", "png", "beam")
     opts = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args
-            if a.split("=", 1)[0] in ("ckpt", "png") and "=" in a}
-    words = [a for a in args if a.split("=", 1)[0] not in ("ckpt", "png")]
+            if a.split("=", 1)[0] in keys and "=" in a}
+    words = [a for a in args if a.split("=", 1)[0] not in keys]
     if "ckpt" not in opts or not words:
         console.print(USAGE)
         return 2
     try:
-        model, src_vocab, tgt_vocab = load(opts["ckpt"])
-        src, out, weights = translate(model, src_vocab, tgt_vocab, " ".join(words))
+        beam = int(opts.get("beam", 1))
+        translator = load(opts["ckpt"])
+        src, out, weights = translate(translator, " ".join(words), beam_size=beam)
     except (OSError, ValueError, RuntimeError) as e:
         console.print(f"[bold red]error:[/bold red] {e}", soft_wrap=True)
         return 1
-    unknown = [w for w in src if w not in src_vocab.stoi]
+    unknown = [w for w in src if w not in translator.src_vocab.stoi]
     if unknown:
-        console.print(f"unknown source words (read as <unk>): {', '.join(unknown)}")
-    console.print(" ".join(out))
+        console.print(f"unknown source tokens (read as <unk>): {', '.join(unknown)}")
+    console.print(translator.text(out))
     if weights is None:
         console.print("attention=none: one fixed context for every word, no weights to show")
         return 0
     console.print(matrix_table(src, out, weights))
     if "png" in opts:
-        fig = alignment_figure(weights, src, out, title=" ".join(src))
+        fig = alignment_figure(weights, src, out, title=" ".join(words))
         console.print(f"saved {save_figure(fig, Path(opts['png']))}")
     return 0
 

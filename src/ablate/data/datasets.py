@@ -1,18 +1,26 @@
-"""Dataset loaders: one function per `conf/dataset/<name>.yaml`, each returning a `Corpus`.
+"""Dataset loaders: one function per `conf/dataset/<name>.yaml`, each returning a `Corpus`
+(`multi30k`, which downloads, has its own module and shares `text_corpus` with `parallel`).
 
 The synthetic sets are generated from the seed, offline; `toy_fr` is cached on disk by a
 hash of its settings (written atomically, so a killed run never leaves half a cache);
-`parallel` reads a user's own aligned, whitespace-tokenised text files.
+`parallel` reads a user's own aligned UTF-8 text files, as words or as subword pieces.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import tempfile
+import zlib
+from collections.abc import Mapping
 from pathlib import Path
 
+from sacrebleu.metrics import BLEU
+
+from ablate.console import console
+from ablate.data import subword as subwords
 from ablate.data import synthetic as synthetic_tasks
 from ablate.data import toy_fr as toy_fr_grammar
 from ablate.data.corpus import Corpus, Pair
@@ -127,10 +135,21 @@ class CorpusError(ValueError):
 
 
 def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
+    """The lines of a UTF-8 text file, gzip-compressed when its name ends in `.gz`."""
+    if not path.exists():
         raise CorpusError(f"corpus file not found: {path} (set dataset.path to the folder "
                           f"holding train/valid/test.{{src,tgt}} files)")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:  # a folder, no read permission, an I/O error
+        raise CorpusError(f"cannot read corpus file {path} ({e.strerror}); make it a readable "
+                          f"file") from None
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise CorpusError(f"{path}: not a readable gzip file ({e}); replace the file") \
+                from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -140,34 +159,108 @@ def _read_lines(path: Path) -> list[str]:
     return text.splitlines()
 
 
-def parallel(path: str, src_ext: str = "src", tgt_ext: str = "tgt", max_len: int = 100,
-             tokenize: str = "none") -> Corpus:
-    """A user's own aligned corpus: `{path}/{train,valid,test}.{src_ext,tgt_ext}`.
+def check_tokenize(tokenize: str) -> None:
+    """Raises ValueError unless `tokenize` is one of sacrebleu's BLEU tokenizers."""
+    if tokenize not in BLEU.TOKENIZERS:
+        raise ValueError(f"unknown dataset.tokenize {tokenize!r}; choose one of "
+                         f"{', '.join(BLEU.TOKENIZERS)} (13a for real text)")
 
-    Lines are whitespace-tokenised; line i of the source file translates line i of the
-    target file. Pairs with an empty side or a side longer than `max_len` words are
-    dropped and counted in `Corpus.meta["dropped"]`.
+
+def check_text_settings(max_len: int, tokenize: str,
+                        subword: Mapping | None) -> subwords.SubwordSettings:
+    """Check the settings every real-text dataset shares, before any file is read.
+
+    Raises:
+        ValueError: naming the bad `dataset.<key>` and what it accepts.
     """
-    if path in (None, "", "???"):
-        raise CorpusError("dataset=parallel needs dataset.path=DIR, a folder holding "
-                          "train/valid/test.{src,tgt} files")
     _check_sizes("dataset", max_len=max_len)
-    root = Path(path).expanduser()
-    splits, dropped = {}, {}
+    check_tokenize(tokenize)
+    return subwords.SubwordSettings.from_config(subword)
+
+
+def text_corpus(name: str, files: Mapping[str, tuple[Path, Path]], *, max_len: int,
+                tokenize: str, subword: Mapping | None = None, cache_dir: str | None = None,
+                sides: tuple[str, str] = ("source", "target"), meta: Mapping | None = None
+                ) -> Corpus:
+    """A corpus of real text from aligned files: line i of a split's source file
+    translates line i of its target file.
+
+    Lines are normalised (`subword.normalize`: NFC, single spaces). Pairs with an empty
+    side, or a side longer than `max_len` whitespace words, are dropped; the counts go to
+    `meta["dropped"]` (per split) and `meta["drop_reasons"]`, and a line is printed for
+    every split that lost pairs. Tokens are the words, or with `subword.model` set, pieces
+    of models trained on the kept training pairs (`ablate.data.subword`).
+
+    Args:
+        name: the dataset name.
+        files: `{split: (source file, target file)}` for train, valid and test.
+        max_len: longest side kept, in words.
+        tokenize: the sacrebleu tokenizer for BLEU on this text.
+        subword: the `dataset.subword` mapping (None = words).
+        cache_dir: subword models go to `<cache_dir>/subword/` (default `default_cache_dir()`).
+        sides: what the source and target are (`de`, `en`), for printed lines.
+        meta: extra facts for `Corpus.meta`.
+    """
+    settings = check_text_settings(max_len, tokenize, subword)
+    texts, dropped, reasons = {}, {}, {}
     for split in SPLITS:
-        src_file, tgt_file = root / f"{split}.{src_ext}", root / f"{split}.{tgt_ext}"
+        src_file, tgt_file = files[split]
         src_lines, tgt_lines = _read_lines(src_file), _read_lines(tgt_file)
         if len(src_lines) != len(tgt_lines):
             raise CorpusError(f"{src_file} has {len(src_lines)} lines but {tgt_file} has "
                               f"{len(tgt_lines)}; line i of each must translate the other")
-        pairs = []
+        kept, empty, long = [], 0, 0
         for s, t in zip(src_lines, tgt_lines, strict=True):
-            src, tgt = tuple(s.split()), tuple(t.split())
-            if src and tgt and len(src) <= max_len and len(tgt) <= max_len:
-                pairs.append(Pair(src, tgt))
-        if not pairs:
+            s, t = subwords.normalize(s), subwords.normalize(t)
+            if not s or not t:
+                empty += 1
+            elif len(s.split()) > max_len or len(t.split()) > max_len:
+                long += 1
+            else:
+                kept.append((s, t))
+        if not kept:
             raise CorpusError(f"{src_file}: no usable sentence pairs (empty split, or every "
                               f"line empty or longer than dataset.max_len={max_len})")
-        splits[split], dropped[split] = pairs, len(src_lines) - len(pairs)
-    return Corpus("parallel", splits["train"], splits["valid"], splits["test"],
-                  tokenize=tokenize, meta={"dropped": dropped, "path": str(root)})
+        if empty or long:
+            console.print(f"{name}: dropped {empty + long} of {len(src_lines)} {split} pairs: "
+                          f"{empty} with an empty side, {long} with a side over "
+                          f"dataset.max_len={max_len} words", soft_wrap=True)
+        texts[split], dropped[split] = kept, empty + long
+        reasons[split] = {"empty": empty, "max_len": long}
+
+    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    src_sw, tgt_sw = subwords.build(settings, [s for s, _ in texts["train"]],
+                                    [t for _, t in texts["train"]], root / "subword", sides)
+    splits = {}
+    for split, kept in texts.items():
+        src_texts, tgt_texts = [s for s, _ in kept], [t for _, t in kept]
+        src_tok = src_sw.encode_batch(src_texts) if src_sw else [s.split() for s in src_texts]
+        tgt_tok = tgt_sw.encode_batch(tgt_texts) if tgt_sw else [t.split() for t in tgt_texts]
+        splits[split] = [Pair(tuple(a), tuple(b), src_text=s, tgt_text=t)
+                         for a, b, s, t in zip(src_tok, tgt_tok, src_texts, tgt_texts,
+                                               strict=True)]
+    info = {**(meta or {}), "dropped": dropped, "drop_reasons": reasons, "max_len": max_len,
+            "subword": None if settings.model is None else {
+                "model": settings.model, "vocab_size": settings.vocab_size,
+                "joint": settings.joint, "src_pieces": len(src_sw), "tgt_pieces": len(tgt_sw)}}
+    return Corpus(name, splits["train"], splits["valid"], splits["test"], tokenize=tokenize,
+                  meta=info, src_subword=src_sw, tgt_subword=tgt_sw)
+
+
+def parallel(path: str, src_ext: str = "src", tgt_ext: str = "tgt", max_len: int = 100,
+             tokenize: str = "none", subword: Mapping | None = None,
+             cache_dir: str | None = None) -> Corpus:
+    """A user's own aligned corpus: `{path}/{train,valid,test}.{src_ext,tgt_ext}`.
+
+    Any UTF-8 text (`.gz` files are read too when the extension says so); line i of the
+    source file translates line i of the target file. See `text_corpus` for what is
+    normalised, dropped and counted, and for `subword`.
+    """
+    if path in (None, "", "???"):
+        raise CorpusError("dataset=parallel needs dataset.path=DIR, a folder holding "
+                          "train/valid/test.{src,tgt} files")
+    root = Path(path).expanduser()
+    files = {split: (root / f"{split}.{src_ext}", root / f"{split}.{tgt_ext}")
+             for split in SPLITS}
+    return text_corpus("parallel", files, max_len=max_len, tokenize=tokenize, subword=subword,
+                       cache_dir=cache_dir, sides=(src_ext, tgt_ext), meta={"path": str(root)})

@@ -1,0 +1,257 @@
+"""Beam search: one beam is greedy decoding exactly, the batched search equals a plain
+per-sentence loop and an exhaustive search, and its weights are those of teacher forcing."""
+
+import copy
+import functools
+import itertools
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from ablate.models.attention import ATTENTION_CHOICES
+from ablate.models.seq2seq import Seq2Seq
+
+V_SRC, V_TGT = 20, 12
+PAD, BOS, EOS = 0, 2, 3
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny models: a second thread only adds contention (many times slower on a busy machine).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _readable(model):
+    """Never PAD, UNK or BOS (30 nats down), so an output's length is its count of
+    non-pad tokens."""
+    with torch.no_grad():
+        model.decoder.W_o.bias[[PAD, 1, BOS]] = -30.0
+    return model.eval()
+
+
+def _model(attention, rnn="gru", eos_bias=0.0, tgt_vocab=V_TGT):
+    """An untrained tiny model."""
+    torch.manual_seed(0)
+    model = Seq2Seq(V_SRC, tgt_vocab, attention=attention, embed=8, hidden=16, rnn=rnn,
+                    dropout=0.0)
+    with torch.no_grad():
+        model.decoder.W_o.bias[EOS] += eos_bias
+    return _readable(model)
+
+
+@functools.cache
+def _trained_once(attention, rnn):
+    torch.manual_seed(0)
+    model = Seq2Seq(V_SRC, V_TGT, attention=attention, embed=8, hidden=16, rnn=rnn,
+                    dropout=0.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(40):
+        src_len = torch.randint(1, 9, (32,), generator=g)
+        positions = torch.arange(9)[None]  # (1, S + 1)
+        src = torch.randint(4, V_SRC, (32, 9), generator=g)
+        tgt = torch.where(positions < src_len[:, None], 4 + src % (V_TGT - 4), PAD)
+        tgt[torch.arange(32), src_len] = EOS
+        src = src[:, :8].masked_fill(positions[:, :8] >= src_len[:, None], PAD)
+        tgt_in = torch.cat([torch.full((32, 1), BOS), tgt[:, :-1]], 1)
+        logits, _ = model(src, src_len, tgt_in)
+        loss = F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), ignore_index=PAD)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return _readable(model)
+
+
+def _trained(attention, rnn="gru"):
+    """A tiny model trained for a few steps to copy a map of its source, so that its
+    sentences end at different steps as real outputs do (a fresh copy per call)."""
+    return copy.deepcopy(_trained_once(attention, rnn))
+
+
+def _batch(seed=1):
+    g = torch.Generator().manual_seed(seed)
+    src_len = torch.tensor([9, 5, 1, 7, 3, 8, 2, 6])
+    src = torch.randint(4, V_SRC, (8, 9), generator=g)
+    return src.masked_fill(torch.arange(9)[None] >= src_len[:, None], PAD), src_len
+
+
+def _lengths(tokens):
+    return (tokens != PAD).sum(1).tolist()
+
+
+def _log_prob(model, src, seq):
+    """log p(seq + EOS | src) by teacher forcing one unpadded sentence `src` `(S,)`."""
+    tgt_in = torch.tensor([[BOS, *seq]])
+    logits, _ = model(src[None], torch.tensor([len(src)]), tgt_in)  # (1, T, V)
+    logp = torch.log_softmax(logits[0], -1)  # (T, V)
+    return float(logp[torch.arange(len(seq) + 1), torch.tensor([*seq, EOS])].sum())
+
+
+@torch.no_grad()
+def _simple_beam(model, src, K, max_len, length_penalty):
+    """The search of `Seq2Seq.beam_search` written plainly: one sentence, a list of beams,
+    one decoder step per beam, every candidate in a Python list."""
+    keys, mask, final, state = model.encode(src[None], torch.tensor([len(src)]))
+    beams = [(torch.tensor(0.0), [], state)]  # (log-prob sum, tokens, RNN state)
+    ended = []  # (normalised score, tokens)
+    for t in range(max_len):
+        candidates = []
+        for score, tokens, state in beams:
+            y = torch.tensor([[tokens[-1] if tokens else BOS]])
+            logits, _, state = model.decoder(y, state, keys, mask, final)
+            logp = torch.log_softmax(logits[0, 0], -1)  # (V,)
+            candidates += [(score + logp[v], tokens, v, state) for v in range(len(logp))]
+        candidates.sort(key=lambda cand: -cand[0])  # stable: ties keep beam, then id order
+        beams = []
+        for r, (score, tokens, v, state) in enumerate(candidates[: 2 * K]):
+            if v == EOS:
+                if r < K:
+                    ended.append((score / (t + 1) ** length_penalty, tokens))
+            elif len(beams) < K:
+                beams.append((score, tokens + [v], state))
+        if len(ended) >= K:
+            break
+    if ended:
+        return max(ended, key=lambda e: e[0])[1]
+    return beams[0][1]
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+@pytest.mark.parametrize("attention", ATTENTION_CHOICES)
+def test_one_beam_is_greedy_exactly(attention, rnn):
+    src, src_len = _batch()
+    model = _trained(attention, rnn)
+    # Sentences end at different steps (so finished ones are dropped mid-way), and with
+    # a cap of 4 some stop at the cap.
+    assert len(set(_lengths(model.greedy(src, src_len)[0]))) > 2
+    for max_len in [None, 4]:
+        tokens, weights = model.greedy(src, src_len, max_len)
+        beam_tokens, beam_weights = model.beam_search(src, src_len, 1, max_len)
+        assert torch.equal(beam_tokens, tokens)
+        if attention == "none":
+            assert weights is None and beam_weights is None
+        else:
+            assert torch.equal(beam_weights, weights)
+    # An untrained model too: it tends to repeat one word up to the cap.
+    model = _model(attention, rnn)
+    tokens, weights = model.greedy(src, src_len)
+    beam_tokens, beam_weights = model.beam_search(src, src_len, 1)
+    assert torch.equal(beam_tokens, tokens)
+    assert attention == "none" or torch.equal(beam_weights, weights)
+
+
+@pytest.mark.parametrize("tied", [(4, 5), (6, 9), (10, 11)])
+def test_one_beam_breaks_ties_like_greedy(tied):
+    model = _model("dot")
+    with torch.no_grad():
+        model.decoder.W_o.weight.zero_()
+        model.decoder.W_o.bias[4:] = 0.0
+        model.decoder.W_o.bias[list(tied)] = 1.0  # exactly equal logits: argmax takes the first
+    src, src_len = _batch()
+    tokens, _ = model.greedy(src, src_len, max_len=5)
+    assert (tokens == tied[0]).all()
+    assert torch.equal(model.beam_search(src, src_len, 1, max_len=5)[0], tokens)
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+@pytest.mark.parametrize("attention", ATTENTION_CHOICES)
+def test_batched_beam_equals_per_sentence_loop(attention, length_penalty):
+    src, src_len = _batch(seed=2)
+    model = _trained(attention, "lstm" if attention == "dot" else "gru")
+    tokens, _ = model.beam_search(src, src_len, beam_size=3, max_len=12,
+                                  length_penalty=length_penalty)
+    for b in range(src.shape[0]):
+        expected = _simple_beam(model, src[b, : int(src_len[b])], 3, 12, length_penalty)
+        assert tokens[b].tolist() == expected + [PAD] * (tokens.shape[1] - len(expected))
+    assert len(set(_lengths(tokens))) > 1
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+@pytest.mark.parametrize("attention", [a for a in ATTENTION_CHOICES if a != "none"])
+def test_beam_weights_are_teacher_forced_weights(attention, rnn):
+    src, src_len = _batch()
+    model = _trained(attention, rnn)
+    tokens, weights = model.beam_search(src, src_len, beam_size=4)
+    for b, length in enumerate(_lengths(tokens)):
+        n = int(src_len[b])
+        tgt_in = torch.cat([torch.tensor([BOS]), tokens[b, :length]])[None]
+        _, forced = model(src[b : b + 1, :n], src_len[b : b + 1], tgt_in)  # (1, T+1, n)
+        torch.testing.assert_close(weights[b, :length, :n], forced[0, :length],
+                                   rtol=1e-5, atol=1e-5)
+        assert (weights[b, length:] == 0).all() and (weights[b, :, n:] == 0).all()
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_wide_beam_finds_the_best_sentence(length_penalty):
+    # Words 4 and 5 only (the specials are 30 nats down) and 4 steps: 15 sentences end
+    # in EOS, and 24 beams keep every one of them. The search must return the best under
+    # its score, found by enumeration; with no length normalisation that is the sentence
+    # of highest probability, so at least as probable as greedy's whenever greedy ended.
+    model = _model("additive", tgt_vocab=6, eos_bias=0.3)
+    src, src_len = _batch(seed=3)
+    tokens, _ = model.beam_search(src, src_len, beam_size=24, max_len=4,
+                                  length_penalty=length_penalty)
+    greedy, _ = model.greedy(src, src_len, max_len=4)
+    compared = 0
+    for b in range(src.shape[0]):
+        s = src[b, : int(src_len[b])]
+        sentences = [list(w) for n in range(4) for w in itertools.product([4, 5], repeat=n)]
+        scores = [_log_prob(model, s, seq) / (len(seq) + 1) ** length_penalty
+                  for seq in sentences]
+        best = sentences[max(range(len(sentences)), key=scores.__getitem__)]
+        found = tokens[b, : _lengths(tokens[b : b + 1])[0]].tolist()
+        assert found == best
+        g = greedy[b, : _lengths(greedy[b : b + 1])[0]].tolist()
+        if length_penalty == 0.0 and len(g) < 4:  # greedy ended: compare probabilities
+            assert _log_prob(model, s, found) >= _log_prob(model, s, g) - 1e-6
+            compared += 1
+    assert length_penalty or compared
+
+
+def test_a_sentence_decodes_the_same_alone_or_in_any_batch():
+    src, src_len = _batch(seed=4)
+    model = _trained("multiplicative")
+    tokens, _ = model.beam_search(src, src_len, beam_size=5)
+    perm = torch.randperm(src.shape[0], generator=torch.Generator().manual_seed(0))
+    shuffled, _ = model.beam_search(src[perm], src_len[perm], beam_size=5)
+    for b in range(src.shape[0]):
+        n = int(src_len[b])
+        alone, _ = model.beam_search(src[b : b + 1, :n], src_len[b : b + 1], beam_size=5,
+                                     max_len=2 * src.shape[1] + 10)  # the batch's cap
+        length = alone.shape[1]
+        assert tokens[b, :length].tolist() == alone[0].tolist()
+        assert (tokens[b, length:] == PAD).all()
+    assert torch.equal(shuffled[torch.argsort(perm)][:, : tokens.shape[1]], tokens)
+
+
+def test_beam_stops_when_every_sentence_ends():
+    model = _model("dot", eos_bias=100.0)  # EOS always first
+    src, src_len = _batch()
+    tokens, weights = model.beam_search(src, src_len, beam_size=3)
+    assert tokens.shape == (8, 0) and weights.shape == (8, 0, 9)
+
+
+def test_decode_is_greedy_for_one_beam_and_beam_search_otherwise():
+    model = _trained("scaled_dot")
+    src, src_len = _batch()
+    assert torch.equal(model.decode(src, src_len)[0], model.greedy(src, src_len)[0])
+    assert torch.equal(model.decode(src, src_len, beam_size=3, length_penalty=0.5)[0],
+                       model.beam_search(src, src_len, 3, length_penalty=0.5)[0])
+
+
+@pytest.mark.parametrize("bad", [dict(beam_size=0), dict(beam_size=-2), dict(beam_size=2.0),
+                                 dict(beam_size=True), dict(length_penalty=-0.5),
+                                 dict(length_penalty=math.nan)])
+def test_bad_decoding_settings_raise_value_error(bad):
+    model = _model("dot")
+    src, src_len = _batch()
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=f"decode\\.{name}"):
+        model.decode(src, src_len, **bad)
+    with pytest.raises(ValueError, match=f"decode\\.{name}"):
+        model.beam_search(src, src_len, **({"beam_size": 2} | bad))
