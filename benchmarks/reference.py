@@ -8,13 +8,15 @@ the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2
   computes the attention of that single step, so the Python loop runs `T` times per
   batch instead of once;
 - greedy decoding translates one sentence at a time, each a loop over steps;
+- beam search too, with the beams of the sentence in a Python list, each advanced by
+  its own decoder step, and the candidates ranked in Python;
 - batches are drawn uniformly at random, with no grouping by length
   (`random_batches`), so a batch is as long as its longest sentence.
 
 `StepwiseSeq2Seq` wraps a `Seq2Seq` and reuses its encoder, bridge, embeddings, RNN,
-attention and output layers: the same parameters, so its logits and greedy outputs
-equal the batched model's (`tests/test_benchmark_reference.py` checks both); only the
-speed differs.
+attention and output layers: the same parameters, so its logits, greedy and beam
+outputs equal the batched model's (`tests/test_benchmark_reference.py` checks them);
+only the speed differs.
 """
 
 from __future__ import annotations
@@ -107,6 +109,73 @@ class StepwiseSeq2Seq(nn.Module):
         return tokens, torch.cat(weights) if weights else keys.new_zeros((0, src.shape[1]))
 
     @torch.no_grad()
+    def beam_one(
+        self, src: torch.Tensor, beam_size: int, max_len: int, length_penalty: float = 1.0
+    ) -> tuple[list[int], torch.Tensor | None]:
+        """Beam search over one sentence, as tutorials write it.
+
+        The search of `Seq2Seq.beam_search`: every beam proposes its `2K` best next
+        tokens; of the `2K` best candidates, an EOS among the first K ends a hypothesis
+        (scored `log-prob sum / length**length_penalty`, the length counting the EOS),
+        the first K others are the next beams; done when K have ended or at `max_len`,
+        then the best ended hypothesis, or the best beam if none ended.
+
+        Args:
+            src: `(S,)` token ids of one sentence, no padding.
+            beam_size: K.
+            max_len: most output tokens.
+            length_penalty: the exponent of the length normalisation (0 = none).
+
+        Returns:
+            the output ids (EOS not included) and weights `(T, S)` (None for `none`).
+        """
+        m, K = self.model, beam_size
+        src = src[None]  # (1, S)
+        keys, mask, final, state = m.encode(src, torch.tensor([src.shape[1]]))
+        beams = [(keys.new_zeros(()), [], [], state)]  # (log-prob sum, ids, weights, state)
+        ended = []  # (normalised score, ids, weights)
+        for t in range(max_len):
+            candidates = []
+            for k, (score, ids, _, state) in enumerate(beams):
+                y = src.new_full((1, 1), ids[-1] if ids else m.bos_id)
+                logits, w, state = self.step(y, state, keys, mask, final)
+                log_probs = torch.log_softmax(logits[0], dim=-1)  # (V,)
+                top, ids = log_probs.topk(min(2 * K, log_probs.shape[0]))
+                for lp, token in zip(top, ids.tolist(), strict=True):
+                    candidates.append((score + lp, token, k, w, state))
+            candidates.sort(key=lambda cand: -float(cand[0]))
+            next_beams = []
+            for rank, (score, token, k, w, state) in enumerate(candidates[: 2 * K]):
+                _, ids, weights, _ = beams[k]
+                if token == m.eos_id:
+                    if rank < K:
+                        ended.append((score / (t + 1) ** length_penalty, ids, weights))
+                elif len(next_beams) < K:
+                    next_beams.append((score, ids + [token], weights + [w], state))
+            beams = next_beams
+            if len(ended) >= K:
+                break
+        if ended:
+            _, ids, weights = max(ended, key=lambda e: float(e[0]))
+        else:
+            _, ids, weights, _ = beams[0]
+        if self.attention == "none":
+            return ids, None
+        return ids, torch.cat(weights) if weights else keys.new_zeros((0, src.shape[1]))
+
+    def _pad(self, outputs, src):
+        """`(B, T)` ids padded with `pad_id` and `(B, T, S)` weights from per-sentence ones."""
+        B, S = src.shape
+        T = max((len(tokens) for tokens, _ in outputs), default=0)
+        tokens = src.new_full((B, T), self.model.pad_id)
+        weights = None if self.attention == "none" else src.new_zeros((B, T, S), dtype=torch.float)
+        for b, (toks, w) in enumerate(outputs):
+            tokens[b, : len(toks)] = torch.tensor(toks, dtype=tokens.dtype)
+            if weights is not None:
+                weights[b, : len(toks), : w.shape[1]] = w
+        return tokens, weights
+
+    @torch.no_grad()
     def greedy(self, src, src_len, max_len: int | None = None):
         """Greedy decoding, one sentence after another; same interface as `Seq2Seq.greedy`.
 
@@ -118,17 +187,28 @@ class StepwiseSeq2Seq(nn.Module):
             tokens `(B, T)` (EOS not included, padded with `pad_id`) and weights
             `(B, T, S)` (None for `none`).
         """
-        B, S = src.shape
-        max_len = max_len or 2 * S + 10
-        outputs = [self.greedy_one(src[b, : int(src_len[b])], max_len) for b in range(B)]
-        T = max((len(tokens) for tokens, _ in outputs), default=0)
-        tokens = src.new_full((B, T), self.model.pad_id)
-        weights = None if self.attention == "none" else src.new_zeros((B, T, S), dtype=torch.float)
-        for b, (toks, w) in enumerate(outputs):
-            tokens[b, : len(toks)] = torch.tensor(toks, dtype=tokens.dtype)
-            if weights is not None:
-                weights[b, : len(toks), : w.shape[1]] = w
-        return tokens, weights
+        max_len = max_len or 2 * src.shape[1] + 10
+        return self._pad(
+            [self.greedy_one(src[b, : int(src_len[b])], max_len) for b in range(src.shape[0])],
+            src,
+        )
+
+    @torch.no_grad()
+    def beam_search(
+        self,
+        src,
+        src_len,
+        beam_size: int = 5,
+        max_len: int | None = None,
+        length_penalty: float = 1.0,
+    ):
+        """Beam search, one sentence after another; same interface as `Seq2Seq.beam_search`."""
+        max_len = max_len or 2 * src.shape[1] + 10
+        outputs = [
+            self.beam_one(src[b, : int(src_len[b])], beam_size, max_len, length_penalty)
+            for b in range(src.shape[0])
+        ]
+        return self._pad(outputs, src)
 
 
 def random_batches(

@@ -1,4 +1,4 @@
-"""Training and greedy-decoding throughput of every attention option, against the tutorial way.
+"""Training and decoding throughput of every attention option, against the tutorial way.
 
     python benchmarks/throughput.py [--workload reverse|toy_fr|all] [--json PATH]
                                     [--threads 2] [--quick]
@@ -23,7 +23,8 @@ What is measured, per attention option:
 - `greedy_sentences_per_s`: `model.greedy` in eval mode over the 2,000 test sentences in
   the length-sorted batches of 64 of `Seq2SeqData.test_dataloader()` (`--quick`: every
   10th test sentence, 200), after that training; median of 3 passes.
-- `beam5_sentences_per_s`: always `null`; beam search does not exist yet.
+- `beam5_sentences_per_s`: `model.beam_search(beam_size=5, length_penalty=1.0)` on the
+  same test batches as greedy, with the same step cap; median of 3 passes.
 - `peak_rss_mb`: peak resident memory (`ru_maxrss`) of the process that ran the variant.
   Every variant runs in its own fresh Python process, so the number is that variant's
   own peak (torch and the data included), not a running maximum over variants.
@@ -38,15 +39,20 @@ tutorials use) and the same protocol: the same initial weights, training batches
 own random order; it then decodes with the weights our `additive` run ended with, and with the
 step cap each sentence had in our batched run (`2 S + 10`, `S` the longest source of its
 test batch), so both decoders produce the same sentences (the agreement is printed) and
-the greedy ratio compares implementations, not models. The models are trained for only
+the greedy ratio compares implementations, not models. Its beam search
+(`StepwiseSeq2Seq.beam_one`) is the same search, one sentence at a time with its beams
+in a Python list, one decoder step per beam; it is timed over one pass only (it is the
+slowest part of the benchmark by far), and its agreement with our beam-5 output is
+printed too. The models are trained for only
 `5 + 3 × 40` batches, so many sentences run to that cap; the mean output length of each
 variant is printed, since greedy speed depends on it.
 
-`ratios` holds, per attention option, ours / reference training tokens/s and greedy
-sentences/s (the reference is always the additive one), and the option's training cost
+`ratios` holds, per attention option, ours / reference training tokens/s, greedy and
+beam-5 sentences/s (the reference is always the additive one), and the option's training cost
 over `none`: `tokens/s of none / tokens/s of the option − 1`, in percent. The greedy ratio of
 an option other than `additive` divides by the additive reference's speed although that
-option's model emits sentences of other lengths: read it with the printed mean lengths.
+option's model emits sentences of other lengths: read it with the printed mean lengths
+(and so for beam 5).
 
 Every process calls `ablate.perf.keep_freed_memory()` first, as `ablate.train.run` does.
 
@@ -54,7 +60,8 @@ JSON (`--json PATH`): one object per workload,
 `{"workload", "threads", "results": [{"attention", "train_tokens_per_s",
 "greedy_sentences_per_s", "beam5_sentences_per_s", "peak_rss_mb", "padding_fraction"},
 …], "reference": {same keys}, "ratios": {"train_tokens_per_s_vs_reference": {option: x},
-"greedy_sentences_per_s_vs_reference": {option: x}, "train_cost_vs_none_pct": {option: %}}}`.
+"greedy_sentences_per_s_vs_reference": {option: x}, "beam5_sentences_per_s_vs_reference":
+{option: x}, "train_cost_vs_none_pct": {option: %}}}`.
 With `--workload all` the file holds a list of those objects, `reverse` first.
 """
 
@@ -82,6 +89,8 @@ BATCH_SIZE, LR, CLIP, SEED = 64, 1e-3, 1.0, 0
 WARMUP, REPEATS = 5, 3
 TRAIN_BATCHES, QUICK_TRAIN_BATCHES = 40, 8
 QUICK_GREEDY_EVERY = 10  # --quick decodes every 10th test sentence: 200 of 2,000
+BEAM_SIZE, LENGTH_PENALTY = 5, 1.0
+REFERENCE_BEAM_REPEATS = 1  # the per-sentence beam search is slow: one timed pass
 
 
 def load_corpus(workload: str):
@@ -156,7 +165,7 @@ def _strip(tokens: list[int], pad_id: int) -> list[int]:
     return tokens
 
 
-def _time_greedy(decode, n_sentences: int, repeats: int) -> tuple[float, list]:
+def _time_decoding(decode, n_sentences: int, repeats: int) -> tuple[float, list]:
     """Median sentences per second of `decode()` (one full pass) and its last output."""
     decode_out = None
     rates = []
@@ -213,7 +222,7 @@ def run_variant(
 
     model.eval()
     state_file = state_dir / f"{REFERENCE_ATTENTION}.pt"
-    outputs_file = state_dir / f"{REFERENCE_ATTENTION}-greedy.json"
+    outputs_file = state_dir / f"{REFERENCE_ATTENTION}-outputs.json"
     n_test = len(corpus.test)
     if reference:
         # Decode with the weights our additive run ended with, and the step cap each
@@ -222,9 +231,16 @@ def run_variant(
         caps = json.loads(outputs_file.read_text())["max_len"]
         sentences = [torch.tensor(data.src_vocab.encode(p.src)) for p in corpus.test]
         net.greedy_one(sentences[0], max_len=caps[0])  # warm-up
+        net.beam_one(sentences[0], BEAM_SIZE, caps[0], LENGTH_PENALTY)
 
         def decode():
             return [net.greedy_one(src, cap)[0] for src, cap in zip(sentences, caps, strict=True)]
+
+        def decode_beam():
+            return [
+                net.beam_one(src, BEAM_SIZE, cap, LENGTH_PENALTY)[0]
+                for src, cap in zip(sentences, caps, strict=True)
+            ]
     else:
         test_batches = list(data.test_dataloader())
         caps = [0] * n_test  # the batched decoder's default cap, 2 S + 10, per sentence
@@ -232,34 +248,64 @@ def run_variant(
             for i in b["index"].tolist():
                 caps[i] = 2 * b["src"].shape[1] + 10
         net.greedy(test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
+        net.beam_search(
+            test_batches[0]["src"],
+            test_batches[0]["src_len"],
+            BEAM_SIZE,
+            length_penalty=LENGTH_PENALTY,
+        )
 
-        def decode():
+        def batched(search):
             out = [None] * n_test
             for b in test_batches:
-                tokens, _ = net.greedy(b["src"], b["src_len"])
+                tokens, _ = search(b["src"], b["src_len"])
                 for i, row in zip(b["index"].tolist(), tokens.tolist(), strict=True):
                     out[i] = row
             return out
 
-    greedy_rate, outputs = _time_greedy(decode, n_test, REPEATS)
+        def decode():
+            return batched(net.greedy)
+
+        def decode_beam():
+            return batched(
+                lambda src, src_len: net.beam_search(
+                    src, src_len, BEAM_SIZE, length_penalty=LENGTH_PENALTY
+                )
+            )
+
+    greedy_rate, outputs = _time_decoding(decode, n_test, REPEATS)
+    beam_rate, beam_outputs = _time_decoding(
+        decode_beam, n_test, REFERENCE_BEAM_REPEATS if reference else REPEATS
+    )
     outputs = [_strip(list(o), model.pad_id) for o in outputs]
+    beam_outputs = [_strip(list(o), model.pad_id) for o in beam_outputs]
     extra = {
         "mean_output_tokens": statistics.mean(len(o) for o in outputs) if outputs else 0.0,
+        "mean_beam5_output_tokens": (
+            statistics.mean(len(o) for o in beam_outputs) if beam_outputs else 0.0
+        ),
         "keep_freed_memory": freed,
     }
     if variant == REFERENCE_ATTENTION:
         torch.save(model.state_dict(), state_file)
-        outputs_file.write_text(json.dumps({"outputs": outputs, "max_len": caps}))
+        outputs_file.write_text(
+            json.dumps({"outputs": outputs, "beam5_outputs": beam_outputs, "max_len": caps})
+        )
     if reference:
-        ours = json.loads(outputs_file.read_text())["outputs"]
-        extra["greedy_agreement"] = sum(a == b for a, b in zip(ours, outputs, strict=True)) / n_test
+        ours = json.loads(outputs_file.read_text())
+        extra["greedy_agreement"] = (
+            sum(a == b for a, b in zip(ours["outputs"], outputs, strict=True)) / n_test
+        )
+        extra["beam5_agreement"] = (
+            sum(a == b for a, b in zip(ours["beam5_outputs"], beam_outputs, strict=True)) / n_test
+        )
 
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {
         "attention": attention,
         "train_tokens_per_s": train_rate,
         "greedy_sentences_per_s": greedy_rate,
-        "beam5_sentences_per_s": None,
+        "beam5_sentences_per_s": beam_rate,
         "peak_rss_mb": peak_kb / 1024,
         "padding_fraction": _padding_fraction(batches),
         "_extra": extra,
@@ -300,6 +346,10 @@ def ratios(results: list[dict], reference: dict) -> dict:
         },
         "greedy_sentences_per_s_vs_reference": {
             a: r["greedy_sentences_per_s"] / reference["greedy_sentences_per_s"]
+            for a, r in by.items()
+        },
+        "beam5_sentences_per_s_vs_reference": {
+            a: r["beam5_sentences_per_s"] / reference["beam5_sentences_per_s"]
             for a, r in by.items()
         },
         "train_cost_vs_none_pct": {
@@ -347,6 +397,8 @@ def print_report(report: dict, extras: dict, console) -> None:
         "cost vs none",
         "greedy sent/s",
         "×ref",
+        "beam5 sent/s",
+        "×ref",
         "peak RSS MB",
         "padding %",
     ):
@@ -360,6 +412,8 @@ def print_report(report: dict, extras: dict, console) -> None:
             f"{r['train_cost_vs_none_pct'][a]:+.0f}%",
             f"{row['greedy_sentences_per_s']:,.1f}",
             f"{r['greedy_sentences_per_s_vs_reference'][a]:.2f}",
+            f"{row['beam5_sentences_per_s']:,.1f}",
+            f"{r['beam5_sentences_per_s_vs_reference'][a]:.2f}",
             f"{row['peak_rss_mb']:,.0f}",
             f"{100 * row['padding_fraction']:.1f}",
         )
@@ -372,18 +426,25 @@ def print_report(report: dict, extras: dict, console) -> None:
         "",
         f"{ref['greedy_sentences_per_s']:,.1f}",
         "1.00",
+        f"{ref['beam5_sentences_per_s']:,.1f}",
+        "1.00",
         f"{ref['peak_rss_mb']:,.0f}",
         f"{100 * ref['padding_fraction']:.1f}",
     )
     console.print(table)
-    lengths = ", ".join(
-        f"{a} {e['mean_output_tokens']:.1f}" for a, e in extras.items() if a != "reference"
-    )
-    agreement = 100 * extras["reference"]["greedy_agreement"]
+    for what, mean_key, agreement_key in (
+        ("greedy", "mean_output_tokens", "greedy_agreement"),
+        ("beam-5", "mean_beam5_output_tokens", "beam5_agreement"),
+    ):
+        lengths = ", ".join(f"{a} {e[mean_key]:.1f}" for a, e in extras.items() if a != "reference")
+        agreement = 100 * extras["reference"][agreement_key]
+        console.print(
+            f"  {what} output tokens per sentence (mean): {lengths}; the reference's output "
+            f"is identical to {REFERENCE_ATTENTION}'s on {agreement:.1f}% of sentences."
+        )
     console.print(
-        f"  greedy output tokens per sentence (mean): {lengths}; the reference's output is "
-        f"identical to {REFERENCE_ATTENTION}'s on {agreement:.1f}% of sentences. "
-        f"beam5_sentences_per_s: null (no beam search yet)."
+        f"  beam 5: length_penalty {LENGTH_PENALTY}; the reference's beam search is timed "
+        f"over {REFERENCE_BEAM_REPEATS} pass."
     )
 
 
@@ -424,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from rich.console import Console
 
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    console = Console(width=None if sys.stdout.isatty() else 160)  # the table is 150 wide
     console.print(
         f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs "
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "

@@ -1,6 +1,6 @@
 """The benchmark's reference (`benchmarks/reference.py`) computes what `Seq2Seq` computes:
-the same teacher-forced logits and the same greedy outputs, so `benchmarks/throughput.py`
-compares speed only. Correctness only; no timings here."""
+the same teacher-forced logits and the same greedy and beam outputs, so
+`benchmarks/throughput.py` compares speed only. Correctness only; no timings here."""
 
 import sys
 from pathlib import Path
@@ -17,6 +17,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from reference import StepwiseSeq2Seq, random_batches  # noqa: E402
 
 V_SRC, V_TGT = 20, 25
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny models: a second thread only adds contention (many times slower on a busy machine).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _batch(B=5, S=9, T=7, seed=0):
@@ -101,6 +110,45 @@ def test_one_sentence_at_a_time_greedy_equals_batched(attention):
         assert ref_weights is None
     else:
         torch.testing.assert_close(ref_weights, weights, rtol=1e-4, atol=1e-5)
+
+
+def _varied_batch(model):
+    g = torch.Generator().manual_seed(1)
+    src_len = torch.tensor([9, 5, 1, 7, 3, 8, 2, 6])
+    src = torch.randint(4, V_SRC, (8, 9), generator=g)
+    src = src.masked_fill(torch.arange(9)[None] >= src_len[:, None], 0)
+    _end_some_sentences_early(model, src, src_len, max_len=12)
+    return src, src_len
+
+
+@pytest.mark.parametrize("attention", ATTENTION_CHOICES)
+def test_one_sentence_at_a_time_beam_of_one_equals_greedy(attention):
+    model = _model(attention)
+    src, src_len = _varied_batch(model)
+    tokens, weights = model.greedy(src, src_len, max_len=12)
+    ref_tokens, ref_weights = StepwiseSeq2Seq(model).beam_search(src, src_len, 1, max_len=12)
+    assert ref_tokens.tolist() == tokens.tolist()
+    if weights is None:
+        assert ref_weights is None
+    else:
+        torch.testing.assert_close(ref_weights, weights, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+@pytest.mark.parametrize("attention", ATTENTION_CHOICES)
+def test_one_sentence_at_a_time_beam_equals_batched(attention, length_penalty):
+    model = _model(attention, "lstm" if attention == "additive" else "gru")
+    src, src_len = _varied_batch(model)
+    tokens, weights = model.beam_search(src, src_len, 5, 12, length_penalty)
+    reference = StepwiseSeq2Seq(model)
+    ref_tokens, ref_weights = reference.beam_search(src, src_len, 5, 12, length_penalty)
+    assert ref_tokens.tolist() == tokens.tolist()
+    if weights is None:
+        assert ref_weights is None
+    else:
+        torch.testing.assert_close(ref_weights, weights, rtol=1e-4, atol=1e-5)
+    one, _ = reference.beam_one(src[2, :1], 5, 12, length_penalty)  # the 1-token source
+    assert one == tokens[2, : len(one)].tolist()
 
 
 def test_random_batches_cover_the_split_unsorted():
