@@ -156,7 +156,12 @@ def _read_lines(path: Path) -> list[str]:
         line = data[: e.start].count(b"\n") + 1
         raise CorpusError(f"{path}, line {line}: not valid UTF-8 (byte {data[e.start]:#04x}); "
                           f"re-encode the file as UTF-8") from None
-    return text.splitlines()
+    # Only "\n" (or "\r\n") ends a line, as for `wc -l`: str.splitlines() would also split
+    # at U+2028, \x85, \x0c, … inside a line and shift every later pair out of alignment.
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def check_tokenize(tokenize: str) -> None:
