@@ -177,7 +177,8 @@ def _time_decoding(decode, n_sentences: int, repeats: int) -> tuple[float, list]
 
 
 def run_variant(
-    workload: str, variant: str, threads: int, quick: bool, state_dir: Path, train_batches: int
+    workload: str, variant: str, threads: int, quick: bool, state_dir: Path, train_batches: int,
+    attention_dim: int | None = None,
 ) -> dict:
     """Train and decode one variant; `variant` is an attention option or `reference`."""
     freed = keep_freed_memory()
@@ -199,7 +200,7 @@ def run_variant(
         len(data.src_vocab),
         len(data.tgt_vocab),
         attention=attention,
-        **MODEL,
+        **{**MODEL, "attention_dim": attention_dim},
         pad_id=data.src_vocab.pad_id,
         bos_id=data.tgt_vocab.bos_id,
         eos_id=data.tgt_vocab.eos_id,
@@ -332,6 +333,8 @@ def _run_worker(workload: str, variant: str, args, state_dir: Path) -> dict:
     ]
     if args.quick:
         cmd.append("--quick")
+    if args.attention_dim:
+        cmd += ["--attention-dim", str(args.attention_dim)]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -375,6 +378,7 @@ def run_workload(workload: str, args, console) -> tuple[dict, dict]:
     report = {
         "workload": workload,
         "threads": args.threads,
+        "attention_dim": args.attention_dim or MODEL["hidden"],
         "results": results,
         "reference": reference,
         "ratios": ratios(results, reference),
@@ -465,6 +469,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"timed training batches (default {TRAIN_BATCHES}, --quick {QUICK_TRAIN_BATCHES})",
     )
+    parser.add_argument(
+        "--attention-dim",
+        type=int,
+        default=None,
+        help="the additive score's tanh layer A (default: hidden, 256; model/default uses 64)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -477,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         row = run_variant(
-            args.workload, args.worker, args.threads, args.quick, args.state_dir, args.batches
+            args.workload, args.worker, args.threads, args.quick, args.state_dir, args.batches,
+            args.attention_dim,
         )
         print(json.dumps(row))
         return 0
