@@ -25,6 +25,18 @@ def _cache_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ABLATE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for tiny models: a second only adds contention (many times slower
+    on a busy machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def compose(overrides=()):
     """The config `python -m ablate OVERRIDES` would run."""
     from hydra import compose as hydra_compose

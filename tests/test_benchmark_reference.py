@@ -19,13 +19,7 @@ from reference import StepwiseSeq2Seq, random_batches  # noqa: E402
 V_SRC, V_TGT = 20, 25
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: a second thread only adds contention (many times slower on a busy machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _batch(B=5, S=9, T=7, seed=0):

@@ -20,7 +20,7 @@ from torch import nn
 from ablate.buckets import Bucket
 from ablate.data.vocab import Vocab
 from ablate.evaluate import evaluate
-from ablate.models.seq2seq import Seq2Seq
+from ablate.models.seq2seq import Seq2Seq, check_decoding
 
 SCHEDULES = ("constant", "cosine")
 
@@ -85,10 +85,7 @@ class Seq2SeqSystem(pl.LightningModule):
                              f"{', '.join(SCHEDULES)}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"optim.label_smoothing must be in [0, 1), got {label_smoothing!r}")
-        if not isinstance(beam_size, int) or beam_size < 1:
-            raise ValueError(f"decode.beam_size must be a positive integer, got {beam_size!r}")
-        if not length_penalty >= 0:
-            raise ValueError(f"decode.length_penalty must be >= 0, got {length_penalty!r}")
+        check_decoding(beam_size, length_penalty)  # at start-up, not at the first test batch
         self.model, self.tgt_vocab, self.buckets, self.tokenize = model, tgt_vocab, \
             list(buckets), tokenize
         self.detokenize = detokenize

@@ -40,7 +40,8 @@ def _check_size(name: str, value: int) -> None:
         raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
 
 
-def _check_decoding(beam_size: int, length_penalty: float) -> None:
+def check_decoding(beam_size: int, length_penalty: float) -> None:
+    """Raise ValueError unless `decode.beam_size` and `decode.length_penalty` are valid."""
     if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"decode.beam_size must be a positive integer, got {beam_size!r}")
     if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) \
@@ -275,7 +276,7 @@ class Seq2Seq(nn.Module):
             tokens `(B, T)` of the chosen hypotheses (EOS not included, padded with
             `pad_id`) and their weights `(B, T, S)` (None for `none`), as `greedy`.
         """
-        _check_decoding(beam_size, length_penalty)
+        check_decoding(beam_size, length_penalty)
         B, S = src.shape
         K, V = beam_size, self.decoder.W_o.out_features
         device = src.device
@@ -376,7 +377,7 @@ class Seq2Seq(nn.Module):
                max_len: int | None = None):
         """Greedy decoding for `beam_size=1`, beam search otherwise; arguments and return
         values as `beam_search`."""
-        _check_decoding(beam_size, length_penalty)
+        check_decoding(beam_size, length_penalty)
         if beam_size == 1:
             return self.greedy(src, src_len, max_len)
         return self.beam_search(src, src_len, beam_size, max_len, length_penalty)
