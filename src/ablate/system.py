@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 
 from ablate.buckets import Bucket
@@ -238,6 +239,8 @@ class Seq2SeqSystem(pl.LightningModule):
                                 "rng": rng_state()}
 
     def on_load_checkpoint(self, checkpoint):
+        if self.trainer.state.fn != TrainerFn.FITTING:
+            return  # testing the best checkpoint must not rewind the training counters
         meta = checkpoint.get("ablate", {})
         self.train_tokens = meta.get("train_tokens", 0)
         self.train_seconds = meta.get("train_seconds", 0.0)
