@@ -11,7 +11,10 @@ the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2
 - beam search too, with the beams of the sentence in a Python list, each advanced by
   its own decoder step, and the candidates ranked in Python;
 - batches are drawn uniformly at random, with no grouping by length
-  (`random_batches`), so a batch is as long as its longest sentence.
+  (`random_batches`), so a batch is as long as its longest sentence;
+- the encoder runs its bidirectional RNN over a packed batch (`pack_padded_sequence`),
+  as tutorials that handle variable lengths do (`encode`), whatever `Seq2Seq.encode`
+  does, so a change to ours never changes the reference's speed.
 
 `StepwiseSeq2Seq` wraps a `Seq2Seq` and reuses its encoder, bridge, embeddings, RNN,
 attention and output layers: the same parameters, so its logits, greedy and beam
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import DataLoader, RandomSampler
 
 from ablate.data.datamodule import Seq2SeqData, collate
@@ -40,6 +44,23 @@ class StepwiseSeq2Seq(nn.Module):
         super().__init__()
         self.model = model
         self.attention = model.attention
+
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor):
+        """`Seq2Seq.encode` as tutorials write it: the RNN over a packed batch.
+
+        Returns:
+            keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state.
+        """
+        m, enc = self.model, self.model.encoder
+        x = enc.dropout(enc.embedding(src))  # (B, S, E)
+        packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, final = enc.rnn(packed)
+        keys, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        h = final[0] if isinstance(final, tuple) else final  # (2L, B, H/2)
+        h = torch.cat([h[0::2], h[1::2]], dim=-1)  # (L, B, H): both directions per layer
+        init = torch.tanh(m.bridge(h))
+        state = (init, torch.zeros_like(init)) if isinstance(final, tuple) else init
+        return keys, src != m.pad_id, h[-1], state
 
     def step(self, y_prev, state, keys, mask, final):
         """One decoder step, as a tutorial writes it.
@@ -69,7 +90,7 @@ class StepwiseSeq2Seq(nn.Module):
         Returns:
             logits `(B, T, V)` and attention weights `(B, T, S)` (None for `none`).
         """
-        keys, mask, final, state = self.model.encode(src, src_len)
+        keys, mask, final, state = self.encode(src, src_len)
         all_logits, all_weights = [], []
         for t in range(tgt_in.shape[1]):
             logits, weights, state = self.step(tgt_in[:, t : t + 1], state, keys, mask, final)
@@ -93,7 +114,7 @@ class StepwiseSeq2Seq(nn.Module):
         """
         m = self.model
         src = src[None]  # (1, S)
-        keys, mask, final, state = m.encode(src, torch.tensor([src.shape[1]]))
+        keys, mask, final, state = self.encode(src, torch.tensor([src.shape[1]]))
         y = src.new_full((1, 1), m.bos_id)
         tokens, weights = [], []
         for _ in range(max_len):
@@ -131,7 +152,7 @@ class StepwiseSeq2Seq(nn.Module):
         """
         m, K = self.model, beam_size
         src = src[None]  # (1, S)
-        keys, mask, final, state = m.encode(src, torch.tensor([src.shape[1]]))
+        keys, mask, final, state = self.encode(src, torch.tensor([src.shape[1]]))
         beams = [(keys.new_zeros(()), [], [], state)]  # (log-prob sum, ids, weights, state)
         ended = []  # (normalised score, ids, weights)
         for t in range(max_len):

@@ -1,8 +1,10 @@
-"""The encoder–decoder: teacher forcing over all steps equals a step-by-step loop, and
-batched greedy decoding (which drops finished rows) equals decoding one sentence alone."""
+"""The encoder–decoder: teacher forcing over all steps equals a step-by-step loop,
+batched greedy decoding (which drops finished rows) equals decoding one sentence alone,
+and the unpacked GRU encoder equals `nn.GRU` over a packed batch."""
 
 import pytest
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.models.attention import ATTENTION_CHOICES
 from ablate.models.seq2seq import Seq2Seq
@@ -39,6 +41,37 @@ def test_teacher_forcing_equals_step_by_step(attention, rnn):
         if weights is not None:
             torch.testing.assert_close(step_w[:, 0], weights[:, t], rtol=1e-4, atol=1e-5)
     assert (weights is None) == (attention == "none")
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_unpacked_gru_encoder_equals_packed_nn_gru(layers):
+    """States on real tokens, final states and every gradient, sources of length 1 to S."""
+    model = _model("additive", layers=layers)
+    encoder = model.encoder
+    src, src_len, _ = _batch(seed=3)
+    real = (src != 0)[..., None]
+    g = torch.Generator().manual_seed(4)
+    upstream = torch.randn(src.shape[0], src.shape[1], 12, generator=g)
+    results = []
+    for packed in (False, True):
+        encoder.zero_grad()
+        if packed:  # what the encoder computed before it stopped packing (LSTM still does)
+            x = encoder.embedding(src)
+            out, h = encoder.rnn(pack_padded_sequence(x, src_len, batch_first=True,
+                                                      enforce_sorted=False))
+            states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+            final = torch.cat([h[0::2], h[1::2]], dim=-1)
+        else:
+            states, final = encoder(src, src_len)
+        ((states * real * upstream).sum() + final.square().sum()).backward()
+        results.append((states * real, final,
+                        [p.grad.clone() for p in encoder.parameters()]))
+    (ours, our_final, our_grads), (ref, ref_final, ref_grads) = results
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(our_final, ref_final, rtol=1e-5, atol=1e-6)
+    assert our_final.shape == (layers, src.shape[0], 12)
+    for g, r in zip(our_grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)

@@ -93,15 +93,60 @@ class Encoder(nn.Module):
             for an LSTM (forward and backward directions concatenated per layer).
         """
         x = self.dropout(self.embedding(src))  # (B, S, E)
-        packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
-        out, final = self.rnn(packed)
-        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        if isinstance(self.rnn, nn.GRU) and x.device.type == "cpu":
+            states, final = self._unpacked_gru(x, src_len.to(x.device))
+        else:
+            packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True,
+                                          enforce_sorted=False)
+            out, final = self.rnn(packed)
+            states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
 
         def merge(h):  # (2L, B, H/2) → (L, B, H): concatenate the two directions per layer
             return torch.cat([h[0::2], h[1::2]], dim=-1)
 
         final = tuple(merge(h) for h in final) if isinstance(final, tuple) else merge(final)
         return states, final  # (B, S, H)
+
+    def _unpacked_gru(self, x: torch.Tensor, lengths: torch.Tensor):
+        """What `self.rnn` computes on the packed batch, without packing (GRU, CPU).
+
+        On a CPU a packed RNN projects its input one step at a time, and its backward
+        pass zero-fills a whole-batch gradient at every step; unpacked, the input
+        projection is one matrix product. Both directions run forwards: the backward
+        one over each sentence reversed within its length (padding stays at the end),
+        so neither reads padding before a real token. A GRU's state is its output, so
+        the final state of each direction is its output at the sentence's last token.
+        Batches are grouped by length, so the padding this computes over is small.
+
+        Returns:
+            states `(B, S, H)` (meaningless on padding) and the final states `(2L, B, H/2)`
+            in `nn.GRU`'s order.
+        """
+        rnn = self.rnn
+        B, S, _ = x.shape
+        position = torch.arange(S, device=x.device)[None, :]  # (1, S)
+        last = (lengths - 1)[:, None]  # (B, 1)
+        flip = torch.where(position <= last, last - position, position)  # (B, S), its own inverse
+        h0 = x.new_zeros(1, B, rnn.hidden_size)
+        finals = []
+        for layer in range(rnn.num_layers):
+            if layer:
+                x = nn.functional.dropout(x, rnn.dropout, self.training)
+            outputs = []
+            for suffix in ("", "_reverse"):
+                weights = [getattr(rnn, f"{name}_l{layer}{suffix}")
+                           for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                inputs = _gather_steps(x, flip) if suffix else x
+                out, _ = torch.gru(inputs, h0, weights, True, 1, 0.0, self.training, False, True)
+                finals.append(_gather_steps(out, last)[:, 0])  # (B, H/2)
+                outputs.append(_gather_steps(out, flip) if suffix else out)
+            x = torch.cat(outputs, dim=-1)  # (B, S, H)
+        return x, torch.stack(finals)
+
+
+def _gather_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """`x[b, index[b, i]]` for `x` `(B, S, D)` and `index` `(B, N)`: `(B, N, D)`."""
+    return x.gather(1, index[:, :, None].expand(-1, -1, x.shape[-1]))
 
 
 class Decoder(nn.Module):
