@@ -1,7 +1,7 @@
 """Training and decoding throughput of every attention option, against the tutorial way.
 
     python benchmarks/throughput.py [--workload reverse|toy_fr|all] [--json PATH]
-                                    [--threads 2] [--quick]
+                                    [--threads 2] [--rounds 5] [--attention-dim A] [--quick]
 
 A benchmark, not a test: it prints a Rich table per workload and, with `--json`, writes
 the numbers. Workloads (fixed, from the issue):
@@ -10,8 +10,9 @@ the numbers. Workloads (fixed, from the issue):
 - `toy_fr`: the English → French-like grammar, sources of 1–64 words;
 
 both with 20,000 training and 2,000 test pairs, seed 0. The model is the product's
-`Seq2Seq(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1)`: a one-layer
-bidirectional GRU encoder and a GRU decoder, trained with Adam (lr 1e-3) on batches of
+`Seq2Seq(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1, attention_dim=64)`
+(the additive tanh layer of `model/default`; `--attention-dim 256` for A = H): a
+one-layer bidirectional GRU encoder and a GRU decoder, trained with Adam (lr 1e-3) on batches of
 64 sentences from `Seq2SeqData.train_dataloader()` (length-grouped).
 
 What is measured, per attention option:
@@ -19,15 +20,19 @@ What is measured, per attention option:
 - `train_tokens_per_s`: target tokens (non-pad in `tgt_out`) per second of full training
   steps: forward, cross-entropy ignoring padding, backward, `clip_grad_norm_(1.0)`,
   Adam step. The batches are collated beforehand (collation is not timed); a warm-up of
-  5 batches, then the same 40 batches (`--quick`: 8) timed 3 times; the median.
+  5 batches, then the same 40 batches (`--quick`: 8) timed once per round, 5 rounds
+  (`--rounds`); the median. The rounds interleave the variants: every variant's process
+  is set up first, then each round times one pass of each variant in turn (the order
+  turning by one each round), so that the machine's slow minutes (other tenants, on
+  shared cores) fall on every variant alike rather than on whichever ran then.
 - `greedy_sentences_per_s`: `model.greedy` in eval mode over the 2,000 test sentences in
   the length-sorted batches of 64 of `Seq2SeqData.test_dataloader()` (`--quick`: every
   10th test sentence, 200), after that training; median of 3 passes.
 - `beam5_sentences_per_s`: `model.beam_search(beam_size=5, length_penalty=1.0)` on the
   same test batches as greedy, with the same step cap; median of 3 passes.
 - `peak_rss_mb`: peak resident memory (`ru_maxrss`) of the process that ran the variant.
-  Every variant runs in its own fresh Python process, so the number is that variant's
-  own peak (torch and the data included), not a running maximum over variants.
+  Every variant runs in its own Python process, so the number is that variant's own
+  peak (torch and the data included), not a running maximum over variants.
 - `padding_fraction`: `1 − real tokens / (batch size × padded length)` over the training
   batches used (warm-up and timed), source and target together.
 
@@ -44,12 +49,14 @@ the greedy ratio compares implementations, not models. Its beam search
 in a Python list, one decoder step per beam; it is timed over one pass only (it is the
 slowest part of the benchmark by far), and its agreement with our beam-5 output is
 printed too. The models are trained for only
-`5 + 3 × 40` batches, so many sentences run to that cap; the mean output length of each
+`5 + rounds × 40` batches, so many sentences run to that cap; the mean output length of each
 variant is printed, since greedy speed depends on it.
 
 `ratios` holds, per attention option, ours / reference training tokens/s, greedy and
 beam-5 sentences/s (the reference is always the additive one), and the option's training cost
-over `none`: `tokens/s of none / tokens/s of the option − 1`, in percent. The greedy ratio of
+over `none`: `tokens/s of none / tokens/s of the option − 1`, in percent. Both training
+figures are the median over rounds of each round's own ratio; `rounds` keeps every
+round's tokens/s per variant. The greedy ratio of
 an option other than `additive` divides by the additive reference's speed although that
 option's model emits sentences of other lengths: read it with the printed mean lengths
 (and so for beam 5).
@@ -61,7 +68,8 @@ JSON (`--json PATH`): one object per workload,
 "greedy_sentences_per_s", "beam5_sentences_per_s", "peak_rss_mb", "padding_fraction"},
 …], "reference": {same keys}, "ratios": {"train_tokens_per_s_vs_reference": {option: x},
 "greedy_sentences_per_s_vs_reference": {option: x}, "beam5_sentences_per_s_vs_reference":
-{option: x}, "train_cost_vs_none_pct": {option: %}}}`.
+{option: x}, "train_cost_vs_none_pct": {option: %}}, "rounds": {"train_tokens_per_s":
+{variant: [per round]}}}`.
 With `--workload all` the file holds a list of those objects, `reverse` first.
 """
 
@@ -84,9 +92,10 @@ from ablate.perf import keep_freed_memory
 WORKLOADS = ("reverse", "toy_fr")
 ATTENTIONS = ("none", "dot", "scaled_dot", "additive", "multiplicative")
 REFERENCE_ATTENTION = "additive"
-MODEL = dict(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1, attention_dim=None)
+# attention_dim: the additive tanh layer A; the product's model/default uses 64 too.
+MODEL = dict(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1, attention_dim=64)
 BATCH_SIZE, LR, CLIP, SEED = 64, 1e-3, 1.0, 0
-WARMUP, REPEATS = 5, 3
+WARMUP, REPEATS, ROUNDS = 5, 3, 5
 TRAIN_BATCHES, QUICK_TRAIN_BATCHES = 40, 8
 QUICK_GREEDY_EVERY = 10  # --quick decodes every 10th test sentence: 200 of 2,000
 BEAM_SIZE, LENGTH_PENALTY = 5, 1.0
@@ -126,39 +135,6 @@ def _padding_fraction(batches: list[dict]) -> float:
     return 1.0 - real / total
 
 
-def _time_training(
-    net, params, batches: list[dict], warmup: int, repeats: int, pad_id: int
-) -> float:
-    """Median target tokens per second of full training steps (see the module docstring)."""
-    import torch
-    from torch.nn import functional as F
-
-    optimizer = torch.optim.Adam(params, lr=LR)
-    net.train()
-
-    def step(batch):
-        logits, _ = net(batch["src"], batch["src_len"], batch["tgt_in"])  # (B, T, V)
-        loss = F.cross_entropy(
-            logits.flatten(0, 1), batch["tgt_out"].flatten(), ignore_index=pad_id
-        )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, CLIP)
-        optimizer.step()
-
-    for batch in batches[:warmup]:
-        step(batch)
-    timed = batches[warmup:]
-    tokens = sum(int((b["tgt_out"] != pad_id).sum()) for b in timed)
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for batch in timed:
-            step(batch)
-        rates.append(tokens / (time.perf_counter() - start))
-    return statistics.median(rates)
-
-
 def _strip(tokens: list[int], pad_id: int) -> list[int]:
     while tokens and tokens[-1] == pad_id:
         tokens.pop()
@@ -176,176 +152,258 @@ def _time_decoding(decode, n_sentences: int, repeats: int) -> tuple[float, list]
     return statistics.median(rates), decode_out
 
 
-def run_variant(
-    workload: str, variant: str, threads: int, quick: bool, state_dir: Path, train_batches: int,
-    attention_dim: int | None = None,
-) -> dict:
-    """Train and decode one variant; `variant` is an attention option or `reference`."""
-    freed = keep_freed_memory()
-    import torch
-    from reference import StepwiseSeq2Seq, random_batches
+class Variant:
+    """One variant's model, optimizer and batches, set up and warmed up once in its worker
+    process; the driver then asks it for timed training passes, interleaved with the
+    other variants' (see `run_workload`), and finally for its decoding figures."""
 
-    from ablate.data.datamodule import Seq2SeqData
-    from ablate.models.seq2seq import Seq2Seq
+    def __init__(
+        self, workload: str, variant: str, threads: int, quick: bool, state_dir: Path,
+        train_batches: int, attention_dim: int = MODEL["attention_dim"],
+    ):
+        """`variant` is an attention option or `reference`."""
+        self.freed = keep_freed_memory()
+        import torch
+        from reference import StepwiseSeq2Seq, random_batches
 
-    torch.set_num_threads(threads)
-    corpus = load_corpus(workload)
-    if quick:
-        corpus.test = corpus.test[::QUICK_GREEDY_EVERY]
-    data = Seq2SeqData(corpus, batch_size=BATCH_SIZE, seed=SEED)
-    reference = variant == "reference"
-    attention = REFERENCE_ATTENTION if reference else variant
-    torch.manual_seed(SEED)
-    model = Seq2Seq(
-        len(data.src_vocab),
-        len(data.tgt_vocab),
-        attention=attention,
-        **{**MODEL, "attention_dim": attention_dim},
-        pad_id=data.src_vocab.pad_id,
-        bos_id=data.tgt_vocab.bos_id,
-        eos_id=data.tgt_vocab.eos_id,
-    )
-    net = StepwiseSeq2Seq(model) if reference else model
-    loader = (
-        random_batches(data, "train", BATCH_SIZE, seed=SEED)
-        if reference
-        else data.train_dataloader()
-    )
-    n_train = WARMUP + train_batches
-    batches = []
-    for batch in loader:
-        batches.append(batch)
-        if len(batches) == n_train:
-            break
-    train_rate = _time_training(
-        net, list(model.parameters()), batches, WARMUP, REPEATS, model.pad_id
-    )
+        from ablate.data.datamodule import Seq2SeqData
+        from ablate.models.seq2seq import Seq2Seq
 
-    model.eval()
-    state_file = state_dir / f"{REFERENCE_ATTENTION}.pt"
-    outputs_file = state_dir / f"{REFERENCE_ATTENTION}-outputs.json"
-    n_test = len(corpus.test)
-    if reference:
-        # Decode with the weights our additive run ended with, and the step cap each
-        # sentence had there: the same sentences come out, so only the speed differs.
-        model.load_state_dict(torch.load(state_file))
-        caps = json.loads(outputs_file.read_text())["max_len"]
-        sentences = [torch.tensor(data.src_vocab.encode(p.src)) for p in corpus.test]
-        net.greedy_one(sentences[0], max_len=caps[0])  # warm-up
-        net.beam_one(sentences[0], BEAM_SIZE, caps[0], LENGTH_PENALTY)
-
-        def decode():
-            return [net.greedy_one(src, cap)[0] for src, cap in zip(sentences, caps, strict=True)]
-
-        def decode_beam():
-            return [
-                net.beam_one(src, BEAM_SIZE, cap, LENGTH_PENALTY)[0]
-                for src, cap in zip(sentences, caps, strict=True)
-            ]
-    else:
-        test_batches = list(data.test_dataloader())
-        caps = [0] * n_test  # the batched decoder's default cap, 2 S + 10, per sentence
-        for b in test_batches:
-            for i in b["index"].tolist():
-                caps[i] = 2 * b["src"].shape[1] + 10
-        net.greedy(test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
-        net.beam_search(
-            test_batches[0]["src"],
-            test_batches[0]["src_len"],
-            BEAM_SIZE,
-            length_penalty=LENGTH_PENALTY,
+        torch.set_num_threads(threads)
+        corpus = load_corpus(workload)
+        if quick:
+            corpus.test = corpus.test[::QUICK_GREEDY_EVERY]
+        data = Seq2SeqData(corpus, batch_size=BATCH_SIZE, seed=SEED)
+        reference = variant == "reference"
+        attention = REFERENCE_ATTENTION if reference else variant
+        torch.manual_seed(SEED)
+        model = Seq2Seq(
+            len(data.src_vocab),
+            len(data.tgt_vocab),
+            attention=attention,
+            **{**MODEL, "attention_dim": attention_dim},
+            pad_id=data.src_vocab.pad_id,
+            bos_id=data.tgt_vocab.bos_id,
+            eos_id=data.tgt_vocab.eos_id,
         )
+        net = StepwiseSeq2Seq(model) if reference else model
+        loader = (
+            random_batches(data, "train", BATCH_SIZE, seed=SEED)
+            if reference
+            else data.train_dataloader()
+        )
+        batches = []
+        for batch in loader:
+            batches.append(batch)
+            if len(batches) == WARMUP + train_batches:
+                break
+        self.variant, self.attention, self.reference = variant, attention, reference
+        self.corpus, self.data, self.model, self.net = corpus, data, model, net
+        self.state_dir, self.batches = state_dir, batches
+        self.params = list(model.parameters())
+        self.optimizer = torch.optim.Adam(self.params, lr=LR)
+        model.train()
+        for batch in batches[:WARMUP]:
+            self._step(batch)
+        self.tokens = sum(int((b["tgt_out"] != model.pad_id).sum()) for b in batches[WARMUP:])
 
-        def batched(search):
-            out = [None] * n_test
+    def _step(self, batch: dict) -> None:
+        """One full training step (see the module docstring)."""
+        import torch
+        from torch.nn import functional as F
+
+        logits, _ = self.net(batch["src"], batch["src_len"], batch["tgt_in"])  # (B, T, V)
+        loss = F.cross_entropy(
+            logits.flatten(0, 1), batch["tgt_out"].flatten(), ignore_index=self.model.pad_id
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, CLIP)
+        self.optimizer.step()
+
+    def train_pass(self) -> float:
+        """Target tokens per second of one pass of training steps over the timed batches."""
+        start = time.perf_counter()
+        for batch in self.batches[WARMUP:]:
+            self._step(batch)
+        return self.tokens / (time.perf_counter() - start)
+
+    def finish(self) -> dict:
+        """Decode the test set (greedy and beam 5); the variant's row, training rate aside."""
+        import torch
+
+        corpus, data, model, net = self.corpus, self.data, self.model, self.net
+        reference, state_dir = self.reference, self.state_dir
+        model.eval()
+        state_file = state_dir / f"{REFERENCE_ATTENTION}.pt"
+        outputs_file = state_dir / f"{REFERENCE_ATTENTION}-outputs.json"
+        n_test = len(corpus.test)
+        if reference:
+            # Decode with the weights our additive run ended with, and the step cap each
+            # sentence had there: the same sentences come out, so only the speed differs.
+            model.load_state_dict(torch.load(state_file))
+            caps = json.loads(outputs_file.read_text())["max_len"]
+            sentences = [torch.tensor(data.src_vocab.encode(p.src)) for p in corpus.test]
+            net.greedy_one(sentences[0], max_len=caps[0])  # warm-up
+            net.beam_one(sentences[0], BEAM_SIZE, caps[0], LENGTH_PENALTY)
+
+            def decode():
+                return [
+                    net.greedy_one(src, cap)[0] for src, cap in zip(sentences, caps, strict=True)
+                ]
+
+            def decode_beam():
+                return [
+                    net.beam_one(src, BEAM_SIZE, cap, LENGTH_PENALTY)[0]
+                    for src, cap in zip(sentences, caps, strict=True)
+                ]
+        else:
+            test_batches = list(data.test_dataloader())
+            caps = [0] * n_test  # the batched decoder's default cap, 2 S + 10, per sentence
             for b in test_batches:
-                tokens, _ = search(b["src"], b["src_len"])
-                for i, row in zip(b["index"].tolist(), tokens.tolist(), strict=True):
-                    out[i] = row
-            return out
-
-        def decode():
-            return batched(net.greedy)
-
-        def decode_beam():
-            return batched(
-                lambda src, src_len: net.beam_search(
-                    src, src_len, BEAM_SIZE, length_penalty=LENGTH_PENALTY
-                )
+                for i in b["index"].tolist():
+                    caps[i] = 2 * b["src"].shape[1] + 10
+            net.greedy(test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
+            net.beam_search(
+                test_batches[0]["src"],
+                test_batches[0]["src_len"],
+                BEAM_SIZE,
+                length_penalty=LENGTH_PENALTY,
             )
 
-    greedy_rate, outputs = _time_decoding(decode, n_test, REPEATS)
-    beam_rate, beam_outputs = _time_decoding(
-        decode_beam, n_test, REFERENCE_BEAM_REPEATS if reference else REPEATS
-    )
-    outputs = [_strip(list(o), model.pad_id) for o in outputs]
-    beam_outputs = [_strip(list(o), model.pad_id) for o in beam_outputs]
-    extra = {
-        "mean_output_tokens": statistics.mean(len(o) for o in outputs) if outputs else 0.0,
-        "mean_beam5_output_tokens": (
-            statistics.mean(len(o) for o in beam_outputs) if beam_outputs else 0.0
-        ),
-        "keep_freed_memory": freed,
-    }
-    if variant == REFERENCE_ATTENTION:
-        torch.save(model.state_dict(), state_file)
-        outputs_file.write_text(
-            json.dumps({"outputs": outputs, "beam5_outputs": beam_outputs, "max_len": caps})
-        )
-    if reference:
-        ours = json.loads(outputs_file.read_text())
-        extra["greedy_agreement"] = (
-            sum(a == b for a, b in zip(ours["outputs"], outputs, strict=True)) / n_test
-        )
-        extra["beam5_agreement"] = (
-            sum(a == b for a, b in zip(ours["beam5_outputs"], beam_outputs, strict=True)) / n_test
-        )
+            def batched(search):
+                out = [None] * n_test
+                for b in test_batches:
+                    tokens, _ = search(b["src"], b["src_len"])
+                    for i, row in zip(b["index"].tolist(), tokens.tolist(), strict=True):
+                        out[i] = row
+                return out
 
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return {
-        "attention": attention,
-        "train_tokens_per_s": train_rate,
-        "greedy_sentences_per_s": greedy_rate,
-        "beam5_sentences_per_s": beam_rate,
-        "peak_rss_mb": peak_kb / 1024,
-        "padding_fraction": _padding_fraction(batches),
-        "_extra": extra,
-    }
+            def decode():
+                return batched(net.greedy)
+
+            def decode_beam():
+                return batched(
+                    lambda src, src_len: net.beam_search(
+                        src, src_len, BEAM_SIZE, length_penalty=LENGTH_PENALTY
+                    )
+                )
+
+        greedy_rate, outputs = _time_decoding(decode, n_test, REPEATS)
+        beam_rate, beam_outputs = _time_decoding(
+            decode_beam, n_test, REFERENCE_BEAM_REPEATS if reference else REPEATS
+        )
+        outputs = [_strip(list(o), model.pad_id) for o in outputs]
+        beam_outputs = [_strip(list(o), model.pad_id) for o in beam_outputs]
+        extra = {
+            "mean_output_tokens": statistics.mean(len(o) for o in outputs) if outputs else 0.0,
+            "mean_beam5_output_tokens": (
+                statistics.mean(len(o) for o in beam_outputs) if beam_outputs else 0.0
+            ),
+            "keep_freed_memory": self.freed,
+        }
+        if self.variant == REFERENCE_ATTENTION:
+            torch.save(model.state_dict(), state_file)
+            outputs_file.write_text(
+                json.dumps({"outputs": outputs, "beam5_outputs": beam_outputs, "max_len": caps})
+            )
+        if reference:
+            ours = json.loads(outputs_file.read_text())
+            extra["greedy_agreement"] = (
+                sum(a == b for a, b in zip(ours["outputs"], outputs, strict=True)) / n_test
+            )
+            beam_pairs = zip(ours["beam5_outputs"], beam_outputs, strict=True)
+            extra["beam5_agreement"] = sum(a == b for a, b in beam_pairs) / n_test
+
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        return {
+            "attention": self.attention,
+            "greedy_sentences_per_s": greedy_rate,
+            "beam5_sentences_per_s": beam_rate,
+            "peak_rss_mb": peak_kb / 1024,
+            "padding_fraction": _padding_fraction(self.batches),
+            "_extra": extra,
+        }
 
 
 # --------------------------------------------------------------------------- the driver
 
 
-def _run_worker(workload: str, variant: str, args, state_dir: Path) -> dict:
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        variant,
-        "--workload",
-        workload,
-        "--threads",
-        str(args.threads),
-        "--state-dir",
-        str(state_dir),
-        "--batches",
-        str(args.batches),
-    ]
-    if args.quick:
-        cmd.append("--quick")
-    if args.attention_dim:
+class Worker:
+    """A variant in its own Python process, driven over its stdin and stdout: one JSON
+    line per answer (`{"ready": true}` once set up, a rate per `train`, the row at
+    `finish`)."""
+
+    def __init__(self, workload: str, variant: str, args, state_dir: Path):
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            variant,
+            "--workload",
+            workload,
+            "--threads",
+            str(args.threads),
+            "--state-dir",
+            str(state_dir),
+            "--batches",
+            str(args.batches),
+        ]
+        if args.quick:
+            cmd.append("--quick")
         cmd += ["--attention-dim", str(args.attention_dim)]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+        self.variant = variant
+        self.process = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        self._answer()  # set up and warmed up
+
+    def _answer(self) -> dict:
+        for line in self.process.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        code = self.process.wait()
+        raise RuntimeError(f"the {self.variant} worker exited ({code}); its error is above")
+
+    def ask(self, command: str) -> dict:
+        self.process.stdin.write(command + "\n")
+        return self._answer()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
 
-def ratios(results: list[dict], reference: dict) -> dict:
-    """Ours / reference per option, and each option's training cost over `none` (in %)."""
+def serve(variant: Variant) -> None:
+    """The worker's side of `Worker`."""
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "train":
+            print(json.dumps({"rate": variant.train_pass()}), flush=True)
+        elif line.strip() == "finish":
+            print(json.dumps(variant.finish()), flush=True)
+            return
+
+
+def ratios(results: list[dict], reference: dict, rounds: dict) -> dict:
+    """Ours / reference per option, and each option's training cost over `none` (in %).
+
+    The training ratios are medians over rounds of each round's own ratio (the variants
+    of a round run minutes apart at most), so drift in the machine's speed over the run
+    cancels; the decoding ratios divide the figures of the table.
+    """
     by = {r["attention"]: r for r in results}
-    none = by["none"]["train_tokens_per_s"]
+    train = rounds["train_tokens_per_s"]
+
+    def per_round(f, a: str) -> float:
+        return statistics.median(
+            f(x, y, z) for x, y, z in zip(train[a], train["reference"], train["none"], strict=True)
+        )
+
     return {
         "train_tokens_per_s_vs_reference": {
-            a: r["train_tokens_per_s"] / reference["train_tokens_per_s"] for a, r in by.items()
+            a: per_round(lambda x, ref, none: x / ref, a) for a in by
         },
         "greedy_sentences_per_s_vs_reference": {
             a: r["greedy_sentences_per_s"] / reference["greedy_sentences_per_s"]
@@ -356,32 +414,64 @@ def ratios(results: list[dict], reference: dict) -> dict:
             for a, r in by.items()
         },
         "train_cost_vs_none_pct": {
-            a: 100.0 * (none / r["train_tokens_per_s"] - 1.0) for a, r in by.items()
+            a: per_round(lambda x, ref, none: 100.0 * (none / x - 1.0), a) for a in by
         },
     }
 
 
 def run_workload(workload: str, args, console) -> tuple[dict, dict]:
-    """Every variant of one workload, each in its own process; the JSON object and extras."""
-    results, extras = [], {}
+    """Every variant of one workload, each in its own process; the JSON object and extras.
+
+    All the variants' processes are set up first (one after another), then timed in
+    rounds: each round gives every variant one training pass, in an order that turns
+    round by round, so a slow minute on the machine hits every variant alike. Decoding
+    comes last, one variant at a time.
+    """
+    variants = (*ATTENTIONS, "reference")
+    train = {v: [] for v in variants}
+    rows, extras = {}, {}
     with tempfile.TemporaryDirectory(prefix="ablate-bench-") as tmp:
-        # The reference comes after `additive`: it decodes with that run's final weights.
-        for variant in (*ATTENTIONS, "reference"):
-            start = time.perf_counter()
-            row = _run_worker(workload, variant, args, Path(tmp))
-            extras[variant] = row.pop("_extra")
-            console.log(f"{workload}/{variant}: {time.perf_counter() - start:.0f} s")
-            if variant == "reference":
-                reference = row
-            else:
-                results.append(row)
+        workers = []
+        try:
+            for variant in variants:
+                start = time.perf_counter()
+                workers.append(Worker(workload, variant, args, Path(tmp)))
+                console.log(f"{workload}/{variant}: set up in {time.perf_counter() - start:.0f} s")
+            for r in range(args.rounds):
+                shift = r % len(workers)
+                for worker in workers[shift:] + workers[:shift]:
+                    train[worker.variant].append(worker.ask("train")["rate"])
+                console.log(
+                    f"{workload} round {r + 1}/{args.rounds}: "
+                    + ", ".join(f"{v} {train[v][-1]:,.0f}" for v in variants)
+                    + " tok/s"
+                )
+            # The reference comes after `additive`: it decodes with that run's final weights.
+            for worker in workers:
+                start = time.perf_counter()
+                row = worker.ask("finish")
+                extras[worker.variant] = row.pop("_extra")
+                row["train_tokens_per_s"] = statistics.median(train[worker.variant])
+                rows[worker.variant] = row
+                console.log(
+                    f"{workload}/{worker.variant}: decoded in {time.perf_counter() - start:.0f} s"
+                )
+        finally:
+            for worker in workers:
+                worker.close()
+    keys = ("attention", "train_tokens_per_s", "greedy_sentences_per_s",
+            "beam5_sentences_per_s", "peak_rss_mb", "padding_fraction")
+    results = [{k: rows[a][k] for k in keys} for a in ATTENTIONS]
+    reference = {k: rows["reference"][k] for k in keys}
+    rounds = {"train_tokens_per_s": train}
     report = {
         "workload": workload,
         "threads": args.threads,
-        "attention_dim": args.attention_dim or MODEL["hidden"],
+        "attention_dim": args.attention_dim,
         "results": results,
         "reference": reference,
-        "ratios": ratios(results, reference),
+        "ratios": ratios(results, reference, rounds),
+        "rounds": rounds,
     }
     return report, extras
 
@@ -472,8 +562,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--attention-dim",
         type=int,
-        default=None,
-        help="the additive score's tanh layer A (default: hidden, 256; model/default uses 64)",
+        default=MODEL["attention_dim"],
+        help=f"the additive score's tanh layer A (default {MODEL['attention_dim']}, as "
+        f"model/default; {MODEL['hidden']} = hidden)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help=f"timed training passes per variant, interleaved across variants (default {ROUNDS})",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", type=Path, help=argparse.SUPPRESS)
@@ -484,13 +581,18 @@ def main(argv: list[str] | None = None) -> int:
         args.batches = QUICK_TRAIN_BATCHES if args.quick else TRAIN_BATCHES
     if args.batches < 1:
         parser.error(f"--batches must be >= 1, got {args.batches}")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    if args.attention_dim < 1:
+        parser.error(f"--attention-dim must be >= 1, got {args.attention_dim}")
 
     if args.worker:
-        row = run_variant(
-            args.workload, args.worker, args.threads, args.quick, args.state_dir, args.batches,
-            args.attention_dim,
+        serve(
+            Variant(
+                args.workload, args.worker, args.threads, args.quick, args.state_dir,
+                args.batches, args.attention_dim,
+            )
         )
-        print(json.dumps(row))
         return 0
 
     import torch
@@ -502,7 +604,8 @@ def main(argv: list[str] | None = None) -> int:
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
         f"load average {os.getloadavg()[0]:.2f} at start; every variant in its own process, "
         f"each calling ablate.perf.keep_freed_memory() first (as the product does); "
-        f"{WARMUP} warm-up + {args.batches} timed training batches × {REPEATS} (median)"
+        f"{WARMUP} warm-up + {args.batches} timed training batches, {args.rounds} rounds "
+        f"interleaving the variants (median)"
         + (", --quick" if args.quick else "")
     )
     workloads = WORKLOADS if args.workload == "all" else (args.workload,)
