@@ -53,6 +53,26 @@ def test_batched_equals_per_step_loop(name):
 
 
 @pytest.mark.parametrize("name", SCORES)
+def test_scores_and_their_gradients_equal_the_formulas(name):
+    """`score` itself (not only the softmax of it) is the formula, and so are its
+    gradients: additive computes vᵀtanh(a) in the form 2vᵀσ(2a) − Σv."""
+    torch.manual_seed(0)
+    att = build_attention(name, H).double()
+    query, keys, _, _ = _inputs(4)
+    query, keys = query.double().requires_grad_(), keys.double().requires_grad_()
+    ours = att.score(query, att.prepare(keys))  # (B, T, S)
+    formula = torch.stack([torch.stack([torch.stack([
+        _reference_score(name, att, query[b, t], keys[b, i]) for i in range(S)])
+        for t in range(T)]) for b in range(B)])
+    torch.testing.assert_close(ours, formula, rtol=1e-10, atol=1e-12)
+    upstream = torch.randn(B, T, S, dtype=torch.double, generator=torch.Generator().manual_seed(5))
+    inputs = [query, keys, *att.parameters()]
+    for g, r in zip(torch.autograd.grad(ours, inputs, upstream),
+                    torch.autograd.grad(formula, inputs, upstream), strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", SCORES)
 def test_one_step_at_a_time_equals_all_steps(name):
     att = build_attention(name, H)
     query, keys, mask, final = _inputs(1)

@@ -123,6 +123,7 @@ def write_job(
             "steps": 100,
             "seconds": 100.0 + seed,
             "tokens_per_second": 1000.0 * (seed + 1),
+            "peak_rss_mb": 600.0 + seed,
         },
         "best_checkpoint": str(job / "checkpoints" / "best.ckpt"),
         "status": "complete",
@@ -226,6 +227,7 @@ def test_alignment_and_speed_means(sweep_report):
     assert align["accuracy"] == pytest.approx(0.905) and align["aer"] == pytest.approx(0.095)
     assert report["variants"]["additive"]["train"]["seconds"] == pytest.approx(100.5)
     assert report["variants"]["additive"]["train"]["tokens_per_second"] == pytest.approx(1500.0)
+    assert report["variants"]["additive"]["train"]["peak_rss_mb"] == 601.0  # max, not mean
 
 
 def test_one_seed_uses_the_runs_bootstrap_interval(tmp_path):

@@ -60,7 +60,9 @@ def test_run_dir_contract(tmp_path):
     assert set(saved["alignment"]) == {"accuracy", "aer", "entropy"}
     assert [b["label"] for b in saved["rare_words"]][-4:] == ["1-5", "6-20", "21-100", ">100"]
     assert set(saved["train"]) == {"epochs", "steps", "seconds", "tokens_per_second",
-                                   "threads"}
+                                   "threads", "peak_rss_mb"}
+    # torch alone takes some 300 MB; a tiny run stays far below the 2 GB a job may use
+    assert 100 < saved["train"]["peak_rss_mb"] < 2048
     lines = (d / "hypotheses.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["source", "reference", "hypothesis", "bucket"]
     assert len(lines) == 1 + 24

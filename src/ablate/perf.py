@@ -1,4 +1,4 @@
-"""Process-level speed settings that belong to no single module.
+"""Process-level speed settings and measures that belong to no single module.
 
 `keep_freed_memory()`: glibc returns every freed block of more than a few MB to the
 kernel, so each training step's large attention tensors (`(B, T, S, H)` for additive
@@ -6,12 +6,16 @@ scores, ~60 MB at batch 64) come back as fresh pages and pay a page fault per 4 
 Raising the mmap and trim thresholds keeps those blocks in the heap for reuse; on the
 2-core reference machine that makes `attention=additive` training ~1.5× faster
 (benchmarks/throughput.py measures it). A no-op where glibc is not the C library.
+
+`peak_rss_mb()`: the process's peak resident memory so far, for `results.json`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import resource
+import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _done = False
@@ -33,3 +37,13 @@ def keep_freed_memory() -> bool:
     ok = bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)) and ok
     _done = ok
     return ok
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (`ru_maxrss`).
+
+    A process that ran several jobs (the basic launcher runs a sweep's jobs in one
+    process, joblib reuses its workers) reports the largest of them so far.
+    """
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)

@@ -438,8 +438,11 @@ def _variant(name: str, runs: list[dict]) -> dict:
         "exact_match": _mean([r.get("exact_match") for r in runs]),
         "alignment": alignment,
         "train": {
-            k: _mean([t.get(k) for t in trains])
-            for k in ("epochs", "steps", "seconds", "tokens_per_second")
+            **{
+                k: _mean([t.get(k) for t in trains])
+                for k in ("epochs", "steps", "seconds", "tokens_per_second")
+            },
+            "peak_rss_mb": max(_finite([t.get("peak_rss_mb") for t in trains]), default=None),
         },
         "buckets": _bucket_rows(runs),
         "rare_words": _rare_word_rows(runs),

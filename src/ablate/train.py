@@ -24,7 +24,7 @@ from ablate.console import buckets_table, console, progress_callback
 from ablate.data.datamodule import Seq2SeqData
 from ablate.evaluate import hypotheses_rows, pick_examples
 from ablate.outputs import save_figure, write_json, write_tsv
-from ablate.perf import keep_freed_memory
+from ablate.perf import keep_freed_memory, peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
 from ablate.system import DivergedError, Seq2SeqSystem
 
@@ -165,7 +165,7 @@ def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
         "train": {"epochs": train["epochs"], "steps": train["steps"],
                   "seconds": train["seconds"],
                   "tokens_per_second": round(train["tokens"] / max(train["seconds"], 1e-9), 1),
-                  "threads": torch.get_num_threads()},
+                  "threads": torch.get_num_threads(), "peak_rss_mb": peak_rss_mb()},
         "decode": {"beam_size": system.beam_size, "length_penalty": system.length_penalty},
         "data": {k: corpus.meta[k] for k in ("dropped", "drop_reasons", "subword")
                  if k in corpus.meta},
