@@ -2,12 +2,14 @@
 batched greedy decoding (which drops finished rows) equals decoding one sentence alone,
 and the unpacked GRU encoder equals `nn.GRU` over a packed batch."""
 
+import math
+
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.models.attention import ATTENTION_CHOICES
-from ablate.models.seq2seq import Seq2Seq
+from ablate.models.seq2seq import Dropout, Seq2Seq
 
 V_SRC, V_TGT = 20, 25
 
@@ -72,6 +74,26 @@ def test_unpacked_gru_encoder_equals_packed_nn_gru(layers):
     assert our_final.shape == (layers, src.shape[0], 12)
     for g, r in zip(our_grads, ref_grads, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_dropout_keeps_1_minus_p_scaled_and_is_the_identity_in_eval(p):
+    drop = Dropout(p)
+    x = torch.rand(1000, 1000) + 0.5  # no zeros of its own
+    x.requires_grad_(True)
+    torch.manual_seed(0)
+    y = drop(x)
+    kept = y != 0
+    # 1e6 Bernoulli(1 - p) draws: the kept share is within 5 standard deviations
+    assert abs(kept.float().mean().item() - (1 - p)) < 5 * math.sqrt(p * (1 - p) / 1e6)
+    torch.testing.assert_close(y[kept], x[kept] / (1 - p))
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept.float() / (1 - p))
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), y)  # seeded: the same mask
+    drop.eval()
+    assert drop(x) is x
+    assert Dropout(0.0)(x) is x
 
 
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)

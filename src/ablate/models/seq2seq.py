@@ -50,6 +50,22 @@ def check_decoding(beam_size: int, length_penalty: float) -> None:
                          f"normalisation), got {length_penalty!r}")
 
 
+class Dropout(nn.Dropout):
+    """`nn.Dropout` that draws its mask with `rand_like` on a CPU.
+
+    The same distribution: each unit kept with probability 1 − p and scaled by
+    1 / (1 − p). ATen's CPU `bernoulli_` is slow (forward + backward for 460k floats:
+    2.97 ms, against 1.86 ms this way, on the 2-core machine), and the model's three
+    dropouts were 7% of a CPU training step. Elsewhere it is `nn.Dropout` itself.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0 or x.device.type != "cpu":
+            return super().forward(x)
+        keep = torch.rand_like(x) >= self.p
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+
 def _repeat_rows(x: torch.Tensor, k: int, dim: int = 0) -> torch.Tensor:
     """Every entry along `dim` repeated `k` times in a row (`x0 x0 x1 x1 …` for k = 2).
 
@@ -79,7 +95,7 @@ class Encoder(nn.Module):
         rnn_cls = nn.GRU if rnn == "gru" else nn.LSTM
         self.rnn = rnn_cls(embed, hidden // 2, num_layers=layers, batch_first=True,
                            bidirectional=True, dropout=dropout if layers > 1 else 0.0)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor):
         """Encode a padded batch.
@@ -162,7 +178,7 @@ class Decoder(nn.Module):
         self.attention = build_attention(attention, hidden, attention_dim)
         self.W_c = nn.Linear(2 * hidden, hidden, bias=False)
         self.W_o = nn.Linear(hidden, vocab_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, y_prev, state, keys, mask, final, prepared=None):
         """Any number of steps at once (T = target length when teacher forcing, 1 when decoding).
