@@ -23,6 +23,7 @@ from ablate.data.vocab import Vocab
 from ablate.evaluate import evaluate
 from ablate.models.seq2seq import Seq2Seq, check_decoding
 
+MAX_LR = 1e36
 SCHEDULES = ("constant", "cosine")
 
 
@@ -81,6 +82,9 @@ class Seq2SeqSystem(pl.LightningModule):
         super().__init__()
         if not lr > 0:
             raise ValueError(f"optim.lr must be > 0, got {lr!r}")
+        if not lr <= MAX_LR:  # Adam divides lr by 1 − 0.9^step (≥ 0.1) in float32
+            raise ValueError(f"optim.lr must be at most {MAX_LR:g} (Adam's float32 step "
+                             f"overflows beyond that), got {lr!r}")
         if schedule not in SCHEDULES:
             raise ValueError(f"unknown optim.schedule {schedule!r}; choose one of "
                              f"{', '.join(SCHEDULES)}")
