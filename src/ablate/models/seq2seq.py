@@ -2,7 +2,8 @@
 
 Encoder: embedding + bidirectional GRU/LSTM over packed sequences (Bahdanau et al.
 2015, §3.2) → states `h_1..h_S`, which are both keys and values, and a final state
-that initialises the decoder.
+that initialises the decoder. A GRU on a CPU computes the same without packing, which
+is faster there (`Encoder._unpacked_gru`).
 
 Decoder (Luong et al. 2015, §3, Eq. 5–6, without input feeding so that teacher forcing
 needs no loop over time):
