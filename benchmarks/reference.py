@@ -13,8 +13,8 @@ the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2
 - batches are drawn uniformly at random, with no grouping by length
   (`random_batches`), so a batch is as long as its longest sentence;
 - the encoder runs its bidirectional RNN over a packed batch (`pack_padded_sequence`),
-  as tutorials that handle variable lengths do (`encode`), whatever `Seq2Seq.encode`
-  does, so a change to ours never changes the reference's speed.
+  as tutorials that handle variable lengths do (`encode`: `Seq2Seq.encode(packed=True)`),
+  so the unpacked CPU encoder of ours does not change the reference's speed.
 
 `StepwiseSeq2Seq` wraps a `Seq2Seq` and reuses its encoder, bridge, embeddings, RNN,
 attention and output layers: the same parameters, so its logits, greedy and beam
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import DataLoader, RandomSampler
 
 from ablate.data.datamodule import Seq2SeqData, collate
@@ -46,21 +45,8 @@ class StepwiseSeq2Seq(nn.Module):
         self.attention = model.attention
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
-        """`Seq2Seq.encode` as tutorials write it: the RNN over a packed batch.
-
-        Returns:
-            keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state.
-        """
-        m, enc = self.model, self.model.encoder
-        x = enc.dropout(enc.embedding(src))  # (B, S, E)
-        packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
-        out, final = enc.rnn(packed)
-        keys, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
-        h = final[0] if isinstance(final, tuple) else final  # (2L, B, H/2)
-        h = torch.cat([h[0::2], h[1::2]], dim=-1)  # (L, B, H): both directions per layer
-        init = torch.tanh(m.bridge(h))
-        state = (init, torch.zeros_like(init)) if isinstance(final, tuple) else init
-        return keys, src != m.pad_id, h[-1], state
+        """`Seq2Seq.encode` as tutorials write it: the RNN over a packed batch."""
+        return self.model.encode(src, src_len, packed=True)
 
     def step(self, y_prev, state, keys, mask, final):
         """One decoder step, as a tutorial writes it.

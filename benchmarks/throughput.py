@@ -79,7 +79,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -87,7 +86,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ablate.perf import keep_freed_memory
+from ablate.perf import keep_freed_memory, peak_rss_mb
 
 WORKLOADS = ("reverse", "toy_fr")
 ATTENTIONS = ("none", "dot", "scaled_dot", "additive", "multiplicative")
@@ -315,12 +314,11 @@ class Variant:
             beam_pairs = zip(ours["beam5_outputs"], beam_outputs, strict=True)
             extra["beam5_agreement"] = sum(a == b for a, b in beam_pairs) / n_test
 
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
         return {
             "attention": self.attention,
             "greedy_sentences_per_s": greedy_rate,
             "beam5_sentences_per_s": beam_rate,
-            "peak_rss_mb": peak_kb / 1024,
+            "peak_rss_mb": peak_rss_mb(),
             "padding_fraction": _padding_fraction(self.batches),
             "_extra": extra,
         }

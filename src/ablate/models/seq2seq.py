@@ -98,19 +98,21 @@ class Encoder(nn.Module):
                            bidirectional=True, dropout=dropout if layers > 1 else 0.0)
         self.dropout = Dropout(dropout)
 
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor):
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
         """Encode a padded batch.
 
         Args:
             src: `(B, S)` token ids.
             src_len: `(B,)` true lengths (on CPU or the device).
+            packed: run the RNN over a packed batch even where the unpacked path applies
+                (the same values; the benchmark's tutorial-style reference uses it).
 
         Returns:
             states `(B, S, H)` and the final state: `(L, B, H)` for a GRU, a pair of them
             for an LSTM (forward and backward directions concatenated per layer).
         """
         x = self.dropout(self.embedding(src))  # (B, S, E)
-        if isinstance(self.rnn, nn.GRU) and x.device.type == "cpu":
+        if not packed and isinstance(self.rnn, nn.GRU) and x.device.type == "cpu":
             states, final = self._unpacked_gru(x, src_len.to(x.device))
         else:
             packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True,
@@ -243,9 +245,11 @@ class Seq2Seq(nn.Module):
         self.decoder = Decoder(tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id,
                                attention, attention_dim)
 
-    def encode(self, src: torch.Tensor, src_len: torch.Tensor):
-        """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state."""
-        keys, final = self.encoder(src, src_len)
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
+        """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state.
+
+        `packed`: see `Encoder.forward`."""
+        keys, final = self.encoder(src, src_len, packed)
         mask = src != self.pad_id  # (B, S)
         h = final[0] if isinstance(final, tuple) else final  # (L, B, H)
         init = torch.tanh(self.bridge(h))
