@@ -3,7 +3,8 @@
 Encoder: embedding + bidirectional GRU/LSTM over packed sequences (Bahdanau et al.
 2015, §3.2) → states `h_1..h_S`, which are both keys and values, and a final state
 that initialises the decoder. A GRU on a CPU computes the same without packing, which
-is faster there (`Encoder._unpacked_gru`).
+is faster there (`Encoder._unpacked_gru`), and trains through `ablate.models.gru`'s
+hand-written backward pass (encoder and decoder).
 
 Decoder (Luong et al. 2015, §3, Eq. 5–6, without input feeding so that teacher forcing
 needs no loop over time):
@@ -32,6 +33,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.models.attention import build_attention
+from ablate.models.gru import gru, gru_layer
 
 RNN_CHOICES = ("gru", "lstm")
 
@@ -146,19 +148,17 @@ class Encoder(nn.Module):
         position = torch.arange(S, device=x.device)[None, :]  # (1, S)
         last = (lengths - 1)[:, None]  # (B, 1)
         flip = torch.where(position <= last, last - position, position)  # (B, S), its own inverse
-        h0 = x.new_zeros(1, B, rnn.hidden_size)
+        h0 = x.new_zeros(B, rnn.hidden_size)
         finals = []
         for layer in range(rnn.num_layers):
             if layer:
                 x = nn.functional.dropout(x, rnn.dropout, self.training)
             outputs = []
-            for suffix in ("", "_reverse"):
-                weights = [getattr(rnn, f"{name}_l{layer}{suffix}")
-                           for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-                inputs = _gather_steps(x, flip) if suffix else x
-                out, _ = torch.gru(inputs, h0, weights, True, 1, 0.0, self.training, False, True)
+            for reverse in (False, True):
+                inputs = _gather_steps(x, flip) if reverse else x
+                out, _ = gru_layer(rnn, layer, inputs, h0, reverse)
                 finals.append(_gather_steps(out, last)[:, 0])  # (B, H/2)
-                outputs.append(_gather_steps(out, flip) if suffix else out)
+                outputs.append(_gather_steps(out, flip) if reverse else out)
             x = torch.cat(outputs, dim=-1)  # (B, S, H)
         return x, torch.stack(finals)
 
@@ -196,7 +196,12 @@ class Decoder(nn.Module):
             logits `(B, T, V)`, weights `(B, T, S)` or None, the new RNN state.
         """
         x = self.dropout(self.embedding(y_prev))  # (B, T, E)
-        s, state = self.rnn(x, state)  # (B, T, H)
+        if isinstance(self.rnn, nn.GRU) and x.device.type == "cpu" and torch.is_grad_enabled():
+            # nn.GRU's values; its forward + backward is faster this way on a CPU (decoding,
+            # one step at a time without gradients, is not).
+            s, state = gru(self.rnn, x, state)  # (B, T, H)
+        else:
+            s, state = self.rnn(x, state)  # (B, T, H)
         context, weights = self.attention(s, keys, mask, final, prepared)  # (B,T,H), (B,T,S)
         out = torch.tanh(self.W_c(torch.cat([s, context], dim=-1)))  # (B, T, H)
         return self.W_o(self.dropout(out)), weights, state  # (B, T, V)
