@@ -106,3 +106,14 @@ def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path):
     src, out, _ = translate(translator, "Ein Mann fährt Fahrrad.", beam_size=2)
     assert "".join(src).replace("▁", "") == "EinMannfährtFahrrad."
     assert isinstance(translator.text(out), str)
+
+
+def test_validation_on_the_first_batches_only_scores_those(tmp_path):
+    """`trainer.limit_val_batches` validates on a part of the split: val/bleu is of the
+    sentences decoded (it crashed looking up the others)."""
+    results = run(compose([*TINY, "logger=csv", "data.batch_size=4",  # 16 valid: 4 batches
+                           "+trainer.limit_val_batches=1"]), tmp_path)
+    assert results["status"] == "complete"
+    metrics = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
+    column = metrics[0].split(",").index("val/bleu")
+    assert any(row.split(",")[column] for row in metrics[1:])  # logged, from one batch

@@ -167,9 +167,13 @@ class Seq2SeqSystem(pl.LightningModule):
     def on_validation_epoch_end(self):
         if self.trainer.sanity_checking:
             return
+        # The sentences decoded: all of them, or the first batches with
+        # `trainer.limit_val_batches`.
         pairs = self.trainer.datamodule.split("valid")
-        scores = evaluate(pairs, [self._eval[i][0] for i in range(len(pairs))], self.buckets,
-                          tokenize=self.tokenize, detokenize=self.detokenize, n_bootstrap=0)
+        decoded = sorted(self._eval)
+        scores = evaluate([pairs[i] for i in decoded], [self._eval[i][0] for i in decoded],
+                          self.buckets, tokenize=self.tokenize, detokenize=self.detokenize,
+                          n_bootstrap=0)
         self.log("val/bleu", scores["bleu"], prog_bar=True)
         for b in scores["buckets"]:
             if b["n"]:
@@ -225,6 +229,13 @@ class Seq2SeqSystem(pl.LightningModule):
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_fit_start(self):
+        # Checked here, before any training: the test scores, buckets and hypotheses.tsv
+        # are of the whole test set.
+        if self.trainer.limit_test_batches != 1.0:
+            raise ValueError(
+                f"trainer.limit_test_batches={self.trainer.limit_test_batches} is not supported:"
+                f" the test scores every test sentence; drop the override (generated datasets"
+                f" take dataset.test_size)")
         self._fit_start = time.perf_counter()
 
     def elapsed(self) -> float:
