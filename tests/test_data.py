@@ -99,6 +99,14 @@ def test_parallel_missing_file_and_bad_bytes(tmp_path):
         parallel(str(tmp_path))
 
 
+def test_parallel_ignores_a_utf8_byte_order_mark(tmp_path):
+    write_parallel(tmp_path)
+    lines = (tmp_path / "test.src").read_bytes()
+    (tmp_path / "test.src").write_bytes(b"\xef\xbb\xbf" + lines)
+    first = parallel(str(tmp_path)).test[0].src[0]
+    assert first == lines.split()[0].decode() and "\ufeff" not in first
+
+
 def test_parallel_drops_and_counts_overlong_and_empty_lines(tmp_path, capsys):
     write_parallel(tmp_path)
     (tmp_path / "test.src").write_text("a b\n\n" + "w " * 50 + "\nc\n \t \nd\n")

@@ -8,6 +8,7 @@ hash of its settings (written atomically, so a killed run never leaves half a ca
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import json
@@ -150,6 +151,9 @@ def _read_lines(path: Path) -> list[str]:
         except (OSError, EOFError, zlib.error) as e:
             raise CorpusError(f"{path}: not a readable gzip file ({e}); replace the file") \
                 from None
+    # Editors on Windows start UTF-8 files with a byte-order mark; it is not part of
+    # the first word.
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
