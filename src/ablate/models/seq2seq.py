@@ -117,9 +117,9 @@ class Encoder(nn.Module):
         if not packed and isinstance(self.rnn, nn.GRU) and x.device.type == "cpu":
             states, final = self._unpacked_gru(x, src_len.to(x.device))
         else:
-            packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True,
-                                          enforce_sorted=False)
-            out, final = self.rnn(packed)
+            x_packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True,
+                                            enforce_sorted=False)
+            out, final = self.rnn(x_packed)
             states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
 
         def merge(h):  # (2L, B, H/2) → (L, B, H): concatenate the two directions per layer
