@@ -33,7 +33,7 @@ def batches(pairs, vocab, size: int):
     """Length-sorted batches of `(indices, src, src_len)`."""
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].src))
     for start in range(0, len(order), size):
-        idx = order[start:start + size]
+        idx = order[start : start + size]
         ids = [vocab.encode(pairs[i].src) for i in idx]
         src = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
         for b, s in enumerate(ids):
@@ -67,29 +67,48 @@ def main() -> None:
     results = json.loads((args.run_dir / "results.json").read_text())
     ckpt = results.get("best_checkpoint") or args.run_dir / "checkpoints" / "last.ckpt"
     translator = load(ckpt)
-    buckets = make_buckets(**OmegaConf.to_container(cfg.buckets),
-                           lengths=[len(p.src_words) for p in corpus.test])
+    buckets = make_buckets(
+        **OmegaConf.to_container(cfg.buckets), lengths=[len(p.src_words) for p in corpus.test]
+    )
     rows = []
     for beam in args.beams:
         times, hyps = [], None
         for _ in range(args.passes):
             hyps, seconds = decode_all(translator, corpus.test, beam, args.batch)
             times.append(seconds)
-        scores = evaluate(corpus.test, hyps, buckets, tokenize=corpus.tokenize,
-                          detokenize=corpus.detokenize, n_bootstrap=0)
-        rows.append({"beam": beam, "bleu": scores["bleu"],
-                     "sentences_per_s": len(corpus.test) / statistics.median(times),
-                     "buckets": {b["label"]: b["bleu"] for b in scores["buckets"] if b["n"]},
-                     "mean_length": statistics.mean(len(h) for h in hyps)})
-    table = Table(title=f"{args.run_dir} · {corpus.name} · attention={results['attention']} · "
-                        f"{len(corpus.test)} test sentences, batch {args.batch}, "
-                        f"{args.threads} threads")
+        scores = evaluate(
+            corpus.test,
+            hyps,
+            buckets,
+            tokenize=corpus.tokenize,
+            detokenize=corpus.detokenize,
+            n_bootstrap=0,
+        )
+        rows.append(
+            {
+                "beam": beam,
+                "bleu": scores["bleu"],
+                "sentences_per_s": len(corpus.test) / statistics.median(times),
+                "buckets": {b["label"]: b["bleu"] for b in scores["buckets"] if b["n"]},
+                "mean_length": statistics.mean(len(h) for h in hyps),
+            }
+        )
+    table = Table(
+        title=f"{args.run_dir} · {corpus.name} · attention={results['attention']} · "
+        f"{len(corpus.test)} test sentences, batch {args.batch}, "
+        f"{args.threads} threads"
+    )
     for col in ("beam", "BLEU", "sent/s", "× first", "mean tokens", *rows[0]["buckets"]):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(str(r["beam"]), f"{r['bleu']:.2f}", f"{r['sentences_per_s']:.1f}",
-                      f"{r['sentences_per_s'] / rows[0]['sentences_per_s']:.2f}",
-                      f"{r['mean_length']:.1f}", *(f"{v:.1f}" for v in r["buckets"].values()))
+        table.add_row(
+            str(r["beam"]),
+            f"{r['bleu']:.2f}",
+            f"{r['sentences_per_s']:.1f}",
+            f"{r['sentences_per_s'] / rows[0]['sentences_per_s']:.2f}",
+            f"{r['mean_length']:.1f}",
+            *(f"{v:.1f}" for v in r["buckets"].values()),
+        )
     console.print(table)
     console.print_json(json.dumps(rows))
 

@@ -157,8 +157,14 @@ class Variant:
     other variants' (see `run_workload`), and finally for its decoding figures."""
 
     def __init__(
-        self, workload: str, variant: str, threads: int, quick: bool, state_dir: Path,
-        train_batches: int, attention_dim: int = MODEL["attention_dim"],
+        self,
+        workload: str,
+        variant: str,
+        threads: int,
+        quick: bool,
+        state_dir: Path,
+        train_batches: int,
+        attention_dim: int = MODEL["attention_dim"],
     ):
         """`variant` is an attention option or `reference`."""
         self.freed = keep_freed_memory()
@@ -457,8 +463,14 @@ def run_workload(workload: str, args, console) -> tuple[dict, dict]:
         finally:
             for worker in workers:
                 worker.close()
-    keys = ("attention", "train_tokens_per_s", "greedy_sentences_per_s",
-            "beam5_sentences_per_s", "peak_rss_mb", "padding_fraction")
+    keys = (
+        "attention",
+        "train_tokens_per_s",
+        "greedy_sentences_per_s",
+        "beam5_sentences_per_s",
+        "peak_rss_mb",
+        "padding_fraction",
+    )
     results = [{k: rows[a][k] for k in keys} for a in ATTENTIONS]
     reference = {k: rows["reference"][k] for k in keys}
     rounds = {"train_tokens_per_s": train}
@@ -587,8 +599,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         serve(
             Variant(
-                args.workload, args.worker, args.threads, args.quick, args.state_dir,
-                args.batches, args.attention_dim,
+                args.workload,
+                args.worker,
+                args.threads,
+                args.quick,
+                args.state_dir,
+                args.batches,
+                args.attention_dim,
             )
         )
         return 0
@@ -603,8 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {os.getloadavg()[0]:.2f} at start; every variant in its own process, "
         f"each calling ablate.perf.keep_freed_memory() first (as the product does); "
         f"{WARMUP} warm-up + {args.batches} timed training batches, {args.rounds} rounds "
-        f"interleaving the variants (median)"
-        + (", --quick" if args.quick else "")
+        f"interleaving the variants (median)" + (", --quick" if args.quick else "")
     )
     workloads = WORKLOADS if args.workload == "all" else (args.workload,)
     reports, freed = [], []

@@ -14,9 +14,16 @@ CONF = ROOT / "conf"
 
 # Small enough that a run takes a couple of seconds on 2 CPU cores.
 TINY = [
-    "dataset.train_size=64", "dataset.valid_size=16", "dataset.test_size=24",
-    "dataset.max_len=12", "model.embed=8", "model.hidden=8", "data.batch_size=16",
-    "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "threads=1",
+    "dataset.train_size=64",
+    "dataset.valid_size=16",
+    "dataset.test_size=24",
+    "dataset.max_len=12",
+    "model.embed=8",
+    "model.hidden=8",
+    "data.batch_size=16",
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=2",
+    "threads=1",
 ]
 
 
@@ -54,17 +61,25 @@ def write_parallel(root: Path, n=(40, 10, 12), mismatch=False):
         src = [" ".join(words[(i + k) % len(words)] for k in range(2 + i % 6)) for i in range(size)]
         tgt = [s.upper() for s in src]
         (root / f"{split}.src").write_text("\n".join(src) + "\n", encoding="utf-8")
-        (root / f"{split}.tgt").write_text("\n".join(tgt[: size - (1 if mismatch else 0)]) + "\n",
-                                           encoding="utf-8")
+        (root / f"{split}.tgt").write_text(
+            "\n".join(tgt[: size - (1 if mismatch else 0)]) + "\n", encoding="utf-8"
+        )
     return root
 
 
 # One row per concept: German, English, French (a few words apiece, umlauts included).
 MULTI30K_WORDS = [
-    ("ein", "a", "un"), ("Hund", "dog", "chien"), ("läuft", "runs", "court"),
-    ("über", "over", "sur"), ("die", "the", "la"), ("grüne", "green", "verte"),
-    ("Wiese", "meadow", "prairie"), ("Mädchen", "girl", "fille"), ("spielt", "plays", "joue"),
-    ("größer", "bigger", "plus grand"), ("schön", "beautiful", "belle"),
+    ("ein", "a", "un"),
+    ("Hund", "dog", "chien"),
+    ("läuft", "runs", "court"),
+    ("über", "over", "sur"),
+    ("die", "the", "la"),
+    ("grüne", "green", "verte"),
+    ("Wiese", "meadow", "prairie"),
+    ("Mädchen", "girl", "fille"),
+    ("spielt", "plays", "joue"),
+    ("größer", "bigger", "plus grand"),
+    ("schön", "beautiful", "belle"),
     ("Straße", "street", "rue"),
 ]
 

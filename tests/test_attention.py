@@ -44,8 +44,9 @@ def test_batched_equals_per_step_loop(name):
     for b in range(B):
         n = int(mask[b].sum())
         for t in range(T):
-            scores = torch.stack([_reference_score(name, att, query[b, t], keys[b, i])
-                                  for i in range(n)])
+            scores = torch.stack(
+                [_reference_score(name, att, query[b, t], keys[b, i]) for i in range(n)]
+            )
             alpha = torch.softmax(scores, dim=0)
             c = (alpha[:, None] * keys[b, :n]).sum(0)
             torch.testing.assert_close(weights[b, t, :n], alpha, rtol=1e-5, atol=1e-6)
@@ -61,14 +62,27 @@ def test_scores_and_their_gradients_equal_the_formulas(name):
     query, keys, _, _ = _inputs(4)
     query, keys = query.double().requires_grad_(), keys.double().requires_grad_()
     ours = att.score(query, att.prepare(keys))  # (B, T, S)
-    formula = torch.stack([torch.stack([torch.stack([
-        _reference_score(name, att, query[b, t], keys[b, i]) for i in range(S)])
-        for t in range(T)]) for b in range(B)])
+    formula = torch.stack(
+        [
+            torch.stack(
+                [
+                    torch.stack(
+                        [_reference_score(name, att, query[b, t], keys[b, i]) for i in range(S)]
+                    )
+                    for t in range(T)
+                ]
+            )
+            for b in range(B)
+        ]
+    )
     torch.testing.assert_close(ours, formula, rtol=1e-10, atol=1e-12)
     upstream = torch.randn(B, T, S, dtype=torch.double, generator=torch.Generator().manual_seed(5))
     inputs = [query, keys, *att.parameters()]
-    for g, r in zip(torch.autograd.grad(ours, inputs, upstream),
-                    torch.autograd.grad(formula, inputs, upstream), strict=True):
+    for g, r in zip(
+        torch.autograd.grad(ours, inputs, upstream),
+        torch.autograd.grad(formula, inputs, upstream),
+        strict=True,
+    ):
         torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
 
 
@@ -77,14 +91,19 @@ def test_blocked_additive_score_equals_autograd_on_the_whole_tensor(rows):
     """The CPU path builds σ a block of query steps at a time and recomputes it in
     backward; any block size gives the one-line form's scores and gradients."""
     g = torch.Generator().manual_seed(6)
-    q, k, v = (torch.randn(*shape, dtype=torch.double, generator=g).requires_grad_()
-               for shape in [(B, T, H), (B, S, H), (H,)])
+    q, k, v = (
+        torch.randn(*shape, dtype=torch.double, generator=g).requires_grad_()
+        for shape in [(B, T, H), (B, S, H), (H,)]
+    )
     ours = AdditiveScore.apply(q, k, v, rows)
     whole = torch.matmul(torch.sigmoid(q[:, :, None] + k[:, None]), 2 * v) - v.sum()
     torch.testing.assert_close(ours, whole, rtol=1e-12, atol=1e-12)
     upstream = torch.randn(B, T, S, dtype=torch.double, generator=g)
-    for a, b in zip(torch.autograd.grad(ours, [q, k, v], upstream),
-                    torch.autograd.grad(whole, [q, k, v], upstream), strict=True):
+    for a, b in zip(
+        torch.autograd.grad(ours, [q, k, v], upstream),
+        torch.autograd.grad(whole, [q, k, v], upstream),
+        strict=True,
+    ):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 

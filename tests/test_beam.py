@@ -31,8 +31,7 @@ def _readable(model):
 def _model(attention, rnn="gru", eos_bias=0.0, tgt_vocab=V_TGT):
     """An untrained tiny model."""
     torch.manual_seed(0)
-    model = Seq2Seq(V_SRC, tgt_vocab, attention=attention, embed=8, hidden=16, rnn=rnn,
-                    dropout=0.0)
+    model = Seq2Seq(V_SRC, tgt_vocab, attention=attention, embed=8, hidden=16, rnn=rnn, dropout=0.0)
     with torch.no_grad():
         model.decoder.W_o.bias[EOS] += eos_bias
     return _readable(model)
@@ -41,8 +40,7 @@ def _model(attention, rnn="gru", eos_bias=0.0, tgt_vocab=V_TGT):
 @functools.cache
 def _trained_once(attention, rnn):
     torch.manual_seed(0)
-    model = Seq2Seq(V_SRC, V_TGT, attention=attention, embed=8, hidden=16, rnn=rnn,
-                    dropout=0.0)
+    model = Seq2Seq(V_SRC, V_TGT, attention=attention, embed=8, hidden=16, rnn=rnn, dropout=0.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     g = torch.Generator().manual_seed(0)
     for _ in range(40):
@@ -157,8 +155,9 @@ def test_one_beam_breaks_ties_like_greedy(tied):
 def test_batched_beam_equals_per_sentence_loop(attention, length_penalty):
     src, src_len = _batch(seed=2)
     model = _trained(attention, "lstm" if attention == "dot" else "gru")
-    tokens, _ = model.beam_search(src, src_len, beam_size=3, max_len=12,
-                                  length_penalty=length_penalty)
+    tokens, _ = model.beam_search(
+        src, src_len, beam_size=3, max_len=12, length_penalty=length_penalty
+    )
     for b in range(src.shape[0]):
         expected = _simple_beam(model, src[b, : int(src_len[b])], 3, 12, length_penalty)
         assert tokens[b].tolist() == expected + [PAD] * (tokens.shape[1] - len(expected))
@@ -175,8 +174,9 @@ def test_beam_weights_are_teacher_forced_weights(attention, rnn):
         n = int(src_len[b])
         tgt_in = torch.cat([torch.tensor([BOS]), tokens[b, :length]])[None]
         _, forced = model(src[b : b + 1, :n], src_len[b : b + 1], tgt_in)  # (1, T+1, n)
-        torch.testing.assert_close(weights[b, :length, :n], forced[0, :length],
-                                   rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            weights[b, :length, :n], forced[0, :length], rtol=1e-5, atol=1e-5
+        )
         assert (weights[b, length:] == 0).all() and (weights[b, :, n:] == 0).all()
 
 
@@ -188,15 +188,15 @@ def test_wide_beam_finds_the_best_sentence(length_penalty):
     # of highest probability, so at least as probable as greedy's whenever greedy ended.
     model = _model("additive", tgt_vocab=6, eos_bias=0.3)
     src, src_len = _batch(seed=3)
-    tokens, _ = model.beam_search(src, src_len, beam_size=24, max_len=4,
-                                  length_penalty=length_penalty)
+    tokens, _ = model.beam_search(
+        src, src_len, beam_size=24, max_len=4, length_penalty=length_penalty
+    )
     greedy, _ = model.greedy(src, src_len, max_len=4)
     compared = 0
     for b in range(src.shape[0]):
         s = src[b, : int(src_len[b])]
         sentences = [list(w) for n in range(4) for w in itertools.product([4, 5], repeat=n)]
-        scores = [_log_prob(model, s, seq) / (len(seq) + 1) ** length_penalty
-                  for seq in sentences]
+        scores = [_log_prob(model, s, seq) / (len(seq) + 1) ** length_penalty for seq in sentences]
         best = sentences[max(range(len(sentences)), key=scores.__getitem__)]
         found = tokens[b, : _lengths(tokens[b : b + 1])[0]].tolist()
         assert found == best
@@ -215,8 +215,9 @@ def test_a_sentence_decodes_the_same_alone_or_in_any_batch():
     shuffled, _ = model.beam_search(src[perm], src_len[perm], beam_size=5)
     for b in range(src.shape[0]):
         n = int(src_len[b])
-        alone, _ = model.beam_search(src[b : b + 1, :n], src_len[b : b + 1], beam_size=5,
-                                     max_len=2 * src.shape[1] + 10)  # the batch's cap
+        alone, _ = model.beam_search(
+            src[b : b + 1, :n], src_len[b : b + 1], beam_size=5, max_len=2 * src.shape[1] + 10
+        )  # the batch's cap
         length = alone.shape[1]
         assert tokens[b, :length].tolist() == alone[0].tolist()
         assert (tokens[b, length:] == PAD).all()
@@ -234,13 +235,23 @@ def test_decode_is_greedy_for_one_beam_and_beam_search_otherwise():
     model = _trained("scaled_dot")
     src, src_len = _batch()
     assert torch.equal(model.decode(src, src_len)[0], model.greedy(src, src_len)[0])
-    assert torch.equal(model.decode(src, src_len, beam_size=3, length_penalty=0.5)[0],
-                       model.beam_search(src, src_len, 3, length_penalty=0.5)[0])
+    assert torch.equal(
+        model.decode(src, src_len, beam_size=3, length_penalty=0.5)[0],
+        model.beam_search(src, src_len, 3, length_penalty=0.5)[0],
+    )
 
 
-@pytest.mark.parametrize("bad", [dict(beam_size=0), dict(beam_size=-2), dict(beam_size=2.0),
-                                 dict(beam_size=True), dict(length_penalty=-0.5),
-                                 dict(length_penalty=math.nan)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(beam_size=0),
+        dict(beam_size=-2),
+        dict(beam_size=2.0),
+        dict(beam_size=True),
+        dict(length_penalty=-0.5),
+        dict(length_penalty=math.nan),
+    ],
+)
 def test_bad_decoding_settings_raise_value_error(bad):
     model = _model("dot")
     src, src_len = _batch()

@@ -20,8 +20,14 @@ from conftest import ROOT, TINY, write_parallel
 def ablate(*args, cwd, timeout=300):
     env = {**os.environ, "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0"}
     env.pop("WANDB_API_KEY", None)
-    return subprocess.run([sys.executable, "-m", "ablate", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ablate", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_cli_run_writes_the_run_dir_and_prints_the_table(tmp_path):
@@ -37,7 +43,7 @@ def test_cli_run_writes_the_run_dir_and_prints_the_table(tmp_path):
 def readme_bad_inputs() -> dict[str, tuple[str, str]]:
     """README's bad-input table: row name → (example, message), as written there."""
     text = (ROOT / "README.md").read_text()
-    table = text[text.index("| bad input | example |"):].split("\n\n")[0].splitlines()[2:]
+    table = text[text.index("| bad input | example |") :].split("\n\n")[0].splitlines()[2:]
     rows = {}
     for line in table:
         name, example, message = (c.strip() for c in line.strip("| ").split(" | "))
@@ -73,17 +79,35 @@ def make_files(tmp_path: Path, tiny_ckpt) -> dict[str, Path]:
         (empty_test / f"test.{ext}").write_text("")
     (tmp_path / "file").write_text("not a folder\n")
     (tmp_path / "empty_dir").mkdir()
-    return {"nowhere": tmp_path / "nowhere", "folder_as_file": folder_as_file,
-            "mismatched": write_parallel(tmp_path / "mismatched", mismatch=True),
-            "latin1": latin1, "empty_test": empty_test, "file": tmp_path / "file",
-            "empty_dir": tmp_path / "empty_dir", "tiny_ckpt": tiny_ckpt}
+    return {
+        "nowhere": tmp_path / "nowhere",
+        "folder_as_file": folder_as_file,
+        "mismatched": write_parallel(tmp_path / "mismatched", mismatch=True),
+        "latin1": latin1,
+        "empty_test": empty_test,
+        "file": tmp_path / "file",
+        "empty_dir": tmp_path / "empty_dir",
+        "tiny_ckpt": tiny_ckpt,
+    }
 
 
 def test_the_readme_lists_the_bad_inputs_of_the_issue():
     assert len(BAD_INPUTS) >= 25
-    for words in ("unknown config-group", "wrong type", "dropout", "max_len", "bucket edges",
-                  "missing corpus", "unreadable", "line counts", "UTF-8", "empty split",
-                  "output dir", "another model size", "another vocabulary"):
+    for words in (
+        "unknown config-group",
+        "wrong type",
+        "dropout",
+        "max_len",
+        "bucket edges",
+        "missing corpus",
+        "unreadable",
+        "line counts",
+        "UTF-8",
+        "empty split",
+        "output dir",
+        "another model size",
+        "another vocabulary",
+    ):
         assert any(words in name for name in BAD_INPUTS), words
 
 
@@ -95,15 +119,28 @@ def test_bad_input_gets_the_readme_line_and_a_non_zero_exit(tmp_path, tiny_ckpt,
     files = make_files(tmp_path, tiny_ckpt)
     args = shlex.split(example.format(**files))
     if args[0] == "ablate.translate":
-        out = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
-                             text=True, timeout=120, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+        out = subprocess.run(
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HYDRA_FULL_ERROR": "0"},
+        )
     else:
         given = {a.split("=")[0] for a in args}
         parallel = "dataset=parallel" in args
-        tiny = [o for o in TINY if o.split("=")[0].lstrip("+") not in given
-                and not (parallel and o.startswith("dataset."))]
-        run_dir = [] if any(a.startswith("hydra.run.dir") for a in args) \
+        tiny = [
+            o
+            for o in TINY
+            if o.split("=")[0].lstrip("+") not in given
+            and not (parallel and o.startswith("dataset."))
+        ]
+        run_dir = (
+            []
+            if any(a.startswith("hydra.run.dir") for a in args)
             else [f"hydra.run.dir={tmp_path / 'run'}"]
+        )
         out = ablate(*tiny, "logger=none", *run_dir, *args, cwd=ROOT)
     text = out.stdout + out.stderr
     assert out.returncode == 1, text[-1500:]

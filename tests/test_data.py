@@ -41,8 +41,10 @@ def test_length_grouped_batches_cover_every_index_once_and_cut_padding():
 
 def test_batch_order_depends_only_on_seed_and_epoch():
     lengths = list(range(1, 500))
-    a, b = LengthGroupedBatches(lengths, 16, True, seed=3), LengthGroupedBatches(lengths, 16,
-                                                                                 True, seed=3)
+    a, b = (
+        LengthGroupedBatches(lengths, 16, True, seed=3),
+        LengthGroupedBatches(lengths, 16, True, seed=3),
+    )
     a.set_epoch(2)
     b.set_epoch(2)
     epoch2 = list(a)
@@ -116,15 +118,18 @@ def test_parallel_drops_and_counts_overlong_and_empty_lines(tmp_path, capsys):
     assert corpus.meta["drop_reasons"]["test"] == {"empty": 3, "max_len": 1}
     assert corpus.meta["dropped"]["train"] == 0
     out = capsys.readouterr().out
-    assert "parallel: dropped 4 of 6 test pairs: 3 with an empty side, 1 with a side over " \
-           "dataset.max_len=10 words" in out
+    assert (
+        "parallel: dropped 4 of 6 test pairs: 3 with an empty side, 1 with a side over "
+        "dataset.max_len=10 words" in out
+    )
     assert "train pairs" not in out  # nothing dropped there, nothing printed
 
 
 def test_parallel_reads_real_text_normalised_with_case_kept(tmp_path):
     write_parallel(tmp_path)
-    (tmp_path / "test.src").write_text("Ein  Hund läuft\u00a0über die Straße.\n"
-                                       "Zwei Ma\u0308dchen.\n", encoding="utf-8")
+    (tmp_path / "test.src").write_text(
+        "Ein  Hund läuft\u00a0über die Straße.\nZwei Ma\u0308dchen.\n", encoding="utf-8"
+    )
     (tmp_path / "test.tgt").write_text("A dog runs across the street.\nTwo girls.\n")
     corpus = parallel(str(tmp_path), tokenize="13a")
     p = corpus.test[0]
@@ -143,21 +148,26 @@ def test_parallel_reads_gzip_files(tmp_path):
         for split in ("train", "valid", "test"):
             data = (tmp_path / f"{split}.{side}").read_bytes()
             (tmp_path / f"{split}.{side}.gz").write_bytes(gzip.compress(data))
-    assert parallel(str(tmp_path), src_ext="src.gz", tgt_ext="tgt.gz").train == \
-        parallel(str(tmp_path)).train
+    assert (
+        parallel(str(tmp_path), src_ext="src.gz", tgt_ext="tgt.gz").train
+        == parallel(str(tmp_path)).train
+    )
     (tmp_path / "test.src.gz").write_bytes(b"not gzip")
     with pytest.raises(CorpusError, match=r"test\.src\.gz: not a readable gzip file"):
         parallel(str(tmp_path), src_ext="src.gz", tgt_ext="tgt.gz")
 
 
-@pytest.mark.parametrize(("kwargs", "key"), [
-    ({"max_len": 0}, "dataset.max_len"),
-    ({"tokenize": "spacy"}, "dataset.tokenize"),
-    ({"subword": {"model": "sentencepiece"}}, "dataset.subword.model"),
-    ({"subword": {"model": "bpe", "vocab_size": 2.5}}, "dataset.subword.vocab_size"),
-    ({"subword": {"model": "bpe", "joint": "no"}}, "dataset.subword.joint"),
-    ({"subword": {"merges": 100}}, "dataset.subword.merges"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"max_len": 0}, "dataset.max_len"),
+        ({"tokenize": "spacy"}, "dataset.tokenize"),
+        ({"subword": {"model": "sentencepiece"}}, "dataset.subword.model"),
+        ({"subword": {"model": "bpe", "vocab_size": 2.5}}, "dataset.subword.vocab_size"),
+        ({"subword": {"model": "bpe", "joint": "no"}}, "dataset.subword.joint"),
+        ({"subword": {"merges": 100}}, "dataset.subword.merges"),
+    ],
+)
 def test_parallel_bad_settings_name_the_key(tmp_path, kwargs, key):
     with pytest.raises(ValueError, match=key.replace(".", r"\.")) as e:
         parallel(str(write_parallel(tmp_path)), **kwargs)
@@ -166,8 +176,9 @@ def test_parallel_bad_settings_name_the_key(tmp_path, kwargs, key):
 
 def test_parallel_in_subwords_caches_its_models_under_cache_dir(tmp_path):
     root = write_parallel(tmp_path / "c")
-    corpus = parallel(str(root), subword={"model": "unigram", "vocab_size": 30},
-                      cache_dir=str(tmp_path / "cache"))
+    corpus = parallel(
+        str(root), subword={"model": "unigram", "vocab_size": 30}, cache_dir=str(tmp_path / "cache")
+    )
     assert len(list((tmp_path / "cache" / "subword").glob("unigram-30-*.model"))) == 2
     assert corpus.meta["subword"]["model"] == "unigram"
     assert all(corpus.detokenize(p.tgt) == p.tgt_text for p in corpus.test)

@@ -29,8 +29,11 @@ def _lines(path: Path) -> list[str]:
 @pytest.mark.parametrize(("src", "tgt"), [("de", "en"), ("en", "fr")])
 def test_real_files_line_counts_and_pairing(src, tgt):
     corpus = multi30k(str(SHARED), src_lang=src, tgt_lang=tgt, subword=WORDS)
-    for split, name, lines in (("train", "train", 29000), ("valid", "val", 1014),
-                               ("test", "test_2016_flickr", 1000)):
+    for split, name, lines in (
+        ("train", "train", 29000),
+        ("valid", "val", 1014),
+        ("test", "test_2016_flickr", 1000),
+    ):
         pairs = getattr(corpus, split)
         assert len(pairs) == lines - corpus.meta["dropped"][split]
         raw_src, raw_tgt = _lines(SHARED / f"{name}.{src}.gz"), _lines(SHARED / f"{name}.{tgt}.gz")
@@ -52,7 +55,10 @@ def test_real_files_max_len_drops_are_counted_and_printed(capsys):
     corpus = multi30k(str(SHARED), max_len=12, subword=WORDS)
     kept = {s: len(getattr(corpus, s)) for s in ("train", "valid", "test")}
     assert {s: kept[s] + corpus.meta["dropped"][s] for s in kept} == {
-        "train": 29000, "valid": 1014, "test": 1000}
+        "train": 29000,
+        "valid": 1014,
+        "test": 1000,
+    }
     assert all(len(p.src_words) <= 12 and len(p.tgt_words) <= 12 for p in corpus.train)
     assert corpus.meta["drop_reasons"]["train"]["max_len"] == corpus.meta["dropped"]["train"] > 0
     out = capsys.readouterr().out
@@ -81,8 +87,9 @@ def test_local_copy_gz_or_plain_files_and_word_tokens(tmp_path):
 
 def test_local_copy_with_bpe_subwords(tmp_path):
     root = write_multi30k(tmp_path / "m")
-    corpus = multi30k(str(root), subword={"model": "bpe", "vocab_size": 100},
-                      cache_dir=str(tmp_path / "cache"))
+    corpus = multi30k(
+        str(root), subword={"model": "bpe", "vocab_size": 100}, cache_dir=str(tmp_path / "cache")
+    )
     assert list((tmp_path / "cache" / "subword").glob("bpe-100-*.model"))
     assert all(corpus.detokenize(p.tgt) == p.tgt_text for p in corpus.test)
 
@@ -98,11 +105,15 @@ def test_local_copy_missing_file_and_bad_path(tmp_path):
 
 # --- the download ------------------------------------------------------------------------
 
+
 def _fake_release(tmp_path, monkeypatch, n=(40, 10, 12)) -> Path:
     """Fake release files, and their digests in place of the real ones."""
     root = write_multi30k(tmp_path / "release", n=n)
-    monkeypatch.setattr(m30k, "SHA256", {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                                         for p in root.glob("*.gz")})
+    monkeypatch.setattr(
+        m30k,
+        "SHA256",
+        {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.glob("*.gz")},
+    )
     return root
 
 
@@ -157,8 +168,9 @@ def test_download_verifies_caches_and_then_stays_offline(tmp_path, monkeypatch, 
     _fake_release(tmp_path, monkeypatch)
     cache = tmp_path / "cache"
     first = multi30k(url=server, cache_dir=str(cache), subword=WORDS)
-    assert _cache_files(cache) == sorted(f"{s}.{lang}.gz" for s in ("train", "val",
-                                         "test_2016_flickr") for lang in ("de", "en"))
+    assert _cache_files(cache) == sorted(
+        f"{s}.{lang}.gz" for s in ("train", "val", "test_2016_flickr") for lang in ("de", "en")
+    )
     assert f"saved in {cache / 'multi30k'}" in capsys.readouterr().out.replace("\n", "")
     assert first.meta["path"] == str(cache / "multi30k")
     # second call: everything is cached, and the network is gone
@@ -171,8 +183,9 @@ def test_download_from_a_file_url_fetches_only_the_missing_languages(tmp_path, m
     release = _fake_release(tmp_path, monkeypatch)
     cache = tmp_path / "cache"
     multi30k(url=release.as_uri(), cache_dir=str(cache), subword=WORDS)
-    corpus = multi30k(url=release.as_uri(), src_lang="fr", tgt_lang="de", cache_dir=str(cache),
-                      subword=WORDS)
+    corpus = multi30k(
+        url=release.as_uri(), src_lang="fr", tgt_lang="de", cache_dir=str(cache), subword=WORDS
+    )
     assert len(_cache_files(cache)) == 9
     assert corpus.train[1].src_text == multi30k_sentence(1, "fr")
 
@@ -184,8 +197,7 @@ def test_default_cache_dir_is_used_when_cache_dir_is_null(tmp_path, monkeypatch)
     assert len(_cache_files(tmp_path / "env-cache")) == 6
 
 
-def test_checksum_mismatch_names_file_and_digests_and_leaves_no_file(tmp_path, monkeypatch,
-                                                                     server):
+def test_checksum_mismatch_names_file_and_digests_and_leaves_no_file(tmp_path, monkeypatch, server):
     release = _fake_release(tmp_path, monkeypatch)
     # train.de (downloaded first) is fine, train.en is altered
     (release / "train.en.gz").write_bytes(gzip.compress(b"A different sentence.\n", mtime=0))
@@ -218,8 +230,9 @@ def test_a_broken_download_leaves_no_file(tmp_path, monkeypatch, server):
 
 
 def test_offline_without_a_local_copy_names_dataset_path(tmp_path):
-    with pytest.raises(CorpusError, match=r"could not download train\.de\.gz.*dataset\.path=DIR"
-                       ) as e:
+    with pytest.raises(
+        CorpusError, match=r"could not download train\.de\.gz.*dataset\.path=DIR"
+    ) as e:
         multi30k(url=_closed_port_url(), cache_dir=str(tmp_path / "cache"), subword=WORDS)
     assert "\n" not in str(e.value)
     assert _cache_files(tmp_path / "cache") == []
@@ -234,21 +247,24 @@ def test_a_missing_file_on_the_server_is_a_download_error(tmp_path, monkeypatch,
 
 # --- settings ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kwargs", "key"), [
-    ({"src_lang": "cs"}, "dataset.src_lang"),
-    ({"tgt_lang": "EN"}, "dataset.tgt_lang"),
-    ({"src_lang": "en", "tgt_lang": "en"}, "dataset.src_lang"),
-    ({"max_len": 0}, "dataset.max_len"),
-    ({"max_len": "long"}, "dataset.max_len"),
-    ({"tokenize": "moses"}, "dataset.tokenize"),
-    ({"url": "ftp://example.org/raw"}, "dataset.url"),
-    ({"url": None}, "dataset.url"),
-    ({"subword": {"model": "char"}}, "dataset.subword.model"),
-    ({"subword": {"model": "bpe", "vocab_size": -1}}, "dataset.subword.vocab_size"),
-    ({"subword": {"model": "bpe", "joint": 1}}, "dataset.subword.joint"),
-])
-def test_bad_settings_fail_before_any_download_with_one_line_naming_the_key(tmp_path, kwargs,
-                                                                            key):
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"src_lang": "cs"}, "dataset.src_lang"),
+        ({"tgt_lang": "EN"}, "dataset.tgt_lang"),
+        ({"src_lang": "en", "tgt_lang": "en"}, "dataset.src_lang"),
+        ({"max_len": 0}, "dataset.max_len"),
+        ({"max_len": "long"}, "dataset.max_len"),
+        ({"tokenize": "moses"}, "dataset.tokenize"),
+        ({"url": "ftp://example.org/raw"}, "dataset.url"),
+        ({"url": None}, "dataset.url"),
+        ({"subword": {"model": "char"}}, "dataset.subword.model"),
+        ({"subword": {"model": "bpe", "vocab_size": -1}}, "dataset.subword.vocab_size"),
+        ({"subword": {"model": "bpe", "joint": 1}}, "dataset.subword.joint"),
+    ],
+)
+def test_bad_settings_fail_before_any_download_with_one_line_naming_the_key(tmp_path, kwargs, key):
     with pytest.raises(ValueError, match=key.replace(".", r"\.")) as e:
         multi30k(**{"url": _closed_port_url(), "cache_dir": str(tmp_path), **kwargs})
     assert "\n" not in str(e.value) and not isinstance(e.value, CorpusError)
@@ -259,8 +275,13 @@ def test_config_file_composes_and_instantiates_on_a_local_copy(tmp_path):
 
     from conftest import compose
 
-    cfg = compose(["dataset=multi30k", f"dataset.path={write_multi30k(tmp_path / 'm')}",
-                   "dataset.subword.vocab_size=100"])
+    cfg = compose(
+        [
+            "dataset=multi30k",
+            f"dataset.path={write_multi30k(tmp_path / 'm')}",
+            "dataset.subword.vocab_size=100",
+        ]
+    )
     assert cfg.dataset.url == m30k.URL and cfg.dataset.subword.model == "bpe"
     corpus = instantiate(cfg.dataset)
     assert corpus.name == "multi30k" and corpus.tgt_subword is not None

@@ -32,8 +32,12 @@ FAST = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fi
 char = st.characters(codec="utf-8", exclude_characters=BREAKS)  # no surrogates, no breaks
 word = st.text(char, min_size=1, max_size=6).filter(lambda w: w.split() == [w])
 space = st.text(st.sampled_from(SPACES), min_size=1, max_size=3)
-words = st.builds(lambda ws, sep, pad: pad + sep.join(ws) + pad,  # odd spacing
-                  st.lists(word, min_size=1, max_size=5), space, st.sampled_from(["", " ", "\t"]))
+words = st.builds(
+    lambda ws, sep, pad: pad + sep.join(ws) + pad,  # odd spacing
+    st.lists(word, min_size=1, max_size=5),
+    space,
+    st.sampled_from(["", " ", "\t"]),
+)
 line = st.one_of(
     st.text(char, min_size=1, max_size=20),  # arbitrary Unicode, a few words at most
     words,
@@ -41,17 +45,24 @@ line = st.one_of(
     st.just(""),
     space,  # whitespace only
     st.builds(lambda w, n: " ".join([w] * n), word, st.integers(10, 3000)),  # very long
-    st.builds(lambda ws: unicodedata.normalize("NFD", " ".join(ws)),  # decomposed umlauts
-              st.lists(st.sampled_from(["Mädchen", "über", "Straße", "été", "Ärger"]),
-                       min_size=1, max_size=4)),
+    st.builds(
+        lambda ws: unicodedata.normalize("NFD", " ".join(ws)),  # decomposed umlauts
+        st.lists(
+            st.sampled_from(["Mädchen", "über", "Straße", "été", "Ärger"]), min_size=1, max_size=4
+        ),
+    ),
 )
 eol = st.sampled_from(["\n", "\r\n"])
 # A split's pairs; two times in three with a one-word pair somewhere (kept for any max_len),
 # so that most corpora load and the kept pairs are checked as often as the errors.
 pair_lists = st.lists(st.tuples(line, line), max_size=6)
 one_word = st.builds(lambda w, pad: pad + w + pad, word, st.sampled_from(["", " ", "\u3000"]))
-anchored = st.builds(lambda ps, p, i: ps[:i] + [p] + ps[i:], pair_lists,
-                     st.tuples(one_word, one_word), st.integers(0, 6))
+anchored = st.builds(
+    lambda ps, p, i: ps[:i] + [p] + ps[i:],
+    pair_lists,
+    st.tuples(one_word, one_word),
+    st.integers(0, 6),
+)
 split_pairs = st.one_of(pair_lists, anchored, anchored)
 
 
@@ -82,13 +93,11 @@ def _expected(root: Path, data: dict[str, bytes], max_len: int) -> str | dict:
                 try:
                     chunk.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    return (f"{path}, line {number}: not valid UTF-8 "
-                            f"(byte {chunk[e.start]:#04x})")
+                    return f"{path}, line {number}: not valid UTF-8 (byte {chunk[e.start]:#04x})"
             sides.append(raw.decode("utf-8").splitlines())
         src, tgt = sides
         if len(src) != len(tgt):
-            return (f"{root / split}.src has {len(src)} lines but {root / split}.tgt has "
-                    f"{len(tgt)}")
+            return f"{root / split}.src has {len(src)} lines but {root / split}.tgt has {len(tgt)}"
         kept, reasons = [], {"empty": 0, "max_len": 0}
         for s, t in zip(map(_words, src), map(_words, tgt), strict=True):
             if not s or not t:
@@ -109,8 +118,14 @@ def _check_parallel(root: Path, data: dict[str, bytes], max_len: int) -> None:
         (root / name).write_bytes(raw)
     expected = _expected(root, data, max_len)
     if isinstance(expected, str):  # --hypothesis-show-statistics shows how often each happens
-        event("CorpusError: " + ("line counts differ" if " lines but " in expected
-                                 else expected.split(": ")[-1].split(" (")[0]))
+        event(
+            "CorpusError: "
+            + (
+                "line counts differ"
+                if " lines but " in expected
+                else expected.split(": ")[-1].split(" (")[0]
+            )
+        )
         with pytest.raises(CorpusError) as e:
             parallel(str(root), max_len=max_len)
         assert isinstance(e.value, ValueError)
@@ -122,8 +137,7 @@ def _check_parallel(root: Path, data: dict[str, bytes], max_len: int) -> None:
     for split, (kept, n_lines, reasons) in expected.items():
         pairs = getattr(corpus, split)
         assert [(p.src, p.tgt) for p in pairs] == kept  # same words, same file order
-        assert all(p.src_text == " ".join(p.src) and p.tgt_text == " ".join(p.tgt)
-                   for p in pairs)
+        assert all(p.src_text == " ".join(p.src) and p.tgt_text == " ".join(p.tgt) for p in pairs)
         assert all(1 <= len(p.src) <= max_len and 1 <= len(p.tgt) <= max_len for p in pairs)
         assert len(pairs) + corpus.meta["dropped"][split] == n_lines
         assert corpus.meta["drop_reasons"][split] == reasons
@@ -131,11 +145,15 @@ def _check_parallel(root: Path, data: dict[str, bytes], max_len: int) -> None:
 
 # --- the parallel reader -------------------------------------------------------------------
 
+
 @settings(max_examples=60, **FAST)
-@given(st.fixed_dictionaries({split: split_pairs for split in SPLITS}),
-       st.integers(1, 9), eol, st.booleans())
-def test_parallel_loads_normalised_words_or_says_no_usable_pairs(splits, max_len, eol,
-                                                                 trailing):
+@given(
+    st.fixed_dictionaries({split: split_pairs for split in SPLITS}),
+    st.integers(1, 9),
+    eol,
+    st.booleans(),
+)
+def test_parallel_loads_normalised_words_or_says_no_usable_pairs(splits, max_len, eol, trailing):
     """Random aligned lines load as NFC words in file order, counted, or raise CorpusError."""
     data = {}
     for split, pairs in splits.items():
@@ -148,13 +166,15 @@ def test_parallel_loads_normalised_words_or_says_no_usable_pairs(splits, max_len
 
 
 @settings(max_examples=60, **FAST)
-@given(st.lists(st.text(char, min_size=1, max_size=15).filter(normalize), min_size=1,
-                max_size=6),
-       st.sampled_from(FILES),
-       st.one_of(st.binary(min_size=1, max_size=4),
-                 st.sampled_from([b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf",
-                                  b"\n\xfe"])),
-       st.data())
+@given(
+    st.lists(st.text(char, min_size=1, max_size=15).filter(normalize), min_size=1, max_size=6),
+    st.sampled_from(FILES),
+    st.one_of(
+        st.binary(min_size=1, max_size=4),
+        st.sampled_from([b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf", b"\n\xfe"]),
+    ),
+    st.data(),
+)
 def test_bad_bytes_raise_corpus_error_naming_file_and_line(lines, name, junk, draw):
     """Bytes inserted into a valid file: it loads, or CorpusError names the file and the line."""
     data = {f: _encode(lines, "\n", True) for f in FILES}
@@ -180,8 +200,9 @@ def test_line_count_mismatch_names_both_files_and_counts(src, extra, src_longer)
         (root / "valid.tgt").write_bytes(_encode(tgt, "\n", True))
         with pytest.raises(CorpusError) as e:
             parallel(str(root))
-        assert str(e.value).startswith(f"{root}/valid.src has {len(src)} lines but "
-                                       f"{root}/valid.tgt has {len(tgt)};")
+        assert str(e.value).startswith(
+            f"{root}/valid.src has {len(src)} lines but {root}/valid.tgt has {len(tgt)};"
+        )
 
 
 def test_only_newlines_end_lines(tmp_path):
@@ -190,18 +211,22 @@ def test_only_newlines_end_lines(tmp_path):
     (root / "test.src").write_text("eins\u2028zwei\ndrei\n", encoding="utf-8")
     (root / "test.tgt").write_text("one two\nthree\x85\n", encoding="utf-8")
     corpus = parallel(str(root))
-    assert [(p.src_text, p.tgt_text) for p in corpus.test] == [("eins zwei", "one two"),
-                                                               ("drei", "three")]
+    assert [(p.src_text, p.tgt_text) for p in corpus.test] == [
+        ("eins zwei", "one two"),
+        ("drei", "three"),
+    ]
 
 
 # --- gzip ---------------------------------------------------------------------------------
+
 
 def _gzip(raw: bytes, level: int, mtime: int, cut: float) -> bytes:
     """`raw` gzip-compressed, as two members (what `cat a.gz b.gz` makes) when 0 < cut < 1."""
     at = int(len(raw) * cut)
     if 0 < at < len(raw):
-        return (gzip.compress(raw[:at], level, mtime=mtime)
-                + gzip.compress(raw[at:], level, mtime=mtime))
+        return gzip.compress(raw[:at], level, mtime=mtime) + gzip.compress(
+            raw[at:], level, mtime=mtime
+        )
     return gzip.compress(raw, level, mtime=mtime)
 
 
@@ -210,8 +235,7 @@ gzip_args = (st.integers(0, 9), st.integers(0, 2**32 - 1), st.floats(0, 1))
 
 @settings(max_examples=40, **FAST)
 @given(st.lists(line, max_size=10), eol, st.booleans(), *gzip_args)
-def test_gzip_file_reads_the_same_lines_as_the_plain_file(lines, eol, trailing, level, mtime,
-                                                         cut):
+def test_gzip_file_reads_the_same_lines_as_the_plain_file(lines, eol, trailing, level, mtime, cut):
     """A `.gz` file (any level, mtime, one or two members) reads the lines of the plain file."""
     raw = _encode(lines, eol, trailing)
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,9 +246,15 @@ def test_gzip_file_reads_the_same_lines_as_the_plain_file(lines, eol, trailing, 
 
 
 @settings(max_examples=15, **FAST)
-@given(st.fixed_dictionaries({split: st.lists(line, min_size=1, max_size=4)
-                              for split in ("train", "val", "test_2016_flickr")}),
-       *gzip_args)
+@given(
+    st.fixed_dictionaries(
+        {
+            split: st.lists(line, min_size=1, max_size=4)
+            for split in ("train", "val", "test_2016_flickr")
+        }
+    ),
+    *gzip_args,
+)
 def test_multi30k_reads_gz_and_plain_layouts_alike(splits, level, mtime, cut):
     """Multi30k from `{split}.{lang}.gz` equals Multi30k from the plain files, error or not."""
     outcomes = []
@@ -249,8 +279,11 @@ def test_multi30k_reads_gz_and_plain_layouts_alike(splits, level, mtime, cut):
 
 
 @settings(max_examples=40, **FAST)
-@given(st.lists(st.text(char, max_size=10), max_size=5), st.sampled_from(["flip", "cut", "add"]),
-       st.data())
+@given(
+    st.lists(st.text(char, max_size=10), max_size=5),
+    st.sampled_from(["flip", "cut", "add"]),
+    st.data(),
+)
 def test_damaged_gzip_reads_the_original_lines_or_raises_corpus_error(lines, damage, draw):
     """A gzip file with a flipped byte, cut short or junk appended: same lines or CorpusError."""
     packed = bytearray(gzip.compress(_encode(lines, "\n", True), mtime=0))
@@ -277,8 +310,12 @@ token = st.text(min_size=1, max_size=5).filter(lambda t: t.split() == [t] and t 
 
 
 @settings(max_examples=100, **FAST)
-@given(st.lists(st.lists(token, max_size=8), max_size=8), st.lists(token, max_size=8),
-       st.integers(1, 3), st.integers(0, 3))
+@given(
+    st.lists(st.lists(token, max_size=8), max_size=8),
+    st.lists(token, max_size=8),
+    st.integers(1, 3),
+    st.integers(0, 3),
+)
 def test_vocab_round_trip_unknowns_and_specials(train, sentence, min_freq, pads):
     """decode(encode(s)) is s with unknowns as <unk>; decode stops at </s>, drops <pad>/<s>."""
     vocab = Vocab.build(train, min_freq=min_freq)
@@ -318,10 +355,13 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyzäöüßéABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ
 def bpe(tmp_path_factory):
     """A 200-piece BPE model on 400 sentences over `ALPHABET` (every character seen)."""
     rng = random.Random(0)
-    lexicon = ["".join(rng.choice(ALPHABET[:31]) for _ in range(rng.randint(1, 8)))
-               for _ in range(150)] + ["Mädchen", "Straße", "über", "Ärger", "été"]
-    sentences = [" ".join(rng.choice(lexicon) for _ in range(rng.randint(1, 12)))
-                 + rng.choice(".!?") for _ in range(400)]
+    lexicon = [
+        "".join(rng.choice(ALPHABET[:31]) for _ in range(rng.randint(1, 8))) for _ in range(150)
+    ] + ["Mädchen", "Straße", "über", "Ärger", "été"]
+    sentences = [
+        " ".join(rng.choice(lexicon) for _ in range(rng.randint(1, 12))) + rng.choice(".!?")
+        for _ in range(400)
+    ]
     sentences.append(" ".join(ALPHABET))
     return subwords.train(sentences, "bpe", 200, tmp_path_factory.mktemp("bpe"))
 

@@ -18,9 +18,17 @@ from conftest import ROOT
 from wandb_files import summary
 
 # Epochs of about a second, so a test can stop a run in the middle of one.
-REVERSE = ["dataset=reverse", "dataset.train_size=3000", "dataset.valid_size=100",
-           "dataset.test_size=100", "dataset.max_len=20", "model.embed=16", "model.hidden=32",
-           "trainer.max_epochs=3", "threads=1"]
+REVERSE = [
+    "dataset=reverse",
+    "dataset.train_size=3000",
+    "dataset.valid_size=100",
+    "dataset.test_size=100",
+    "dataset.max_len=20",
+    "model.embed=16",
+    "model.hidden=32",
+    "trainer.max_epochs=3",
+    "threads=1",
+]
 METRICS = ("bleu", "chrf", "exact_match", "buckets", "alignment", "rare_words", "signature")
 
 
@@ -31,13 +39,24 @@ def env(**extra):
 
 
 def ablate(*args, timeout=300, **extra_env):
-    return subprocess.run([sys.executable, "-m", "ablate", *args], cwd=ROOT, env=env(**extra_env),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ablate", *args],
+        cwd=ROOT,
+        env=env(**extra_env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start(*args, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ablate", *args], cwd=ROOT, env=env(),
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ablate", *args],
+        cwd=ROOT,
+        env=env(),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout=240):
@@ -76,8 +95,9 @@ def test_kill_9_mid_epoch_then_resume_equals_the_uninterrupted_run(tmp_path):
 
 def test_the_same_seed_twice_gives_byte_identical_hypotheses(tmp_path):
     for name in ("one", "two"):
-        out = ablate(*REVERSE, "trainer.max_epochs=1", "logger=none",
-                     f"hydra.run.dir={tmp_path / name}")
+        out = ablate(
+            *REVERSE, "trainer.max_epochs=1", "logger=none", f"hydra.run.dir={tmp_path / name}"
+        )
         assert out.returncode == 0, out.stderr[-2000:]
     one = (tmp_path / "one" / "hypotheses.tsv").read_bytes()
     assert one == (tmp_path / "two" / "hypotheses.tsv").read_bytes()
@@ -87,8 +107,13 @@ def test_the_same_seed_twice_gives_byte_identical_hypotheses(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_a_stop_signal_saves_a_checkpoint_and_marks_the_run_interrupted(tmp_path, sig):
     run_dir = tmp_path / "run"
-    proc = start(*REVERSE, "trainer.max_epochs=20", "logger=wandb", f"hydra.run.dir={run_dir}",
-                 log=tmp_path / "log")
+    proc = start(
+        *REVERSE,
+        "trainer.max_epochs=20",
+        "logger=wandb",
+        f"hydra.run.dir={run_dir}",
+        log=tmp_path / "log",
+    )
     wait_for(run_dir / "checkpoints" / "last.ckpt", proc)
     time.sleep(0.3)
     proc.send_signal(sig)
@@ -105,8 +130,9 @@ def test_a_stop_signal_saves_a_checkpoint_and_marks_the_run_interrupted(tmp_path
     assert translate(translator, "s1 s2 s3")[1] is not None
     assert summary(run_dir)["exit_code"] != 0  # the W&B run is closed as failed
 
-    out = ablate(*REVERSE, "trainer.max_epochs=2", "logger=none", f"hydra.run.dir={run_dir}",
-                 "resume=true")  # and it goes on from there
+    out = ablate(
+        *REVERSE, "trainer.max_epochs=2", "logger=none", f"hydra.run.dir={run_dir}", "resume=true"
+    )  # and it goes on from there
     assert out.returncode == 0, out.stderr[-2000:]
     assert results(run_dir)["status"] == "complete"
 
@@ -114,8 +140,7 @@ def test_a_stop_signal_saves_a_checkpoint_and_marks_the_run_interrupted(tmp_path
 def test_a_nan_loss_stops_the_run_keeps_the_last_good_checkpoint_and_says_diverged(tmp_path):
     run_dir = tmp_path / "run"
     # Fault injection: the loss of step 150 (in the second epoch) becomes NaN.
-    out = ablate(*REVERSE, "logger=none", f"hydra.run.dir={run_dir}",
-                 ABLATE_FAULT_NAN_STEP="150")
+    out = ablate(*REVERSE, "logger=none", f"hydra.run.dir={run_dir}", ABLATE_FAULT_NAN_STEP="150")
     assert out.returncode != 0
     text = out.stdout + out.stderr
     assert "Traceback" not in text
@@ -144,10 +169,25 @@ def test_an_unreachable_wandb_server_falls_back_to_offline_quickly(tmp_path):
     run_dir = tmp_path / "run"
     start_time = time.monotonic()
     out = subprocess.run(
-        [sys.executable, "-m", "ablate", *REVERSE, "trainer.max_epochs=1", "logger=wandb",
-         f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**env(WANDB_MODE=None), "WANDB_API_KEY": key,
-             "WANDB_BASE_URL": f"http://127.0.0.1:{port}"})
+        [
+            sys.executable,
+            "-m",
+            "ablate",
+            *REVERSE,
+            "trainer.max_epochs=1",
+            "logger=wandb",
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **env(WANDB_MODE=None),
+            "WANDB_API_KEY": key,
+            "WANDB_BASE_URL": f"http://127.0.0.1:{port}",
+        },
+    )
     seconds = time.monotonic() - start_time
     assert out.returncode == 0, out.stderr[-2000:]
     warnings = [line for line in out.stdout.splitlines() if "W&B server unreachable" in line]
@@ -161,15 +201,25 @@ def test_an_unreachable_wandb_server_falls_back_to_offline_quickly(tmp_path):
 
 
 def test_a_sweep_run_again_over_its_dir_skips_the_complete_jobs(tmp_path):
-    args = [sys.executable, "-m", "ablate", "-m", "attention=none,dot", *REVERSE,
-            "trainer.max_epochs=1", "logger=none", f"hydra.sweep.dir={tmp_path}"]
+    args = [
+        sys.executable,
+        "-m",
+        "ablate",
+        "-m",
+        "attention=none,dot",
+        *REVERSE,
+        "trainer.max_epochs=1",
+        "logger=none",
+        f"hydra.sweep.dir={tmp_path}",
+    ]
     first = subprocess.run(args, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     jobs = sorted(p for p in tmp_path.iterdir() if (p / "results.json").exists())
     assert len(jobs) == 2
     before = {p: (p / "results.json").stat().st_mtime_ns for p in jobs}
-    again = subprocess.run(args + ["resume=true"], cwd=ROOT, env=env(), capture_output=True,
-                           text=True, timeout=300)
+    again = subprocess.run(
+        args + ["resume=true"], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("already holds a complete run") == 2
     assert {p: (p / "results.json").stat().st_mtime_ns for p in jobs} == before

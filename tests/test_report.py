@@ -450,14 +450,32 @@ def test_rare_words_are_averaged_over_seeds_and_shown(tmp_path):
     for seed, acc in ((0, 0.5), (1, 0.7)):
         job = tmp_path / f"{seed}-additive-s{seed}"
         (job / ".hydra").mkdir(parents=True)
-        results = {"attention": "additive", "dataset": "toy_fr", "seed": seed, "bleu": 50.0,
-                   "chrf": 60.0, "exact_match": 10.0, "status": "complete",
-                   "buckets": [{"label": "01-10", "lo": 1, "hi": None, "n": 3, "bleu": 50.0,
-                                "bleu_ci_low": 40.0, "bleu_ci_high": 60.0}],
-                   "alignment": None, "train": {},
-                   "rare_words": [{"label": "1-5", "lo": 1, "hi": 5, "n": 4, "accuracy": acc},
-                                  {"label": ">100", "lo": 101, "hi": None, "n": 9,
-                                   "accuracy": 1.0}]}
+        results = {
+            "attention": "additive",
+            "dataset": "toy_fr",
+            "seed": seed,
+            "bleu": 50.0,
+            "chrf": 60.0,
+            "exact_match": 10.0,
+            "status": "complete",
+            "buckets": [
+                {
+                    "label": "01-10",
+                    "lo": 1,
+                    "hi": None,
+                    "n": 3,
+                    "bleu": 50.0,
+                    "bleu_ci_low": 40.0,
+                    "bleu_ci_high": 60.0,
+                }
+            ],
+            "alignment": None,
+            "train": {},
+            "rare_words": [
+                {"label": "1-5", "lo": 1, "hi": 5, "n": 4, "accuracy": acc},
+                {"label": ">100", "lo": 101, "hi": None, "n": 9, "accuracy": 1.0},
+            ],
+        }
         (job / "results.json").write_text(_json.dumps(results))
     report = build_report(tmp_path, n_bootstrap=10)
     bands = {b["label"]: b for b in report["variants"]["additive"]["rare_words"]}

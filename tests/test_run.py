@@ -51,16 +51,40 @@ def test_run_dir_contract(tmp_path):
     results = _run(tmp_path, ["attention=additive", "logger=csv"])
     d = tmp_path / "run"
     saved = json.loads((d / "results.json").read_text())
-    for key in ("attention", "dataset", "seed", "bleu", "chrf", "exact_match", "buckets",
-                "alignment", "rare_words", "train", "status"):
+    for key in (
+        "attention",
+        "dataset",
+        "seed",
+        "bleu",
+        "chrf",
+        "exact_match",
+        "buckets",
+        "alignment",
+        "rare_words",
+        "train",
+        "status",
+    ):
         assert key in saved, key
     assert saved == json.loads(json.dumps(results))
-    assert [b["label"] for b in saved["buckets"]] == ["01-10", "11-20", "21-30", "31-40",
-                                                      "41-50", "51-60", "61+"]
+    assert [b["label"] for b in saved["buckets"]] == [
+        "01-10",
+        "11-20",
+        "21-30",
+        "31-40",
+        "41-50",
+        "51-60",
+        "61+",
+    ]
     assert set(saved["alignment"]) == {"accuracy", "aer", "entropy"}
     assert [b["label"] for b in saved["rare_words"]][-4:] == ["1-5", "6-20", "21-100", ">100"]
-    assert set(saved["train"]) == {"epochs", "steps", "seconds", "tokens_per_second",
-                                   "threads", "peak_rss_mb"}
+    assert set(saved["train"]) == {
+        "epochs",
+        "steps",
+        "seconds",
+        "tokens_per_second",
+        "threads",
+        "peak_rss_mb",
+    }
     # torch alone takes some 300 MB; a tiny run stays far below the 2 GB a job may use
     assert 100 < saved["train"]["peak_rss_mb"] < 2048
     lines = (d / "hypotheses.tsv").read_text().splitlines()
@@ -68,7 +92,10 @@ def test_run_dir_contract(tmp_path):
     assert len(lines) == 1 + 24
     assert (d / "plots" / "bleu_by_length.png").stat().st_size > 0
     assert sorted(p.name for p in (d / "plots").glob("alignment_*.png")) == [
-        "alignment_long.png", "alignment_median.png", "alignment_short.png"]
+        "alignment_long.png",
+        "alignment_median.png",
+        "alignment_short.png",
+    ]
     assert (d / "checkpoints" / "last.ckpt").exists()
 
 
@@ -84,14 +111,23 @@ def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path):
     from ablate.translate import load, translate
 
     corpus = write_multi30k(tmp_path / "multi30k")
-    cfg = compose([o for o in TINY if not o.startswith("dataset.")] + [
-        "dataset=multi30k", f"dataset.path={corpus}", "buckets=fine", "logger=none",
-        "decode.beam_size=3"])
+    cfg = compose(
+        [o for o in TINY if not o.startswith("dataset.")]
+        + [
+            "dataset=multi30k",
+            f"dataset.path={corpus}",
+            "buckets=fine",
+            "logger=none",
+            "decode.beam_size=3",
+        ]
+    )
     results = run(cfg, tmp_path / "run", choices={})
     assert results["decode"] == {"beam_size": 3, "length_penalty": 1.0}
     assert results["data"]["subword"]["model"] == "bpe"
-    rows = [line.split("\t") for line in
-            (tmp_path / "run" / "hypotheses.tsv").read_text().splitlines()[1:]]
+    rows = [
+        line.split("\t")
+        for line in (tmp_path / "run" / "hypotheses.tsv").read_text().splitlines()[1:]
+    ]
     assert not any("▁" in r[1] or "▁" in r[2] for r in rows)  # text, not pieces
     # BLEU on the detokenised text, as sacrebleu computes it from the same strings.
     expected = sacrebleu.corpus_bleu([r[2] for r in rows], [[r[1] for r in rows]])
@@ -111,8 +147,17 @@ def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path):
 def test_validation_on_the_first_batches_only_scores_those(tmp_path):
     """`trainer.limit_val_batches` validates on a part of the split: val/bleu is of the
     sentences decoded (it crashed looking up the others)."""
-    results = run(compose([*TINY, "logger=csv", "data.batch_size=4",  # 16 valid: 4 batches
-                           "+trainer.limit_val_batches=1"]), tmp_path)
+    results = run(
+        compose(
+            [
+                *TINY,
+                "logger=csv",
+                "data.batch_size=4",  # 16 valid: 4 batches
+                "+trainer.limit_val_batches=1",
+            ]
+        ),
+        tmp_path,
+    )
     assert results["status"] == "complete"
     metrics = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
     column = metrics[0].split(",").index("val/bleu")

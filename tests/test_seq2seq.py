@@ -26,8 +26,9 @@ def _batch(B=4, S=9, T=7, seed=0):
 
 def _model(attention, rnn="gru", layers=1):
     torch.manual_seed(0)
-    return Seq2Seq(V_SRC, V_TGT, attention=attention, embed=16, hidden=12, layers=layers,
-                   rnn=rnn, dropout=0.0).eval()
+    return Seq2Seq(
+        V_SRC, V_TGT, attention=attention, embed=16, hidden=12, layers=layers, rnn=rnn, dropout=0.0
+    ).eval()
 
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
@@ -59,15 +60,15 @@ def test_unpacked_gru_encoder_equals_packed_nn_gru(layers):
         encoder.zero_grad()
         if packed:  # what the encoder computed before it stopped packing (LSTM still does)
             x = encoder.embedding(src)
-            out, h = encoder.rnn(pack_padded_sequence(x, src_len, batch_first=True,
-                                                      enforce_sorted=False))
+            out, h = encoder.rnn(
+                pack_padded_sequence(x, src_len, batch_first=True, enforce_sorted=False)
+            )
             states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
             final = torch.cat([h[0::2], h[1::2]], dim=-1)
         else:
             states, final = encoder(src, src_len)
         ((states * real * upstream).sum() + final.square().sum()).backward()
-        results.append((states * real, final,
-                        [p.grad.clone() for p in encoder.parameters()]))
+        results.append((states * real, final, [p.grad.clone() for p in encoder.parameters()]))
     (ours, our_final, our_grads), (ref, ref_final, ref_grads) = results
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(our_final, ref_final, rtol=1e-5, atol=1e-6)
@@ -124,8 +125,10 @@ def test_greedy_stops_when_all_sentences_end():
     assert tokens.shape[1] == 0 and weights.shape[1] == 0
 
 
-@pytest.mark.parametrize("bad", [dict(hidden=0), dict(embed=-1), dict(hidden=7),
-                                 dict(rnn="transformer"), dict(dropout=1.0)])
+@pytest.mark.parametrize(
+    "bad",
+    [dict(hidden=0), dict(embed=-1), dict(hidden=7), dict(rnn="transformer"), dict(dropout=1.0)],
+)
 def test_bad_sizes_raise_value_error(bad):
     kwargs = dict(embed=8, hidden=8, rnn="gru", dropout=0.0) | bad
     with pytest.raises(ValueError, match="model\\."):

@@ -20,9 +20,14 @@ def sweep(*args, sweep_dir, timeout=600, tiny=TINY):
     env.pop("WANDB_API_KEY", None)
     flags = [a for a in args if a.startswith("-")]  # Hydra wants -m before the overrides
     overrides = [a for a in args if not a.startswith("-")]
-    return subprocess.run([sys.executable, "-m", "ablate", *flags, *tiny, *overrides,
-                           f"hydra.sweep.dir={sweep_dir}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ablate", *flags, *tiny, *overrides, f"hydra.sweep.dir={sweep_dir}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def job_results(sweep_dir: Path) -> dict[str, dict]:
@@ -56,19 +61,27 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
 
 
 def test_extra_overrides_compose_with_an_experiment(tmp_path):
-    out = sweep("+experiment=scores", "attention=none,dot", "seed=0,1", "dataset=reverse",
-                "logger=none", sweep_dir=tmp_path)
+    out = sweep(
+        "+experiment=scores",
+        "attention=none,dot",
+        "seed=0,1",
+        "dataset=reverse",
+        "logger=none",
+        sweep_dir=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = job_results(tmp_path)
     assert sorted((r["attention"], r["seed"], r["dataset"]) for r in jobs.values()) == [
-        ("dot", 0, "reverse"), ("dot", 1, "reverse"), ("none", 0, "reverse"),
-        ("none", 1, "reverse")]
+        ("dot", 0, "reverse"),
+        ("dot", 1, "reverse"),
+        ("none", 0, "reverse"),
+        ("none", 1, "reverse"),
+    ]
 
 
 def test_a_failing_job_is_named_and_the_rest_still_report(tmp_path):
     # model.hidden must be even: the hidden=7 jobs fail, the hidden=8 jobs must not care.
-    out = sweep("-m", "attention=none,dot", "model.hidden=8,7", "logger=none",
-                sweep_dir=tmp_path)
+    out = sweep("-m", "attention=none,dot", "model.hidden=8,7", "logger=none", sweep_dir=tmp_path)
     assert out.returncode != 0
     jobs = job_results(tmp_path)
     assert sum(r["status"] == "complete" for r in jobs.values()) == 2
@@ -82,8 +95,9 @@ def test_a_failing_job_is_named_and_the_rest_still_report(tmp_path):
 
 
 def test_submitit_local_launcher_runs_a_two_job_sweep(tmp_path):
-    out = sweep("-m", "attention=none,additive", "hydra/launcher=local", "logger=none",
-                sweep_dir=tmp_path)
+    out = sweep(
+        "-m", "attention=none,additive", "hydra/launcher=local", "logger=none", sweep_dir=tmp_path
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     jobs = job_results(tmp_path)
     assert sorted(r["attention"] for r in jobs.values()) == ["additive", "none"]
@@ -91,8 +105,14 @@ def test_submitit_local_launcher_runs_a_two_job_sweep(tmp_path):
 
 
 def test_joblib_launcher_runs_jobs_side_by_side_with_shared_cores(tmp_path):
-    out = sweep("-m", "attention=none,dot", "hydra/launcher=parallel", "threads=null",
-                "logger=none", sweep_dir=tmp_path)
+    out = sweep(
+        "-m",
+        "attention=none,dot",
+        "hydra/launcher=parallel",
+        "threads=null",
+        "logger=none",
+        sweep_dir=tmp_path,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2" in out.stdout + out.stderr
     jobs = job_results(tmp_path)

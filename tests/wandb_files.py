@@ -44,8 +44,15 @@ def summary(run_dir: Path) -> dict:
     """Everything a test wants to know about the one offline run under `run_dir/wandb`."""
     files = list(Path(run_dir).glob("wandb/offline-run-*/run-*.wandb"))
     assert len(files) == 1, f"expected one W&B run under {run_dir}, found {files}"
-    info = {"history_keys": set(), "config": {}, "exit_code": None, "name": None,
-            "group": None, "tags": [], "media": {}}
+    info = {
+        "history_keys": set(),
+        "config": {},
+        "exit_code": None,
+        "name": None,
+        "group": None,
+        "tags": [],
+        "media": {},
+    }
     for rec in records(files[0]):
         kind = rec.WhichOneof("record_type")
         if kind == "history":

@@ -35,21 +35,22 @@ def read(path: str | Path) -> dict:
     """A checkpoint's content, loaded safely; `CheckpointError` when it is not one of ours."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path} (runs keep theirs in "
-                              f"<run dir>/checkpoints/)")
+        raise CheckpointError(
+            f"checkpoint not found: {path} (runs keep theirs in <run dir>/checkpoints/)"
+        )
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{path} is not a readable checkpoint ({reason[:120]})") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt.get("ablate", {}):
-        raise CheckpointError(f"{path} is not an ablate checkpoint (no vocabularies or "
-                              f"model settings in it)")
+        raise CheckpointError(
+            f"{path} is not an ablate checkpoint (no vocabularies or model settings in it)"
+        )
     return ckpt
 
 
-def resume_path(run_dir: Path, resume: bool, ckpt_path: str | None,
-                required: bool) -> Path | None:
+def resume_path(run_dir: Path, resume: bool, ckpt_path: str | None, required: bool) -> Path | None:
     """The checkpoint `trainer.fit` continues from, or None to start from scratch.
 
     Args:
@@ -62,8 +63,10 @@ def resume_path(run_dir: Path, resume: bool, ckpt_path: str | None,
     if ckpt_path:
         path = Path(ckpt_path).expanduser()
         if not path.is_file():
-            raise CheckpointError(f"ckpt_path={ckpt_path}: no such file; give the path of a "
-                                  f"run's checkpoints/last.ckpt")
+            raise CheckpointError(
+                f"ckpt_path={ckpt_path}: no such file; give the path of a "
+                f"run's checkpoints/last.ckpt"
+            )
         return path
     if not resume:
         return None
@@ -71,14 +74,17 @@ def resume_path(run_dir: Path, resume: bool, ckpt_path: str | None,
     if path.is_file():
         return path
     if required:
-        raise CheckpointError(f"resume=true but {path} does not exist (the run ended no "
-                              f"epoch); set hydra.run.dir to the run dir to resume, or drop "
-                              f"resume=true")
+        raise CheckpointError(
+            f"resume=true but {path} does not exist (the run ended no "
+            f"epoch); set hydra.run.dir to the run dir to resume, or drop "
+            f"resume=true"
+        )
     return None
 
 
-def check_fits(path: Path, model_config: Mapping, src_itos: Sequence[str],
-               tgt_itos: Sequence[str]) -> None:
+def check_fits(
+    path: Path, model_config: Mapping, src_itos: Sequence[str], tgt_itos: Sequence[str]
+) -> None:
     """Raise `CheckpointError` unless the checkpoint at `path` was trained with this
     model size and these vocabularies (same data settings)."""
     meta = read(path)["ablate"]
@@ -86,15 +92,19 @@ def check_fits(path: Path, model_config: Mapping, src_itos: Sequence[str],
     for key in SHAPE_KEYS:
         if saved.get(key) != model_config.get(key):
             name = key if key == "attention" else f"model.{key}"
-            raise CheckpointError(f"{path} was trained with {name}={saved.get(key)}, this run "
-                                  f"has {name}={model_config.get(key)}; use the checkpoint's "
-                                  f"settings, or start a new run without resume/ckpt_path")
+            raise CheckpointError(
+                f"{path} was trained with {name}={saved.get(key)}, this run "
+                f"has {name}={model_config.get(key)}; use the checkpoint's "
+                f"settings, or start a new run without resume/ckpt_path"
+            )
     for side, itos in (("src", src_itos), ("tgt", tgt_itos)):
         if list(meta[f"{side}_vocab"]["itos"]) != list(itos):
-            raise CheckpointError(f"{path} was trained on another {side} vocabulary "
-                                  f"({len(meta[f'{side}_vocab']['itos'])} words, this run has "
-                                  f"{len(itos)}); resume with the same dataset and data "
-                                  f"settings, or start a new run")
+            raise CheckpointError(
+                f"{path} was trained on another {side} vocabulary "
+                f"({len(meta[f'{side}_vocab']['itos'])} words, this run has "
+                f"{len(itos)}); resume with the same dataset and data "
+                f"settings, or start a new run"
+            )
 
 
 class SaveOnStop(pl.Callback):

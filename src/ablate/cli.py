@@ -29,8 +29,13 @@ from ablate.system import DivergedError
 from ablate.train import RunInterrupted, run
 
 # Errors that mean "the input is wrong", not "ablate is broken": no traceback for these.
-USER_ERRORS = (ValueError, OSError, DivergedError, OmegaConfBaseException,
-               MisconfigurationException)
+USER_ERRORS = (
+    ValueError,
+    OSError,
+    DivergedError,
+    OmegaConfBaseException,
+    MisconfigurationException,
+)
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
@@ -49,8 +54,10 @@ def check_group_choices(argv: list[str], conf: Path = CONF) -> str | None:
         for choice in value.split(","):
             choice = choice.strip()
             if choice and choice != "null" and choice not in options:
-                return (f"unknown {key} {choice!r}; choose one of {', '.join(options)} "
-                        f"(files in {group})")
+                return (
+                    f"unknown {key} {choice!r}; choose one of {', '.join(options)} "
+                    f"(files in {group})"
+                )
     return None
 
 
@@ -77,8 +84,10 @@ def main(cfg: DictConfig) -> float | None:
         # let the others run; the sweep report names it and the sweep exits non-zero.
         if message is None:
             console.print_exception()
-        console.print(f"[bold red]error[/bold red] in job {hc.job.num} ({run_dir}): "
-                      f"{message or repr(e)}", soft_wrap=True)
+        console.print(
+            f"[bold red]error[/bold red] in job {hc.job.num} ({run_dir}): {message or repr(e)}",
+            soft_wrap=True,
+        )
         record_failure(run_dir / "results.json", message or repr(e), list(hc.overrides.task))
         return None
 
@@ -137,8 +146,11 @@ def check_output_dir(argv: list[str]) -> str | None:
     Hydra creates the run dir before the task starts, and fails with a traceback; this
     looks at `hydra.run.dir` / `hydra.sweep.dir` (default `outputs/` here) first.
     """
-    dirs = [a.partition("=")[2] for a in argv
-            if a.partition("=")[0] in ("hydra.run.dir", "hydra.sweep.dir")]
+    dirs = [
+        a.partition("=")[2]
+        for a in argv
+        if a.partition("=")[0] in ("hydra.run.dir", "hydra.sweep.dir")
+    ]
     for d in [x for x in dirs if "$" not in x] or ["outputs"]:
         path = Path(d).expanduser().absolute()
         parent = path
@@ -146,10 +158,11 @@ def check_output_dir(argv: list[str]) -> str | None:
             parent = parent.parent
         if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
             what = "is not a folder" if not parent.is_dir() else "is not writable"
-            key = next((a.partition("=")[0] for a in argv if a.endswith(f"={d}")),
-                       "hydra.run.dir")
-            return (f"cannot write to the output dir {path}: {parent} {what}; set {key} "
-                    f"to a writable folder")
+            key = next((a.partition("=")[0] for a in argv if a.endswith(f"={d}")), "hydra.run.dir")
+            return (
+                f"cannot write to the output dir {path}: {parent} {what}; set {key} "
+                f"to a writable folder"
+            )
     return None
 
 

@@ -51,16 +51,26 @@ def _fmt(value, spec: str = ".1f") -> str:
 
 def buckets_table(results: Mapping) -> Table:
     """The per-bucket results of one run as a Rich table."""
-    table = Table(title=f"{results['dataset']} · attention={results['attention']} · "
-                        f"seed={results['seed']} · test BLEU {_fmt(results['bleu'])}")
+    table = Table(
+        title=f"{results['dataset']} · attention={results['attention']} · "
+        f"seed={results['seed']} · test BLEU {_fmt(results['bleu'])}"
+    )
     for col in ("bucket", "n", "BLEU", "95% CI", "chrF", "exact %"):
         table.add_column(col, justify="left" if col == "bucket" else "right")
     for b in results["buckets"]:
         ci = f"{_fmt(b['bleu_ci_low'])}–{_fmt(b['bleu_ci_high'])}" if b["n"] else "–"
-        table.add_row(b["label"], str(b["n"]), _fmt(b["bleu"]), ci, _fmt(b.get("chrf")),
-                      _fmt(b.get("exact_match")))
+        table.add_row(
+            b["label"],
+            str(b["n"]),
+            _fmt(b["bleu"]),
+            ci,
+            _fmt(b.get("chrf")),
+            _fmt(b.get("exact_match")),
+        )
     align = results.get("alignment")
     if align:
-        table.caption = (f"alignment accuracy {align['accuracy']:.3f} · AER {align['aer']:.3f} · "
-                         f"attention entropy {align['entropy']:.2f} nats")
+        table.caption = (
+            f"alignment accuracy {align['accuracy']:.3f} · AER {align['aer']:.3f} · "
+            f"attention entropy {align['entropy']:.2f} nats"
+        )
     return table

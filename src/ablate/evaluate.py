@@ -21,12 +21,18 @@ def _join(tokens: Sequence[str]) -> str:
     return " ".join(tokens)
 
 
-def evaluate(pairs: Sequence[Pair], hypotheses: Sequence[Sequence[str]],
-             buckets: Sequence[Bucket], *, tokenize: str,
-             detokenize: Callable[[Sequence[str]], str] | None = None,
-             weights: Sequence[np.ndarray] | None = None,
-             train_counts: Mapping[str, int] | None = None, n_bootstrap: int = 1000,
-             seed: int = 0) -> dict:
+def evaluate(
+    pairs: Sequence[Pair],
+    hypotheses: Sequence[Sequence[str]],
+    buckets: Sequence[Bucket],
+    *,
+    tokenize: str,
+    detokenize: Callable[[Sequence[str]], str] | None = None,
+    weights: Sequence[np.ndarray] | None = None,
+    train_counts: Mapping[str, int] | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict:
     """Scores of `hypotheses` against the targets of `pairs`.
 
     Args:
@@ -53,27 +59,41 @@ def evaluate(pairs: Sequence[Pair], hypotheses: Sequence[Sequence[str]],
     refs = [p.reference for p in pairs]
     lengths = [len(p.src_words) for p in pairs]
     out = corpus_scores(hyps, refs, tokenize=tokenize)
-    out["buckets"] = bucket_scores(hyps, refs, lengths, list(buckets), tokenize=tokenize,
-                                   n_bootstrap=n_bootstrap, seed=seed)
+    out["buckets"] = bucket_scores(
+        hyps, refs, lengths, list(buckets), tokenize=tokenize, n_bootstrap=n_bootstrap, seed=seed
+    )
     gold = [p.alignment for p in pairs]
     has_gold = bool(pairs) and all(g is not None for g in gold)
-    out["alignment"] = alignment_scores(weights, gold) if weights is not None and has_gold \
-        else None
-    out["rare_words"] = None if train_counts is None else rare_word_accuracy(
-        [h.split() for h in hyps], [p.tgt_words for p in pairs], train_counts)
+    out["alignment"] = alignment_scores(weights, gold) if weights is not None and has_gold else None
+    out["rare_words"] = (
+        None
+        if train_counts is None
+        else rare_word_accuracy(
+            [h.split() for h in hyps], [p.tgt_words for p in pairs], train_counts
+        )
+    )
     return out
 
 
-def hypotheses_rows(pairs: Sequence[Pair], hypotheses: Sequence[Sequence[str]],
-                    buckets: Sequence[Bucket], *,
-                    detokenize: Callable[[Sequence[str]], str] | None = None
-                    ) -> list[tuple[str, str, str, str]]:
+def hypotheses_rows(
+    pairs: Sequence[Pair],
+    hypotheses: Sequence[Sequence[str]],
+    buckets: Sequence[Bucket],
+    *,
+    detokenize: Callable[[Sequence[str]], str] | None = None,
+) -> list[tuple[str, str, str, str]]:
     """`(source, reference, hypothesis, bucket label)` for every pair, for `hypotheses.tsv`:
     text, not tokens, and the bucket of the source length in words."""
     detokenize = detokenize or _join
-    return [(" ".join(p.src) if p.src_text is None else p.src_text, p.reference, detokenize(h),
-             buckets[assign(buckets, len(p.src_words))].label)
-            for p, h in zip(pairs, hypotheses, strict=True)]
+    return [
+        (
+            " ".join(p.src) if p.src_text is None else p.src_text,
+            p.reference,
+            detokenize(h),
+            buckets[assign(buckets, len(p.src_words))].label,
+        )
+        for p, h in zip(pairs, hypotheses, strict=True)
+    ]
 
 
 def pick_examples(pairs: Sequence[Pair]) -> list[int]:

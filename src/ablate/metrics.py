@@ -274,6 +274,13 @@ def rare_word_accuracy(
         if i == 0 and totals[0] == 0:
             continue  # no unseen words: leave the band out rather than show an empty row
         label = "0" if i == 0 else (f"{lo}-{hi}" if hi is not None else f">{lo - 1}")
-        out.append({"label": label, "lo": lo, "hi": hi, "n": totals[i],
-                    "accuracy": hits[i] / totals[i] if totals[i] else None})
+        out.append(
+            {
+                "label": label,
+                "lo": lo,
+                "hi": hi,
+                "n": totals[i],
+                "accuracy": hits[i] / totals[i] if totals[i] else None,
+            }
+        )
     return out

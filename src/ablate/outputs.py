@@ -22,6 +22,7 @@ def write_json(path: Path, data: Mapping) -> None:
 
 def write_tsv(path: Path, header: Iterable[str], rows: Iterable[Iterable[str]]) -> None:
     """Tab-separated rows; tabs and newlines inside fields become spaces."""
+
     def clean(x):
         return str(x).replace("\t", " ").replace("\n", " ")
 

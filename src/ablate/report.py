@@ -457,9 +457,14 @@ def _rare_word_rows(runs: list[dict]) -> list[dict] | None:
             per_band.setdefault(band["label"], []).append(band)
     if not per_band:
         return None
-    return [{"label": label, "n": bands[0]["n"] if len({b["n"] for b in bands}) == 1 else None,
-             "accuracy": _mean([b["accuracy"] for b in bands])}
-            for label, bands in per_band.items()]
+    return [
+        {
+            "label": label,
+            "n": bands[0]["n"] if len({b["n"] for b in bands}) == 1 else None,
+            "accuracy": _mean([b["accuracy"] for b in bands]),
+        }
+        for label, bands in per_band.items()
+    ]
 
 
 # --------------------------------------------------------------------------- significance
@@ -805,12 +810,31 @@ def summary_markdown(report: Mapping) -> str:
     rare = {name: v["rare_words"] for name, v in report["variants"].items() if v["rare_words"]}
     if rare:
         labels = list(dict.fromkeys(b["label"] for bands in rare.values() for b in bands))
-        lines += ["", "## Rare words", "",
-                  "Share of reference words the hypotheses produce (clipped unigram recall), "
-                  "by the word's frequency in the training targets; mean over seeds.", ""]
-        rows = [[name] + [_f(next((100 * b["accuracy"] for b in bands if b["label"] == lab
-                                   and b["accuracy"] is not None), None)) for lab in labels]
-                for name, bands in rare.items()]
+        lines += [
+            "",
+            "## Rare words",
+            "",
+            "Share of reference words the hypotheses produce (clipped unigram recall), "
+            "by the word's frequency in the training targets; mean over seeds.",
+            "",
+        ]
+        rows = [
+            [name]
+            + [
+                _f(
+                    next(
+                        (
+                            100 * b["accuracy"]
+                            for b in bands
+                            if b["label"] == lab and b["accuracy"] is not None
+                        ),
+                        None,
+                    )
+                )
+                for lab in labels
+            ]
+            for name, bands in rare.items()
+        ]
         lines += _md_table(["variant", *(f"freq {lab}" for lab in labels)], rows)
     lines += ["", "## Failed jobs", ""]
     if report["failed"]:

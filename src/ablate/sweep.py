@@ -74,11 +74,18 @@ class SweepReport(Callback):
         if logger and str(logger.get("_target_", "")).endswith("wandb_logger"):
             choices = dict(config.hydra.runtime.choices)
             tracking.log_comparison(
-                report, paths, project=logger.project, entity=logger.entity,
-                group=logger.group or sweep_group(choices, sweep_dir), save_dir=str(sweep_dir))
+                report,
+                paths,
+                project=logger.project,
+                entity=logger.entity,
+                group=logger.group or sweep_group(choices, sweep_dir),
+                save_dir=str(sweep_dir),
+            )
         console.print(f"sweep report: {paths.get('summary_md', sweep_dir)}")
         if report["failed"]:
             names = ", ".join(Path(f["dir"]).name for f in report["failed"])
-            console.print(f"[bold red]error:[/bold red] {len(report['failed'])} job(s) failed: "
-                          f"{names}", soft_wrap=True)
+            console.print(
+                f"[bold red]error:[/bold red] {len(report['failed'])} job(s) failed: {names}",
+                soft_wrap=True,
+            )
             sys.exit(1)

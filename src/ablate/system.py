@@ -33,8 +33,10 @@ class DivergedError(RuntimeError):
 
 def subword_state(corpus) -> dict:
     """The corpus's subword models, for `ablate.translate` to encode new input."""
-    return {side: (sw.state_dict() if sw is not None else None)
-            for side, sw in (("src", corpus.src_subword), ("tgt", corpus.tgt_subword))}
+    return {
+        side: (sw.state_dict() if sw is not None else None)
+        for side, sw in (("src", corpus.src_subword), ("tgt", corpus.tgt_subword))
+    }
 
 
 def rng_state() -> dict:
@@ -74,31 +76,49 @@ class Seq2SeqSystem(pl.LightningModule):
             and checked again before validation, so no checkpoint holds NaN weights).
     """
 
-    def __init__(self, model: Seq2Seq, tgt_vocab: Vocab, buckets: Sequence[Bucket],
-                 tokenize: str = "none", detokenize: Callable[[Sequence[str]], str] | None = None,
-                 train_counts: Mapping[str, int] | None = None, beam_size: int = 1,
-                 length_penalty: float = 1.0, lr: float = 1e-3, schedule: str = "constant",
-                 label_smoothing: float = 0.0, check_finite_every: int = 20):
+    def __init__(
+        self,
+        model: Seq2Seq,
+        tgt_vocab: Vocab,
+        buckets: Sequence[Bucket],
+        tokenize: str = "none",
+        detokenize: Callable[[Sequence[str]], str] | None = None,
+        train_counts: Mapping[str, int] | None = None,
+        beam_size: int = 1,
+        length_penalty: float = 1.0,
+        lr: float = 1e-3,
+        schedule: str = "constant",
+        label_smoothing: float = 0.0,
+        check_finite_every: int = 20,
+    ):
         super().__init__()
         if not lr > 0:
             raise ValueError(f"optim.lr must be > 0, got {lr!r}")
         if not lr <= MAX_LR:  # Adam divides lr by 1 − 0.9^step (≥ 0.1) in float32
-            raise ValueError(f"optim.lr must be at most {MAX_LR:g} (Adam's float32 step "
-                             f"overflows beyond that), got {lr!r}")
+            raise ValueError(
+                f"optim.lr must be at most {MAX_LR:g} (Adam's float32 step "
+                f"overflows beyond that), got {lr!r}"
+            )
         if schedule not in SCHEDULES:
-            raise ValueError(f"unknown optim.schedule {schedule!r}; choose one of "
-                             f"{', '.join(SCHEDULES)}")
+            raise ValueError(
+                f"unknown optim.schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}"
+            )
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"optim.label_smoothing must be in [0, 1), got {label_smoothing!r}")
         check_decoding(beam_size, length_penalty)  # at start-up, not at the first test batch
-        self.model, self.tgt_vocab, self.buckets, self.tokenize = model, tgt_vocab, \
-            list(buckets), tokenize
+        self.model, self.tgt_vocab, self.buckets, self.tokenize = (
+            model,
+            tgt_vocab,
+            list(buckets),
+            tokenize,
+        )
         self.detokenize = detokenize
         self.train_counts = tgt_vocab.counts if train_counts is None else dict(train_counts)
         self.beam_size, self.length_penalty = beam_size, length_penalty
         self.lr, self.schedule, self.check_finite_every = lr, schedule, check_finite_every
-        self.loss_fn = nn.CrossEntropyLoss(ignore_index=Vocab.pad_id,
-                                           label_smoothing=label_smoothing)
+        self.loss_fn = nn.CrossEntropyLoss(
+            ignore_index=Vocab.pad_id, label_smoothing=label_smoothing
+        )
         self.train_tokens = 0
         self.train_seconds = 0.0  # of earlier sessions, when the run was resumed
         self._fit_start = time.perf_counter()
@@ -139,11 +159,13 @@ class Seq2SeqSystem(pl.LightningModule):
             raise DivergedError(
                 f"training loss became NaN/inf at step {step} (epoch {self.current_epoch}); "
                 f"the learning rate is likely too high (optim.lr={self.lr:g}) or gradients "
-                f"exploded (set trainer.gradient_clip_val, e.g. 1.0)")
+                f"exploded (set trainer.gradient_clip_val, e.g. 1.0)"
+            )
 
     def _decode(self, batch, keep_weights: bool, beam_size: int = 1):
-        tokens, weights = self.model.decode(batch["src"], batch["src_len"], beam_size=beam_size,
-                                            length_penalty=self.length_penalty)
+        tokens, weights = self.model.decode(
+            batch["src"], batch["src_len"], beam_size=beam_size, length_penalty=self.length_penalty
+        )
         out = []
         for b, i in enumerate(batch["index"].tolist()):
             hyp = self.tgt_vocab.decode(tokens[b].tolist())
@@ -171,9 +193,14 @@ class Seq2SeqSystem(pl.LightningModule):
         # `trainer.limit_val_batches`.
         pairs = self.trainer.datamodule.split("valid")
         decoded = sorted(self._eval)
-        scores = evaluate([pairs[i] for i in decoded], [self._eval[i][0] for i in decoded],
-                          self.buckets, tokenize=self.tokenize, detokenize=self.detokenize,
-                          n_bootstrap=0)
+        scores = evaluate(
+            [pairs[i] for i in decoded],
+            [self._eval[i][0] for i in decoded],
+            self.buckets,
+            tokenize=self.tokenize,
+            detokenize=self.detokenize,
+            n_bootstrap=0,
+        )
         self.log("val/bleu", scores["bleu"], prog_bar=True)
         for b in scores["buckets"]:
             if b["n"]:
@@ -197,16 +224,21 @@ class Seq2SeqSystem(pl.LightningModule):
         rows = [self._eval[i] for i in range(len(pairs))]
         hyps = [r[0] for r in rows]
         forced = [r[2] for r in rows] if rows and rows[0][2] is not None else None
-        scores = evaluate(pairs, hyps, self.buckets, tokenize=self.tokenize,
-                          detokenize=self.detokenize, weights=forced,
-                          train_counts=self.train_counts)
+        scores = evaluate(
+            pairs,
+            hyps,
+            self.buckets,
+            tokenize=self.tokenize,
+            detokenize=self.detokenize,
+            weights=forced,
+            train_counts=self.train_counts,
+        )
         for key in ("bleu", "chrf", "exact_match"):
             self.log(f"test/{key}", scores[key])
         for b in scores["buckets"]:
             if b["n"]:
                 self.log(f"test/bleu_len/{b['label']}", b["bleu"])
-        self.test_outputs = {"scores": scores, "hypotheses": hyps,
-                             "weights": [r[1] for r in rows]}
+        self.test_outputs = {"scores": scores, "hypotheses": hyps, "weights": [r[1] for r in rows]}
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
@@ -225,8 +257,10 @@ class Seq2SeqSystem(pl.LightningModule):
             return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total[0]) / total[0]))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     def on_fit_start(self):
         # Checked here, before any training: the test scores, buckets and hypotheses.tsv
@@ -235,7 +269,8 @@ class Seq2SeqSystem(pl.LightningModule):
             raise ValueError(
                 f"trainer.limit_test_batches={self.trainer.limit_test_batches} is not supported:"
                 f" the test scores every test sentence; drop the override (generated datasets"
-                f" take dataset.test_size)")
+                f" take dataset.test_size)"
+            )
         self._fit_start = time.perf_counter()
 
     def elapsed(self) -> float:
@@ -245,13 +280,15 @@ class Seq2SeqSystem(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint):
         # What `ablate.translate` needs to rebuild the model without the training data,
         # and what `resume` needs beyond Lightning's own state to continue exactly.
-        checkpoint["ablate"] = {"src_vocab": self.trainer.datamodule.src_vocab.state_dict(),
-                                "tgt_vocab": self.tgt_vocab.state_dict(),
-                                "model": dict(self.model.config),
-                                "subword": subword_state(self.trainer.datamodule.corpus),
-                                "train_tokens": int(self.train_tokens),
-                                "train_seconds": self.elapsed(),
-                                "rng": rng_state()}
+        checkpoint["ablate"] = {
+            "src_vocab": self.trainer.datamodule.src_vocab.state_dict(),
+            "tgt_vocab": self.tgt_vocab.state_dict(),
+            "model": dict(self.model.config),
+            "subword": subword_state(self.trainer.datamodule.corpus),
+            "train_tokens": int(self.train_tokens),
+            "train_seconds": self.elapsed(),
+            "rng": rng_state(),
+        }
 
     def on_load_checkpoint(self, checkpoint):
         if self.trainer.state.fn != TrainerFn.FITTING:

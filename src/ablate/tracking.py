@@ -23,7 +23,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from ablate.console import console
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach the W&B host at all
-INIT_TIMEOUT = 20.0    # seconds for wandb.init once the host answers
+INIT_TIMEOUT = 20.0  # seconds for wandb.init once the host answers
 
 
 def wandb_logged_in() -> bool:
@@ -56,9 +56,15 @@ def wandb_mode() -> str:
     return "online" if wandb_logged_in() else "offline"
 
 
-def wandb_logger(save_dir: str, name: str, config: Mapping, project: str = "ablate",
-                 entity: str | None = None, group: str | None = None,
-                 tags: Sequence[str] = ()) -> WandbLogger:
+def wandb_logger(
+    save_dir: str,
+    name: str,
+    config: Mapping,
+    project: str = "ablate",
+    entity: str | None = None,
+    group: str | None = None,
+    tags: Sequence[str] = (),
+) -> WandbLogger:
     """A `WandbLogger` in the right mode, with the run's resolved config.
 
     Args:
@@ -69,15 +75,24 @@ def wandb_logger(save_dir: str, name: str, config: Mapping, project: str = "abla
     """
     mode = wandb_mode()
     if mode == "online" and (reason := wandb_unreachable()):
-        console.print(f"[yellow]warning:[/yellow] W&B server unreachable ({reason}); "
-                      f"logging offline, the run goes on")
+        console.print(
+            f"[yellow]warning:[/yellow] W&B server unreachable ({reason}); "
+            f"logging offline, the run goes on"
+        )
         mode = "offline"
 
     def make(mode: str) -> WandbLogger:
-        return WandbLogger(name=name, save_dir=save_dir, project=project, entity=entity,
-                           group=group, tags=list(tags), config=dict(config), mode=mode,
-                           settings={"silent": True, "console": "off",
-                                     "init_timeout": INIT_TIMEOUT})
+        return WandbLogger(
+            name=name,
+            save_dir=save_dir,
+            project=project,
+            entity=entity,
+            group=group,
+            tags=list(tags),
+            config=dict(config),
+            mode=mode,
+            settings={"silent": True, "console": "off", "init_timeout": INIT_TIMEOUT},
+        )
 
     logger = make(mode)
     if mode == "online":
@@ -85,12 +100,16 @@ def wandb_logger(save_dir: str, name: str, config: Mapping, project: str = "abla
             logger.experiment  # noqa: B018 - start the run now, to fall back if it fails
         except Exception as e:  # wandb raises its own errors and plain ones alike
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            console.print(f"[yellow]warning:[/yellow] W&B did not start ({first[:160]}); "
-                          f"logging offline, the run goes on")
+            console.print(
+                f"[yellow]warning:[/yellow] W&B did not start ({first[:160]}); "
+                f"logging offline, the run goes on"
+            )
             logger = make(mode := "offline")
     if mode == "offline":
-        console.print(f"W&B offline: sync later with "
-                      f"`wandb sync {Path(save_dir) / 'wandb' / 'offline-run-*'}`")
+        console.print(
+            f"W&B offline: sync later with "
+            f"`wandb sync {Path(save_dir) / 'wandb' / 'offline-run-*'}`"
+        )
     return logger
 
 
@@ -101,8 +120,7 @@ def csv_logger(save_dir: str, name: str, config: Mapping) -> CSVLogger:
     return logger
 
 
-def log_test(logger: Logger | None, buckets: Sequence[Mapping],
-             images: Mapping[str, Path]) -> None:
+def log_test(logger: Logger | None, buckets: Sequence[Mapping], images: Mapping[str, Path]) -> None:
     """Log the test BLEU-by-length table + line chart and the alignment heatmaps to W&B.
 
     Args:
@@ -116,13 +134,17 @@ def log_test(logger: Logger | None, buckets: Sequence[Mapping],
     import wandb
 
     columns = ["bucket", "lo", "hi", "n", "bleu", "bleu_ci_low", "bleu_ci_high"]
-    rows = [[b["label"], b["lo"], b["hi"], b["n"], b["bleu"], b["bleu_ci_low"],
-             b["bleu_ci_high"]] for b in buckets if b["n"]]
+    rows = [
+        [b["label"], b["lo"], b["hi"], b["n"], b["bleu"], b["bleu_ci_low"], b["bleu_ci_high"]]
+        for b in buckets
+        if b["n"]
+    ]
     table = wandb.Table(columns=columns, data=rows)
     payload = {
         "test/bleu_by_length": table,
-        "test/bleu_by_length_chart": wandb.plot.line(table, "bucket", "bleu",
-                                                     title="Test BLEU by source length"),
+        "test/bleu_by_length_chart": wandb.plot.line(
+            table, "bucket", "bleu", title="Test BLEU by source length"
+        ),
     }
     payload.update({key: wandb.Image(str(path)) for key, path in images.items()})
     logger.experiment.log(payload)
@@ -136,8 +158,15 @@ def finish(logger: Logger | None, exit_code: int) -> None:
         logger.finalize("success" if exit_code == 0 else "failed")
 
 
-def log_comparison(report: Mapping, paths: Mapping[str, Path], *, project: str,
-                   entity: str | None, group: str, save_dir: str) -> None:
+def log_comparison(
+    report: Mapping,
+    paths: Mapping[str, Path],
+    *,
+    project: str,
+    entity: str | None,
+    group: str,
+    save_dir: str,
+) -> None:
     """One more W&B run in the sweep's group holding the comparison of its variants.
 
     Args:
@@ -152,24 +181,48 @@ def log_comparison(report: Mapping, paths: Mapping[str, Path], *, project: str,
     for name, v in report["variants"].items():
         for b in v["buckets"]:
             if b.get("bleu") is not None:
-                rows.append([name, b["label"], b["bleu"], b.get("bleu_ci_low"),
-                             b.get("bleu_ci_high"), b.get("n")])
-    table = wandb.Table(columns=["variant", "bucket", "bleu", "bleu_ci_low", "bleu_ci_high", "n"],
-                        data=rows)
-    run = wandb.init(project=project, entity=entity, group=group, name=f"{group}-comparison",
-                     job_type="comparison", dir=save_dir, mode=wandb_mode(),
-                     config={"sweep_dir": str(report.get("sweep_dir", save_dir)),
-                             "variants": list(report["variants"])},
-                     settings=wandb.Settings(silent=True, console="off"))
+                rows.append(
+                    [
+                        name,
+                        b["label"],
+                        b["bleu"],
+                        b.get("bleu_ci_low"),
+                        b.get("bleu_ci_high"),
+                        b.get("n"),
+                    ]
+                )
+    table = wandb.Table(
+        columns=["variant", "bucket", "bleu", "bleu_ci_low", "bleu_ci_high", "n"], data=rows
+    )
+    run = wandb.init(
+        project=project,
+        entity=entity,
+        group=group,
+        name=f"{group}-comparison",
+        job_type="comparison",
+        dir=save_dir,
+        mode=wandb_mode(),
+        config={
+            "sweep_dir": str(report.get("sweep_dir", save_dir)),
+            "variants": list(report["variants"]),
+        },
+        settings=wandb.Settings(silent=True, console="off"),
+    )
     exit_code = 1
     try:
         payload = {
             "sweep/bleu_by_length": table,
             "sweep/bleu_by_length_chart": wandb.plot.line(
-                table, "bucket", "bleu", stroke="variant", title="BLEU by source length"),
+                table, "bucket", "bleu", stroke="variant", title="BLEU by source length"
+            ),
         }
-        payload.update({f"sweep/{key}": wandb.Image(str(p)) for key, p in paths.items()
-                        if str(p).endswith(".png")})
+        payload.update(
+            {
+                f"sweep/{key}": wandb.Image(str(p))
+                for key, p in paths.items()
+                if str(p).endswith(".png")
+            }
+        )
         run.log(payload)
         exit_code = 0
     finally:

@@ -38,8 +38,9 @@ class RunInterrupted(KeyboardInterrupt):
     to continue. A KeyboardInterrupt, so a sweep stops too."""
 
 
-def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None,
-        in_sweep: bool = False) -> dict:
+def run(
+    cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None, in_sweep: bool = False
+) -> dict:
     """Train and test one model; write the run dir; return `results.json`'s content.
 
     Args:
@@ -53,53 +54,82 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None,
         console.print(f"{run_dir} already holds a complete run (results.json); skipped")
         return done
     check_writable(run_dir)
-    resume_from = checkpoints.resume_path(run_dir, cfg.resume, cfg.ckpt_path,
-                                          required=not in_sweep)
+    resume_from = checkpoints.resume_path(run_dir, cfg.resume, cfg.ckpt_path, required=not in_sweep)
     keep_freed_memory()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
     corpus = instantiate(cfg.dataset)
-    data = Seq2SeqData(corpus, batch_size=cfg.data.batch_size, min_freq=cfg.data.min_freq,
-                       seed=cfg.seed)
-    buckets = make_buckets(**OmegaConf.to_container(cfg.buckets),
-                           lengths=[len(p.src_words) for p in corpus.test])
-    model = instantiate(cfg.model)(src_vocab_size=len(data.src_vocab),
-                                   tgt_vocab_size=len(data.tgt_vocab), attention=cfg.attention)
+    data = Seq2SeqData(
+        corpus, batch_size=cfg.data.batch_size, min_freq=cfg.data.min_freq, seed=cfg.seed
+    )
+    buckets = make_buckets(
+        **OmegaConf.to_container(cfg.buckets), lengths=[len(p.src_words) for p in corpus.test]
+    )
+    model = instantiate(cfg.model)(
+        src_vocab_size=len(data.src_vocab),
+        tgt_vocab_size=len(data.tgt_vocab),
+        attention=cfg.attention,
+    )
     if resume_from:
-        checkpoints.check_fits(resume_from, model.config, data.src_vocab.itos,
-                               data.tgt_vocab.itos)
+        checkpoints.check_fits(resume_from, model.config, data.src_vocab.itos, data.tgt_vocab.itos)
         console.print(f"resuming from {resume_from}")
-    system = Seq2SeqSystem(model, data.tgt_vocab, buckets, tokenize=corpus.tokenize,
-                           detokenize=corpus.detokenize, train_counts=corpus.word_counts(),
-                           **cfg.decode, **cfg.optim)
+    system = Seq2SeqSystem(
+        model,
+        data.tgt_vocab,
+        buckets,
+        tokenize=corpus.tokenize,
+        detokenize=corpus.detokenize,
+        train_counts=corpus.word_counts(),
+        **cfg.decode,
+        **cfg.optim,
+    )
 
     name = f"{corpus.name}-{cfg.attention}-s{cfg.seed}"
     config = {**OmegaConf.to_container(cfg, resolve=True), "choices": dict(choices or {})}
-    logger = instantiate(cfg.logger)(save_dir=str(run_dir), name=name, config=config) \
-        if cfg.logger else None
-    checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", monitor="val/bleu",
-                                 mode="max", save_last=True, filename="best-{epoch}")
+    logger = (
+        instantiate(cfg.logger)(save_dir=str(run_dir), name=name, config=config)
+        if cfg.logger
+        else None
+    )
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        monitor="val/bleu",
+        mode="max",
+        save_last=True,
+        filename="best-{epoch}",
+    )
     trainer = instantiate(cfg.trainer)(
-        default_root_dir=str(run_dir), logger=logger or False,
-        callbacks=[checkpoint, checkpoints.SaveOnStop(run_dir / "checkpoints"),
-                   progress_callback()])
+        default_root_dir=str(run_dir),
+        logger=logger or False,
+        callbacks=[
+            checkpoint,
+            checkpoints.SaveOnStop(run_dir / "checkpoints"),
+            progress_callback(),
+        ],
+    )
     exit_code = 1
     try:
         trainer.fit(system, datamodule=data, ckpt_path=resume_from)
-        train = {"epochs": trainer.current_epoch, "steps": trainer.global_step,
-                 "seconds": round(system.elapsed(), 2), "tokens": int(system.train_tokens)}
+        train = {
+            "epochs": trainer.current_epoch,
+            "steps": trainer.global_step,
+            "seconds": round(system.elapsed(), 2),
+            "tokens": int(system.train_tokens),
+        }
         trainer.test(system, datamodule=data, ckpt_path="best", verbose=False)
         results = write_run(run_dir, cfg, corpus, system, trainer, train, logger)
         exit_code = 0
     except DivergedError as e:
-        raise DivergedError(stopped(run_dir, cfg, corpus, trainer, "diverged", str(e),
-                                    in_sweep)) from None
+        raise DivergedError(
+            stopped(run_dir, cfg, corpus, trainer, "diverged", str(e), in_sweep)
+        ) from None
     except (KeyboardInterrupt, SystemExit) as e:  # Lightning turns Ctrl-C, SIGTERM into exits
         signal = "SIGTERM" if isinstance(e, SIGTERMException) else "Ctrl-C"
-        raise RunInterrupted(stopped(run_dir, cfg, corpus, trainer, "interrupted",
-                                     f"{signal} stopped it", in_sweep)) from None
+        raise RunInterrupted(
+            stopped(run_dir, cfg, corpus, trainer, "interrupted", f"{signal} stopped it", in_sweep)
+        ) from None
     finally:
         tracking.finish(logger, exit_code)
     console.print(buckets_table(results))
@@ -112,32 +142,46 @@ def complete_results(run_dir: Path) -> dict | None:
         results = json.loads((run_dir / "results.json").read_text())
     except (OSError, ValueError):
         return None
-    return results if isinstance(results, dict) and results.get("status") == "complete" \
-        else None
+    return results if isinstance(results, dict) and results.get("status") == "complete" else None
 
 
-def stopped(run_dir: Path, cfg: DictConfig, corpus, trainer, status: str, why: str,
-            in_sweep: bool) -> str:
+def stopped(
+    run_dir: Path, cfg: DictConfig, corpus, trainer, status: str, why: str, in_sweep: bool
+) -> str:
     """Write `results.json` for a run that stopped early; return the one-line message."""
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / checkpoints.LAST
     saved = ckpt_dir / checkpoints.INTERRUPTED
-    again = (f"resume=true hydra.sweep.dir={run_dir.parent}" if in_sweep
-             else f"resume=true hydra.run.dir={run_dir}")
+    again = (
+        f"resume=true hydra.sweep.dir={run_dir.parent}"
+        if in_sweep
+        else f"resume=true hydra.run.dir={run_dir}"
+    )
     if status == "interrupted":
-        message = (f"{why} at epoch {trainer.current_epoch}, step {trainer.global_step}"
-                   + (f"; saved {saved}" if saved.is_file() else "")
-                   + f"; continue with the same command plus {again}")
+        message = (
+            f"{why} at epoch {trainer.current_epoch}, step {trainer.global_step}"
+            + (f"; saved {saved}" if saved.is_file() else "")
+            + f"; continue with the same command plus {again}"
+        )
     else:
-        kept = f"last good checkpoint {last}" if last.is_file() else \
-            "no checkpoint (it diverged in the first epoch)"
+        kept = (
+            f"last good checkpoint {last}"
+            if last.is_file()
+            else "no checkpoint (it diverged in the first epoch)"
+        )
         message = f"{why}; {kept}"
-    write_json(run_dir / "results.json", {
-        "attention": cfg.attention, "dataset": corpus.name, "seed": cfg.seed,
-        "status": status, "error": message,
-        "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step},
-        "last_checkpoint": str(last) if last.is_file() else None,
-    })
+    write_json(
+        run_dir / "results.json",
+        {
+            "attention": cfg.attention,
+            "dataset": corpus.name,
+            "seed": cfg.seed,
+            "status": status,
+            "error": message,
+            "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step},
+            "last_checkpoint": str(last) if last.is_file() else None,
+        },
+    )
     return message
 
 
@@ -149,8 +193,10 @@ def check_writable(run_dir: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as e:
-        raise OSError(f"cannot write to the output dir {run_dir} ({e.strerror}); "
-                      f"set hydra.run.dir to a writable folder") from None
+        raise OSError(
+            f"cannot write to the output dir {run_dir} ({e.strerror}); "
+            f"set hydra.run.dir to a writable folder"
+        ) from None
 
 
 def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
@@ -158,38 +204,61 @@ def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
     out = system.test_outputs
     scores, hyps = out["scores"], out["hypotheses"]
     results = {
-        "attention": cfg.attention, "dataset": corpus.name, "seed": cfg.seed,
-        "bleu": scores["bleu"], "chrf": scores["chrf"], "exact_match": scores["exact_match"],
-        "signature": scores["signature"], "buckets": scores["buckets"],
-        "alignment": scores["alignment"], "rare_words": scores["rare_words"],
-        "train": {"epochs": train["epochs"], "steps": train["steps"],
-                  "seconds": train["seconds"],
-                  "tokens_per_second": round(train["tokens"] / max(train["seconds"], 1e-9), 1),
-                  "threads": torch.get_num_threads(), "peak_rss_mb": peak_rss_mb()},
+        "attention": cfg.attention,
+        "dataset": corpus.name,
+        "seed": cfg.seed,
+        "bleu": scores["bleu"],
+        "chrf": scores["chrf"],
+        "exact_match": scores["exact_match"],
+        "signature": scores["signature"],
+        "buckets": scores["buckets"],
+        "alignment": scores["alignment"],
+        "rare_words": scores["rare_words"],
+        "train": {
+            "epochs": train["epochs"],
+            "steps": train["steps"],
+            "seconds": train["seconds"],
+            "tokens_per_second": round(train["tokens"] / max(train["seconds"], 1e-9), 1),
+            "threads": torch.get_num_threads(),
+            "peak_rss_mb": peak_rss_mb(),
+        },
         "decode": {"beam_size": system.beam_size, "length_penalty": system.length_penalty},
-        "data": {k: corpus.meta[k] for k in ("dropped", "drop_reasons", "subword")
-                 if k in corpus.meta},
+        "data": {
+            k: corpus.meta[k] for k in ("dropped", "drop_reasons", "subword") if k in corpus.meta
+        },
         "best_checkpoint": trainer.checkpoint_callback.best_model_path,
         "status": "complete",
     }
-    write_tsv(run_dir / "hypotheses.tsv", ["source", "reference", "hypothesis", "bucket"],
-              hypotheses_rows(corpus.test, hyps, system.buckets, detokenize=corpus.detokenize))
+    write_tsv(
+        run_dir / "hypotheses.tsv",
+        ["source", "reference", "hypothesis", "bucket"],
+        hypotheses_rows(corpus.test, hyps, system.buckets, detokenize=corpus.detokenize),
+    )
     plots = run_dir / "plots"
-    images = {"test/bleu_by_length_plot": save_figure(
-        bleu_by_length_figure({cfg.attention: scores["buckets"]},
-                              title=f"{corpus.name}: BLEU by source length"),
-        plots / "bleu_by_length.png")}
+    images = {
+        "test/bleu_by_length_plot": save_figure(
+            bleu_by_length_figure(
+                {cfg.attention: scores["buckets"]}, title=f"{corpus.name}: BLEU by source length"
+            ),
+            plots / "bleu_by_length.png",
+        )
+    }
     examples = {}
     for tag, i in zip(("short", "median", "long"), pick_examples(corpus.test), strict=False):
         weights = out["weights"][i]
         if weights is None:  # attention=none has no weights to draw
             continue
         src, hyp = list(corpus.test[i].src), (list(hyps[i]) + ["</s>"])[: weights.shape[0]]
-        fig = alignment_figure(weights, src, hyp,
-                               title=f"{cfg.attention} · {tag} ({len(src)} tokens)")
+        fig = alignment_figure(
+            weights, src, hyp, title=f"{cfg.attention} · {tag} ({len(src)} tokens)"
+        )
         images[f"test/alignment/{tag}"] = save_figure(fig, plots / f"alignment_{tag}.png")
-        examples[tag] = {"index": i, "source": src, "hypothesis": hyp,
-                         "weights": weights.round(4).tolist()}
+        examples[tag] = {
+            "index": i,
+            "source": src,
+            "hypothesis": hyp,
+            "weights": weights.round(4).tolist(),
+        }
     if examples:  # the raw matrices, so a sweep report can put variants side by side
         write_json(plots / "alignment_examples.json", examples)
     write_json(run_dir / "results.json", results)

@@ -30,8 +30,14 @@ class Translator:
     """A trained model with what it needs to read and write text: vocabularies, and the
     subword models when the run used them (`dataset.subword`)."""
 
-    def __init__(self, model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab,
-                 src_subword: Subword | None = None, tgt_subword: Subword | None = None):
+    def __init__(
+        self,
+        model: Seq2Seq,
+        src_vocab: Vocab,
+        tgt_vocab: Vocab,
+        src_subword: Subword | None = None,
+        tgt_subword: Subword | None = None,
+    ):
         self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
         self.src_subword, self.tgt_subword = src_subword, tgt_subword
         # toy_fr and the symbol tasks have lower-case vocabularies; real text keeps case.
@@ -59,12 +65,15 @@ def load(path: str | Path) -> Translator:
         detail = str(e).strip().splitlines()[-1].strip()[:120]
         raise checkpoints.CheckpointError(
             f"{path}: its weights do not fit its model settings ({detail}); use a "
-            f"checkpoint written by an ablate run") from None
+            f"checkpoint written by an ablate run"
+        ) from None
     subword = meta.get("subword") or {}
-    return Translator(model.eval(), Vocab.from_state_dict(meta["src_vocab"]),
-                      Vocab.from_state_dict(meta["tgt_vocab"]),
-                      *(Subword.from_state_dict(subword[k]) if subword.get(k) else None
-                        for k in ("src", "tgt")))
+    return Translator(
+        model.eval(),
+        Vocab.from_state_dict(meta["src_vocab"]),
+        Vocab.from_state_dict(meta["tgt_vocab"]),
+        *(Subword.from_state_dict(subword[k]) if subword.get(k) else None for k in ("src", "tgt")),
+    )
 
 
 def translate(translator: Translator, sentence: str, beam_size: int = 1):
@@ -78,8 +87,10 @@ def translate(translator: Translator, sentence: str, beam_size: int = 1):
     if not src:
         raise ValueError("nothing to translate: give a sentence")
     tokens, weights = translator.model.decode(
-        torch.tensor([translator.src_vocab.encode(src)]), torch.tensor([len(src)]),
-        beam_size=beam_size)
+        torch.tensor([translator.src_vocab.encode(src)]),
+        torch.tensor([len(src)]),
+        beam_size=beam_size,
+    )
     out = translator.tgt_vocab.decode(tokens[0].tolist())
     return src, out, None if weights is None else weights[0, : len(out)].numpy()
 
@@ -103,8 +114,11 @@ def matrix_table(src, out, weights) -> Table:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     keys = ("ckpt", "png", "beam")
-    opts = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args
-            if a.split("=", 1)[0] in keys and "=" in a}
+    opts = {
+        a.split("=", 1)[0]: a.split("=", 1)[1]
+        for a in args
+        if a.split("=", 1)[0] in keys and "=" in a
+    }
     words = [a for a in args if a.split("=", 1)[0] not in keys]
     if "ckpt" not in opts or not words:
         console.print(USAGE)

@@ -32,8 +32,15 @@ class LengthGroupedBatches(Sampler[list[int]]):
             without it, `set_epoch` or the count of passes so far.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0,
-                 pool: int = 50, epoch_fn: Callable[[], int] | None = None):
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        pool: int = 50,
+        epoch_fn: Callable[[], int] | None = None,
+    ):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"data.batch_size must be a positive integer, got {batch_size!r}")
         self.lengths, self.batch_size, self.shuffle = list(lengths), batch_size, shuffle
@@ -46,7 +53,7 @@ class LengthGroupedBatches(Sampler[list[int]]):
         idx = list(range(len(self.lengths)))
         if not self.shuffle:
             idx.sort(key=lambda i: self.lengths[i])
-            return [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+            return [idx[i : i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
         if self.epoch_fn is not None:
             self.epoch = self.epoch_fn()
         rng = random.Random(self.seed + self.epoch)
@@ -54,8 +61,10 @@ class LengthGroupedBatches(Sampler[list[int]]):
         size = self.pool * self.batch_size
         batches = []
         for start in range(0, len(idx), size):
-            chunk = sorted(idx[start:start + size], key=lambda i: self.lengths[i])
-            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+            chunk = sorted(idx[start : start + size], key=lambda i: self.lengths[i])
+            batches += [
+                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
+            ]
         rng.shuffle(batches)
         return batches
 
@@ -86,8 +95,13 @@ def collate(pairs: list[Pair], indices: list[int], src_vocab: Vocab, tgt_vocab: 
         src[b, : len(s)] = torch.tensor(s)
         tgt_in[b, : len(t) + 1] = torch.tensor([Vocab.bos_id, *t])
         tgt_out[b, : len(t) + 1] = torch.tensor([*t, Vocab.eos_id])
-    return {"src": src, "src_len": torch.tensor([len(s) for s in src_ids]), "tgt_in": tgt_in,
-            "tgt_out": tgt_out, "index": torch.tensor(indices)}
+    return {
+        "src": src,
+        "src_len": torch.tensor([len(s) for s in src_ids]),
+        "tgt_in": tgt_in,
+        "tgt_out": tgt_out,
+        "index": torch.tensor(indices),
+    }
 
 
 class _Split(torch.utils.data.Dataset):
@@ -113,26 +127,46 @@ class Seq2SeqData(pl.LightningDataModule):
             cheap to build, so this rarely pays on CPU).
     """
 
-    def __init__(self, corpus: Corpus, batch_size: int = 64, min_freq: int = 1, seed: int = 0,
-                 num_workers: int = 0):
+    def __init__(
+        self,
+        corpus: Corpus,
+        batch_size: int = 64,
+        min_freq: int = 1,
+        seed: int = 0,
+        num_workers: int = 0,
+    ):
         super().__init__()
-        self.corpus, self.batch_size, self.seed, self.num_workers = corpus, batch_size, seed, \
-            num_workers
+        self.corpus, self.batch_size, self.seed, self.num_workers = (
+            corpus,
+            batch_size,
+            seed,
+            num_workers,
+        )
         self.src_vocab = Vocab.build((p.src for p in corpus.train), min_freq)
         self.tgt_vocab = Vocab.build((p.tgt for p in corpus.train), min_freq)
 
     def split(self, name: str) -> list[Pair]:
         return getattr(self.corpus, name)
 
-    def loader(self, name: str, shuffle: bool = False,
-               epoch_fn: Callable[[], int] | None = None) -> DataLoader:
+    def loader(
+        self, name: str, shuffle: bool = False, epoch_fn: Callable[[], int] | None = None
+    ) -> DataLoader:
         pairs = self.split(name)
-        sampler = LengthGroupedBatches([len(p.src) for p in pairs], self.batch_size,
-                                       shuffle=shuffle, seed=self.seed, epoch_fn=epoch_fn)
+        sampler = LengthGroupedBatches(
+            [len(p.src) for p in pairs],
+            self.batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            epoch_fn=epoch_fn,
+        )
         return DataLoader(
-            _Split(pairs), batch_sampler=sampler, num_workers=self.num_workers,
-            collate_fn=lambda idx: collate([pairs[i] for i in idx], idx, self.src_vocab,
-                                           self.tgt_vocab))
+            _Split(pairs),
+            batch_sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=lambda idx: collate(
+                [pairs[i] for i in idx], idx, self.src_vocab, self.tgt_vocab
+            ),
+        )
 
     def train_dataloader(self):
         # The batch order of epoch e depends on e alone, read from the trainer at each pass

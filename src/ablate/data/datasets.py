@@ -81,8 +81,16 @@ def _split_lengths(min_len: int, max_len: int, test_max_len: int | None) -> dict
     return {"train": (min_len, max_len), "valid": (min_len, max_len), "test": test}
 
 
-def toy_fr(train_size: int, valid_size: int, test_size: int, min_len: int, max_len: int,
-           seed: int, test_max_len: int | None = None, cache_dir: str | None = None) -> Corpus:
+def toy_fr(
+    train_size: int,
+    valid_size: int,
+    test_size: int,
+    min_len: int,
+    max_len: int,
+    seed: int,
+    test_max_len: int | None = None,
+    cache_dir: str | None = None,
+) -> Corpus:
     """The embedded English→French-like grammar (see `ablate.data.toy_fr`).
 
     Splits are generated from `seed`, `seed + 1`, `seed + 2` and cached under
@@ -91,9 +99,16 @@ def toy_fr(train_size: int, valid_size: int, test_size: int, min_len: int, max_l
     """
     _check_sizes("dataset", train_size=train_size, valid_size=valid_size, test_size=test_size)
     lengths = _split_lengths(min_len, max_len, test_max_len)
-    settings = dict(train_size=train_size, valid_size=valid_size, test_size=test_size,
-                    min_len=min_len, max_len=max_len, test_max_len=test_max_len, seed=seed,
-                    grammar=toy_fr_grammar.VERSION)
+    settings = dict(
+        train_size=train_size,
+        valid_size=valid_size,
+        test_size=test_size,
+        min_len=min_len,
+        max_len=max_len,
+        test_max_len=test_max_len,
+        seed=seed,
+        grammar=toy_fr_grammar.VERSION,
+    )
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     path = path / f"toy_fr-{key}.json"
@@ -106,26 +121,52 @@ def toy_fr(train_size: int, valid_size: int, test_size: int, min_len: int, max_l
     if splits is None:
         sizes = dict(train=train_size, valid=valid_size, test=test_size)
         splits = {
-            split: toy_fr_grammar.generate(sizes[split], min_len=lengths[split][0],
-                                           max_len=lengths[split][1], seed=seed + i)
+            split: toy_fr_grammar.generate(
+                sizes[split], min_len=lengths[split][0], max_len=lengths[split][1], seed=seed + i
+            )
             for i, split in enumerate(SPLITS)
         }
         atomic_write_text(path, json.dumps({k: _pairs_to_json(v) for k, v in splits.items()}))
-    return Corpus("toy_fr", splits["train"], splits["valid"], splits["test"], tokenize="none",
-                  meta={"cache": str(path)})
+    return Corpus(
+        "toy_fr",
+        splits["train"],
+        splits["valid"],
+        splits["test"],
+        tokenize="none",
+        meta={"cache": str(path)},
+    )
 
 
-def synthetic(task: str, train_size: int, valid_size: int, test_size: int, min_len: int,
-              max_len: int, vocab_size: int, seed: int, test_max_len: int | None = None) -> Corpus:
+def synthetic(
+    task: str,
+    train_size: int,
+    valid_size: int,
+    test_size: int,
+    min_len: int,
+    max_len: int,
+    vocab_size: int,
+    seed: int,
+    test_max_len: int | None = None,
+) -> Corpus:
     """`copy`, `reverse` or `sort` over `vocab_size` symbols (see `ablate.data.synthetic`)."""
-    _check_sizes("dataset", train_size=train_size, valid_size=valid_size, test_size=test_size,
-                 vocab_size=vocab_size)
+    _check_sizes(
+        "dataset",
+        train_size=train_size,
+        valid_size=valid_size,
+        test_size=test_size,
+        vocab_size=vocab_size,
+    )
     lengths = _split_lengths(min_len, max_len, test_max_len)
     sizes = dict(train=train_size, valid=valid_size, test=test_size)
     splits = {
-        split: synthetic_tasks.generate(task, sizes[split], min_len=lengths[split][0],
-                                        max_len=lengths[split][1], vocab_size=vocab_size,
-                                        seed=seed + i)
+        split: synthetic_tasks.generate(
+            task,
+            sizes[split],
+            min_len=lengths[split][0],
+            max_len=lengths[split][1],
+            vocab_size=vocab_size,
+            seed=seed + i,
+        )
         for i, split in enumerate(SPLITS)
     }
     return Corpus(task, splits["train"], splits["valid"], splits["test"], tokenize="none")
@@ -138,19 +179,21 @@ class CorpusError(ValueError):
 def _read_lines(path: Path) -> list[str]:
     """The lines of a UTF-8 text file, gzip-compressed when its name ends in `.gz`."""
     if not path.exists():
-        raise CorpusError(f"corpus file not found: {path} (set dataset.path to the folder "
-                          f"holding train/valid/test.{{src,tgt}} files)")
+        raise CorpusError(
+            f"corpus file not found: {path} (set dataset.path to the folder "
+            f"holding train/valid/test.{{src,tgt}} files)"
+        )
     try:
         data = path.read_bytes()
     except OSError as e:  # a folder, no read permission, an I/O error
-        raise CorpusError(f"cannot read corpus file {path} ({e.strerror}); make it a readable "
-                          f"file") from None
+        raise CorpusError(
+            f"cannot read corpus file {path} ({e.strerror}); make it a readable file"
+        ) from None
     if path.suffix == ".gz":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as e:
-            raise CorpusError(f"{path}: not a readable gzip file ({e}); replace the file") \
-                from None
+            raise CorpusError(f"{path}: not a readable gzip file ({e}); replace the file") from None
     # Editors on Windows start UTF-8 files with a byte-order mark; it is not part of
     # the first word.
     data = data.removeprefix(codecs.BOM_UTF8)
@@ -158,8 +201,10 @@ def _read_lines(path: Path) -> list[str]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise CorpusError(f"{path}, line {line}: not valid UTF-8 (byte {data[e.start]:#04x}); "
-                          f"re-encode the file as UTF-8") from None
+        raise CorpusError(
+            f"{path}, line {line}: not valid UTF-8 (byte {data[e.start]:#04x}); "
+            f"re-encode the file as UTF-8"
+        ) from None
     # Only "\n" (or "\r\n") ends a line, as for `wc -l`: str.splitlines() would also split
     # at U+2028, \x85, \x0c, … inside a line and shift every later pair out of alignment.
     lines = text.split("\n")
@@ -171,12 +216,15 @@ def _read_lines(path: Path) -> list[str]:
 def check_tokenize(tokenize: str) -> None:
     """Raises ValueError unless `tokenize` is one of sacrebleu's BLEU tokenizers."""
     if tokenize not in BLEU.TOKENIZERS:
-        raise ValueError(f"unknown dataset.tokenize {tokenize!r}; choose one of "
-                         f"{', '.join(BLEU.TOKENIZERS)} (13a for real text)")
+        raise ValueError(
+            f"unknown dataset.tokenize {tokenize!r}; choose one of "
+            f"{', '.join(BLEU.TOKENIZERS)} (13a for real text)"
+        )
 
 
-def check_text_settings(max_len: int, tokenize: str,
-                        subword: Mapping | None) -> subwords.SubwordSettings:
+def check_text_settings(
+    max_len: int, tokenize: str, subword: Mapping | None
+) -> subwords.SubwordSettings:
     """Check the settings every real-text dataset shares, before any file is read.
 
     Raises:
@@ -187,10 +235,17 @@ def check_text_settings(max_len: int, tokenize: str,
     return subwords.SubwordSettings.from_config(subword)
 
 
-def text_corpus(name: str, files: Mapping[str, tuple[Path, Path]], *, max_len: int,
-                tokenize: str, subword: Mapping | None = None, cache_dir: str | None = None,
-                sides: tuple[str, str] = ("source", "target"), meta: Mapping | None = None
-                ) -> Corpus:
+def text_corpus(
+    name: str,
+    files: Mapping[str, tuple[Path, Path]],
+    *,
+    max_len: int,
+    tokenize: str,
+    subword: Mapping | None = None,
+    cache_dir: str | None = None,
+    sides: tuple[str, str] = ("source", "target"),
+    meta: Mapping | None = None,
+) -> Corpus:
     """A corpus of real text from aligned files: line i of a split's source file
     translates line i of its target file.
 
@@ -216,8 +271,10 @@ def text_corpus(name: str, files: Mapping[str, tuple[Path, Path]], *, max_len: i
         src_file, tgt_file = files[split]
         src_lines, tgt_lines = _read_lines(src_file), _read_lines(tgt_file)
         if len(src_lines) != len(tgt_lines):
-            raise CorpusError(f"{src_file} has {len(src_lines)} lines but {tgt_file} has "
-                              f"{len(tgt_lines)}; line i of each must translate the other")
+            raise CorpusError(
+                f"{src_file} has {len(src_lines)} lines but {tgt_file} has "
+                f"{len(tgt_lines)}; line i of each must translate the other"
+            )
         kept, empty, long = [], 0, 0
         for s, t in zip(src_lines, tgt_lines, strict=True):
             s, t = subwords.normalize(s), subwords.normalize(t)
@@ -228,37 +285,73 @@ def text_corpus(name: str, files: Mapping[str, tuple[Path, Path]], *, max_len: i
             else:
                 kept.append((s, t))
         if not kept:
-            raise CorpusError(f"{src_file}: no usable sentence pairs (empty split, or every "
-                              f"line empty or longer than dataset.max_len={max_len})")
+            raise CorpusError(
+                f"{src_file}: no usable sentence pairs (empty split, or every "
+                f"line empty or longer than dataset.max_len={max_len})"
+            )
         if empty or long:
-            console.print(f"{name}: dropped {empty + long} of {len(src_lines)} {split} pairs: "
-                          f"{empty} with an empty side, {long} with a side over "
-                          f"dataset.max_len={max_len} words", soft_wrap=True)
+            console.print(
+                f"{name}: dropped {empty + long} of {len(src_lines)} {split} pairs: "
+                f"{empty} with an empty side, {long} with a side over "
+                f"dataset.max_len={max_len} words",
+                soft_wrap=True,
+            )
         texts[split], dropped[split] = kept, empty + long
         reasons[split] = {"empty": empty, "max_len": long}
 
     root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    src_sw, tgt_sw = subwords.build(settings, [s for s, _ in texts["train"]],
-                                    [t for _, t in texts["train"]], root / "subword", sides)
+    src_sw, tgt_sw = subwords.build(
+        settings,
+        [s for s, _ in texts["train"]],
+        [t for _, t in texts["train"]],
+        root / "subword",
+        sides,
+    )
     splits = {}
     for split, kept in texts.items():
         src_texts, tgt_texts = [s for s, _ in kept], [t for _, t in kept]
         src_tok = src_sw.encode_batch(src_texts) if src_sw else [s.split() for s in src_texts]
         tgt_tok = tgt_sw.encode_batch(tgt_texts) if tgt_sw else [t.split() for t in tgt_texts]
-        splits[split] = [Pair(tuple(a), tuple(b), src_text=s, tgt_text=t)
-                         for a, b, s, t in zip(src_tok, tgt_tok, src_texts, tgt_texts,
-                                               strict=True)]
-    info = {**(meta or {}), "dropped": dropped, "drop_reasons": reasons, "max_len": max_len,
-            "subword": None if settings.model is None else {
-                "model": settings.model, "vocab_size": settings.vocab_size,
-                "joint": settings.joint, "src_pieces": len(src_sw), "tgt_pieces": len(tgt_sw)}}
-    return Corpus(name, splits["train"], splits["valid"], splits["test"], tokenize=tokenize,
-                  meta=info, src_subword=src_sw, tgt_subword=tgt_sw)
+        splits[split] = [
+            Pair(tuple(a), tuple(b), src_text=s, tgt_text=t)
+            for a, b, s, t in zip(src_tok, tgt_tok, src_texts, tgt_texts, strict=True)
+        ]
+    info = {
+        **(meta or {}),
+        "dropped": dropped,
+        "drop_reasons": reasons,
+        "max_len": max_len,
+        "subword": None
+        if settings.model is None
+        else {
+            "model": settings.model,
+            "vocab_size": settings.vocab_size,
+            "joint": settings.joint,
+            "src_pieces": len(src_sw),
+            "tgt_pieces": len(tgt_sw),
+        },
+    }
+    return Corpus(
+        name,
+        splits["train"],
+        splits["valid"],
+        splits["test"],
+        tokenize=tokenize,
+        meta=info,
+        src_subword=src_sw,
+        tgt_subword=tgt_sw,
+    )
 
 
-def parallel(path: str, src_ext: str = "src", tgt_ext: str = "tgt", max_len: int = 100,
-             tokenize: str = "none", subword: Mapping | None = None,
-             cache_dir: str | None = None) -> Corpus:
+def parallel(
+    path: str,
+    src_ext: str = "src",
+    tgt_ext: str = "tgt",
+    max_len: int = 100,
+    tokenize: str = "none",
+    subword: Mapping | None = None,
+    cache_dir: str | None = None,
+) -> Corpus:
     """A user's own aligned corpus: `{path}/{train,valid,test}.{src_ext,tgt_ext}`.
 
     Any UTF-8 text (`.gz` files are read too when the extension says so); line i of the
@@ -266,10 +359,19 @@ def parallel(path: str, src_ext: str = "src", tgt_ext: str = "tgt", max_len: int
     normalised, dropped and counted, and for `subword`.
     """
     if path in (None, "", "???"):
-        raise CorpusError("dataset=parallel needs dataset.path=DIR, a folder holding "
-                          "train/valid/test.{src,tgt} files")
+        raise CorpusError(
+            "dataset=parallel needs dataset.path=DIR, a folder holding "
+            "train/valid/test.{src,tgt} files"
+        )
     root = Path(path).expanduser()
-    files = {split: (root / f"{split}.{src_ext}", root / f"{split}.{tgt_ext}")
-             for split in SPLITS}
-    return text_corpus("parallel", files, max_len=max_len, tokenize=tokenize, subword=subword,
-                       cache_dir=cache_dir, sides=(src_ext, tgt_ext), meta={"path": str(root)})
+    files = {split: (root / f"{split}.{src_ext}", root / f"{split}.{tgt_ext}") for split in SPLITS}
+    return text_corpus(
+        "parallel",
+        files,
+        max_len=max_len,
+        tokenize=tokenize,
+        subword=subword,
+        cache_dir=cache_dir,
+        sides=(src_ext, tgt_ext),
+        meta={"path": str(root)},
+    )

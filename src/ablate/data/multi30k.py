@@ -35,8 +35,10 @@ from ablate.data.datasets import (
 LANGS = ("de", "en", "fr")
 # Our split names → the release's file names.
 SPLIT_FILES = {"train": "train", "valid": "val", "test": "test_2016_flickr"}
-URL = ("https://raw.githubusercontent.com/multi30k/dataset/"
-       "a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw")
+URL = (
+    "https://raw.githubusercontent.com/multi30k/dataset/"
+    "a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw"
+)
 # sha256 of each file of the release at that commit (data/task1/raw/*.gz).
 SHA256 = {
     "train.de.gz": "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6",
@@ -50,13 +52,21 @@ SHA256 = {
     "test_2016_flickr.fr.gz": "6d326e188d259fb1d04ac19eae3af956559b3a0b93d7635e56c90987c40c8b90",
 }
 TIMEOUT = 60  # seconds without data before a download counts as failed
-LOCAL_FIX = ("set dataset.path=DIR to a local copy holding "
-             "{train,val,test_2016_flickr}.{de,en,fr}.gz")
+LOCAL_FIX = (
+    "set dataset.path=DIR to a local copy holding {train,val,test_2016_flickr}.{de,en,fr}.gz"
+)
 
 
-def multi30k(path: str | None = None, src_lang: str = "de", tgt_lang: str = "en",
-             max_len: int = 100, tokenize: str = "13a", subword: Mapping | None = None,
-             url: str = URL, cache_dir: str | None = None) -> Corpus:
+def multi30k(
+    path: str | None = None,
+    src_lang: str = "de",
+    tgt_lang: str = "en",
+    max_len: int = 100,
+    tokenize: str = "13a",
+    subword: Mapping | None = None,
+    url: str = URL,
+    cache_dir: str | None = None,
+) -> Corpus:
     """Multi30k task 1, `src_lang` → `tgt_lang`.
 
     Args:
@@ -77,8 +87,10 @@ def multi30k(path: str | None = None, src_lang: str = "de", tgt_lang: str = "en"
         if lang not in LANGS:
             raise ValueError(f"unknown dataset.{key} {lang!r}; choose one of {', '.join(LANGS)}")
     if src_lang == tgt_lang:
-        raise ValueError(f"dataset.src_lang and dataset.tgt_lang are both {src_lang!r}; "
-                         f"choose two different languages of {', '.join(LANGS)}")
+        raise ValueError(
+            f"dataset.src_lang and dataset.tgt_lang are both {src_lang!r}; "
+            f"choose two different languages of {', '.join(LANGS)}"
+        )
     check_text_settings(max_len, tokenize, subword)  # before any download
     if not isinstance(url, str) or not url.startswith(("http://", "https://", "file://")):
         raise ValueError(f"dataset.url must be an http://, https:// or file:// URL, got {url!r}")
@@ -86,28 +98,44 @@ def multi30k(path: str | None = None, src_lang: str = "de", tgt_lang: str = "en"
     if path not in (None, ""):
         root = Path(path).expanduser()
         if not root.is_dir():
-            raise CorpusError(f"dataset.path={path} is not a folder; point it at a local copy "
-                              f"of Multi30k holding {{train,val,test_2016_flickr}}.{{de,en,fr}}"
-                              f"[.gz] files")
+            raise CorpusError(
+                f"dataset.path={path} is not a folder; point it at a local copy "
+                f"of Multi30k holding {{train,val,test_2016_flickr}}.{{de,en,fr}}"
+                f"[.gz] files"
+            )
         found = {name: _local_file(root, name) for name in names}
     else:
         root = (Path(cache_dir).expanduser() if cache_dir else default_cache_dir()) / "multi30k"
         found = fetch([f"{name}.gz" for name in names], url, root)
         found = {name: found[f"{name}.gz"] for name in names}
-    files = {split: (found[f"{SPLIT_FILES[split]}.{src_lang}"],
-                     found[f"{SPLIT_FILES[split]}.{tgt_lang}"]) for split in SPLITS}
-    return text_corpus("multi30k", files, max_len=max_len, tokenize=tokenize, subword=subword,
-                       cache_dir=cache_dir, sides=(src_lang, tgt_lang),
-                       meta={"path": str(root), "src_lang": src_lang, "tgt_lang": tgt_lang})
+    files = {
+        split: (
+            found[f"{SPLIT_FILES[split]}.{src_lang}"],
+            found[f"{SPLIT_FILES[split]}.{tgt_lang}"],
+        )
+        for split in SPLITS
+    }
+    return text_corpus(
+        "multi30k",
+        files,
+        max_len=max_len,
+        tokenize=tokenize,
+        subword=subword,
+        cache_dir=cache_dir,
+        sides=(src_lang, tgt_lang),
+        meta={"path": str(root), "src_lang": src_lang, "tgt_lang": tgt_lang},
+    )
 
 
 def _local_file(root: Path, name: str) -> Path:
     for candidate in (root / f"{name}.gz", root / name):
         if candidate.is_file():
             return candidate
-    raise CorpusError(f"Multi30k file not found: {root / name}.gz (nor {name}) under "
-                      f"dataset.path={root}; the folder needs "
-                      f"{{train,val,test_2016_flickr}}.{{src_lang,tgt_lang}}[.gz] files")
+    raise CorpusError(
+        f"Multi30k file not found: {root / name}.gz (nor {name}) under "
+        f"dataset.path={root}; the folder needs "
+        f"{{train,val,test_2016_flickr}}.{{src_lang,tgt_lang}}[.gz] files"
+    )
 
 
 def sha256(data: bytes) -> str:
@@ -139,26 +167,38 @@ def fetch(names: list[str], url: str, root: Path) -> dict[str, Path]:
             data[name] = _download(f"{base}/{name}", name)
             got = sha256(data[name])
             if got != SHA256[name]:
-                raise CorpusError(f"multi30k: {name} from {base}/{name} has sha256 {got}, "
-                                  f"expected {SHA256[name]}; nothing was saved. Check "
-                                  f"dataset.url (it must serve the release at commit "
-                                  f"a3d2e0d), retry, or {LOCAL_FIX}")
+                raise CorpusError(
+                    f"multi30k: {name} from {base}/{name} has sha256 {got}, "
+                    f"expected {SHA256[name]}; nothing was saved. Check "
+                    f"dataset.url (it must serve the release at commit "
+                    f"a3d2e0d), retry, or {LOCAL_FIX}"
+                )
         for name, content in data.items():
             atomic_write_bytes(root / name, content)
         size = sum(map(len, data.values())) / 1e6
-        console.print(f"multi30k: downloaded {len(data)} files ({size:.1f} MB) from {base}, "
-                      f"sha256 verified, saved in {root}", soft_wrap=True)
+        console.print(
+            f"multi30k: downloaded {len(data)} files ({size:.1f} MB) from {base}, "
+            f"sha256 verified, saved in {root}",
+            soft_wrap=True,
+        )
     return {name: root / name for name in names}
 
 
 def _download(url: str, name: str) -> bytes:
     """The bytes at `url`, with a progress bar in a terminal."""
-    columns = (TextColumn(f"downloading {name}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn())
+    columns = (
+        TextColumn(f"downloading {name}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+    )
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT) as response, \
-                Progress(*columns, console=console, transient=True,
-                         disable=not console.is_terminal) as progress:
+        with (
+            urllib.request.urlopen(url, timeout=TIMEOUT) as response,
+            Progress(
+                *columns, console=console, transient=True, disable=not console.is_terminal
+            ) as progress,
+        ):
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             task = progress.add_task(name, total=total)
@@ -169,11 +209,14 @@ def _download(url: str, name: str) -> bytes:
     except (OSError, http.client.HTTPException) as e:
         # HTTPError reads "HTTP Error 404: Not Found"; other URLErrors wrap the OSError.
         reason = e.reason if type(e) is urllib.error.URLError else e
-        raise CorpusError(f"multi30k: could not download {name} from {url} ({reason}); "
-                          f"{LOCAL_FIX}") from None
+        raise CorpusError(
+            f"multi30k: could not download {name} from {url} ({reason}); {LOCAL_FIX}"
+        ) from None
     data = b"".join(chunks)
     if total is not None and len(data) != total:
-        raise CorpusError(f"multi30k: the download of {name} from {url} broke off after "
-                          f"{len(data)} of {total} bytes; nothing was saved. Retry, or "
-                          f"{LOCAL_FIX}")
+        raise CorpusError(
+            f"multi30k: the download of {name} from {url} broke off after "
+            f"{len(data)} of {total} bytes; nothing was saved. Retry, or "
+            f"{LOCAL_FIX}"
+        )
     return data

@@ -36,8 +36,10 @@ TRAINER_OPTIONS = {
     "character_coverage": 1.0,  # every training character is a piece: no <unk> in training
     "normalization_rule_name": "identity",  # `normalize` below is the one normalisation
     "hard_vocab_limit": False,  # a small corpus gets fewer pieces instead of an error
-    "bos_id": -1, "eos_id": -1,  # <s> and </s> belong to ablate's Vocab, not to the pieces
-    "input_sentence_size": 0, "shuffle_input_sentence": False,  # all sentences, in order
+    "bos_id": -1,
+    "eos_id": -1,  # <s> and </s> belong to ablate's Vocab, not to the pieces
+    "input_sentence_size": 0,
+    "shuffle_input_sentence": False,  # all sentences, in order
     "num_threads": 1,  # the model bytes record the thread count: fix it for the cache key
     "minloglevel": 2,  # no training log on the terminal
 }
@@ -73,22 +75,26 @@ class SubwordSettings:
         if subword is None:
             return cls()
         if not isinstance(subword, Mapping):
-            raise ValueError(f"dataset.subword must be a mapping like {{model: bpe, "
-                             f"vocab_size: 8000}} or null, got {subword!r}")
+            raise ValueError(
+                f"dataset.subword must be a mapping like {{model: bpe, "
+                f"vocab_size: 8000}} or null, got {subword!r}"
+            )
         unknown = sorted(set(subword) - set(KEYS))
         if unknown:
-            raise ValueError(f"unknown key dataset.subword.{unknown[0]}; the keys are "
-                             f"{', '.join(KEYS)}")
+            raise ValueError(
+                f"unknown key dataset.subword.{unknown[0]}; the keys are {', '.join(KEYS)}"
+            )
         settings = cls(**dict(subword))
         if settings.model is not None and settings.model not in MODELS:
-            raise ValueError(f"unknown dataset.subword.model {settings.model!r}; choose one of "
-                             f"{', '.join(MODELS)}, or null for whitespace words")
+            raise ValueError(
+                f"unknown dataset.subword.model {settings.model!r}; choose one of "
+                f"{', '.join(MODELS)}, or null for whitespace words"
+            )
         size = settings.vocab_size
         if isinstance(size, bool) or not isinstance(size, int) or size < 8:
             raise ValueError(f"dataset.subword.vocab_size must be an integer >= 8, got {size!r}")
         if not isinstance(settings.joint, bool):
-            raise ValueError(f"dataset.subword.joint must be true or false, got "
-                             f"{settings.joint!r}")
+            raise ValueError(f"dataset.subword.joint must be true or false, got {settings.joint!r}")
         return settings
 
 
@@ -129,17 +135,26 @@ class Subword:
 
 def cache_key(sentences: Sequence[str], model: str, vocab_size: int) -> str:
     """A hash of the training sentences, the settings and the trainer."""
-    h = hashlib.sha256(json.dumps({"model": model, "vocab_size": vocab_size,
-                                   "options": TRAINER_OPTIONS,
-                                   "sentencepiece": spm.__version__}, sort_keys=True).encode())
+    h = hashlib.sha256(
+        json.dumps(
+            {
+                "model": model,
+                "vocab_size": vocab_size,
+                "options": TRAINER_OPTIONS,
+                "sentencepiece": spm.__version__,
+            },
+            sort_keys=True,
+        ).encode()
+    )
     for s in sentences:
         h.update(s.encode("utf-8"))
         h.update(b"\n")
     return h.hexdigest()[:16]
 
 
-def train(sentences: Sequence[str], model: str, vocab_size: int, cache_dir: Path,
-          name: str = "training") -> Subword:
+def train(
+    sentences: Sequence[str], model: str, vocab_size: int, cache_dir: Path, name: str = "training"
+) -> Subword:
     """The `model` subword model of `sentences`, from the cache or trained and cached.
 
     Args:
@@ -163,25 +178,38 @@ def train(sentences: Sequence[str], model: str, vocab_size: int, cache_dir: Path
             pass  # a corrupt cache is retrained, never trusted
     writer, start = io.BytesIO(), time.perf_counter()
     try:
-        spm.SentencePieceTrainer.train(sentence_iterator=iter(sentences), model_writer=writer,
-                                       model_type=model, vocab_size=vocab_size,
-                                       **TRAINER_OPTIONS)
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(sentences),
+            model_writer=writer,
+            model_type=model,
+            vocab_size=vocab_size,
+            **TRAINER_OPTIONS,
+        )
     except RuntimeError as e:
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else repr(e)
-        raise ValueError(f"sentencepiece could not train a {model} model "
-                         f"(dataset.subword.vocab_size={vocab_size}) on {len(sentences)} "
-                         f"{name} sentences: {reason}") from None
+        raise ValueError(
+            f"sentencepiece could not train a {model} model "
+            f"(dataset.subword.vocab_size={vocab_size}) on {len(sentences)} "
+            f"{name} sentences: {reason}"
+        ) from None
     subword = Subword(writer.getvalue())
     atomic_write_bytes(path, subword.model_proto)
-    console.print(f"trained a {model} subword model ({len(subword)} pieces) on "
-                  f"{len(sentences)} {name} sentences in {time.perf_counter() - start:.1f} s "
-                  f"→ {path}", soft_wrap=True)
+    console.print(
+        f"trained a {model} subword model ({len(subword)} pieces) on "
+        f"{len(sentences)} {name} sentences in {time.perf_counter() - start:.1f} s "
+        f"→ {path}",
+        soft_wrap=True,
+    )
     return subword
 
 
-def build(settings: SubwordSettings, src_train: Sequence[str], tgt_train: Sequence[str],
-          cache_dir: Path, names: tuple[str, str] = ("source", "target")
-          ) -> tuple[Subword | None, Subword | None]:
+def build(
+    settings: SubwordSettings,
+    src_train: Sequence[str],
+    tgt_train: Sequence[str],
+    cache_dir: Path,
+    names: tuple[str, str] = ("source", "target"),
+) -> tuple[Subword | None, Subword | None]:
     """The source and target subword models `settings` ask for (None, None for words).
 
     Args:
@@ -193,8 +221,15 @@ def build(settings: SubwordSettings, src_train: Sequence[str], tgt_train: Sequen
     if settings.model is None:
         return None, None
     if settings.joint:
-        joint = train([*src_train, *tgt_train], settings.model, settings.vocab_size, cache_dir,
-                      f"{names[0]}+{names[1]}")
+        joint = train(
+            [*src_train, *tgt_train],
+            settings.model,
+            settings.vocab_size,
+            cache_dir,
+            f"{names[0]}+{names[1]}",
+        )
         return joint, joint
-    return (train(src_train, settings.model, settings.vocab_size, cache_dir, names[0]),
-            train(tgt_train, settings.model, settings.vocab_size, cache_dir, names[1]))
+    return (
+        train(src_train, settings.model, settings.vocab_size, cache_dir, names[0]),
+        train(tgt_train, settings.model, settings.vocab_size, cache_dir, names[1]),
+    )

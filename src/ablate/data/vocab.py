@@ -30,8 +30,9 @@ class Vocab:
         if not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"data.min_freq must be an integer >= 1, got {min_freq!r}")
         counts = Counter(t for s in sentences for t in s)
-        kept = sorted((t for t, c in counts.items() if c >= min_freq),
-                      key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t)
+        )
         return cls(kept, counts)
 
     def __len__(self) -> int:
@@ -55,4 +56,4 @@ class Vocab:
 
     @classmethod
     def from_state_dict(cls, state: dict) -> Vocab:
-        return cls(state["itos"][len(SPECIALS):], state.get("counts"))
+        return cls(state["itos"][len(SPECIALS) :], state.get("counts"))

@@ -81,18 +81,27 @@ class GRULayer(torch.autograd.Function):
         torch.mul(grad_h_steps, dn, out=grad_gi[..., 2 * H :])
         grad_gh, grad_gi = grad_gh.view(T * B, 3 * H), grad_gi.view(T * B, 3 * H)
         grad_x = (grad_gi @ w_ih).view(T, B, -1).transpose(0, 1)  # (B, T, E)
-        return (grad_x, grad_h0, grad_gi.t() @ x_steps, grad_gh.t() @ h_prev.view(T * B, H),
-                grad_gi.sum(0), grad_gh.sum(0))
+        return (
+            grad_x,
+            grad_h0,
+            grad_gi.t() @ x_steps,
+            grad_gh.t() @ h_prev.view(T * B, H),
+            grad_gi.sum(0),
+            grad_gh.sum(0),
+        )
 
 
-def gru_layer(rnn: nn.GRU, layer: int, x: torch.Tensor, h0: torch.Tensor,
-              reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def gru_layer(
+    rnn: nn.GRU, layer: int, x: torch.Tensor, h0: torch.Tensor, reverse: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Layer `layer` (one direction) of `rnn` over `x` `(B, T, E)` from `h0` `(B, H)`,
     with `rnn`'s own parameters: outputs `(B, T, H)` and the final state `(B, H)`.
     `reverse` picks the backward direction's weights; the caller reverses the input."""
     suffix = "_reverse" if reverse else ""
-    weights = [getattr(rnn, f"{name}_l{layer}{suffix}")
-               for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    weights = [
+        getattr(rnn, f"{name}_l{layer}{suffix}")
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    ]
     return GRULayer.apply(x, h0, *weights)
 
 

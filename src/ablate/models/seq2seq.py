@@ -47,10 +47,15 @@ def check_decoding(beam_size: int, length_penalty: float) -> None:
     """Raise ValueError unless `decode.beam_size` and `decode.length_penalty` are valid."""
     if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"decode.beam_size must be a positive integer, got {beam_size!r}")
-    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) \
-            or not length_penalty >= 0:
-        raise ValueError(f"decode.length_penalty must be a number >= 0 (0 = no length "
-                         f"normalisation), got {length_penalty!r}")
+    if (
+        isinstance(length_penalty, bool)
+        or not isinstance(length_penalty, (int, float))
+        or not length_penalty >= 0
+    ):
+        raise ValueError(
+            f"decode.length_penalty must be a number >= 0 (0 = no length "
+            f"normalisation), got {length_penalty!r}"
+        )
 
 
 class Dropout(nn.Dropout):
@@ -91,13 +96,27 @@ class Encoder(nn.Module):
     """Embedding + bidirectional RNN; each direction has `hidden // 2` units so that the
     concatenated states have size `hidden`, the decoder's size."""
 
-    def __init__(self, vocab_size: int, embed: int, hidden: int, layers: int, rnn: str,
-                 dropout: float, pad_id: int):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed: int,
+        hidden: int,
+        layers: int,
+        rnn: str,
+        dropout: float,
+        pad_id: int,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_id)
         rnn_cls = nn.GRU if rnn == "gru" else nn.LSTM
-        self.rnn = rnn_cls(embed, hidden // 2, num_layers=layers, batch_first=True,
-                           bidirectional=True, dropout=dropout if layers > 1 else 0.0)
+        self.rnn = rnn_cls(
+            embed,
+            hidden // 2,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.dropout = Dropout(dropout)
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
@@ -117,8 +136,9 @@ class Encoder(nn.Module):
         if not packed and isinstance(self.rnn, nn.GRU) and x.device.type == "cpu":
             states, final = self._unpacked_gru(x, src_len.to(x.device))
         else:
-            x_packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True,
-                                            enforce_sorted=False)
+            x_packed = pack_padded_sequence(
+                x, src_len.cpu(), batch_first=True, enforce_sorted=False
+            )
             out, final = self.rnn(x_packed)
             states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
 
@@ -171,13 +191,28 @@ def _gather_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 class Decoder(nn.Module):
     """Luong-style decoder: RNN over the previous target word, then attention."""
 
-    def __init__(self, vocab_size: int, embed: int, hidden: int, layers: int, rnn: str,
-                 dropout: float, pad_id: int, attention: str, attention_dim: int | None):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed: int,
+        hidden: int,
+        layers: int,
+        rnn: str,
+        dropout: float,
+        pad_id: int,
+        attention: str,
+        attention_dim: int | None,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_id)
         rnn_cls = nn.GRU if rnn == "gru" else nn.LSTM
-        self.rnn = rnn_cls(embed, hidden, num_layers=layers, batch_first=True,
-                           dropout=dropout if layers > 1 else 0.0)
+        self.rnn = rnn_cls(
+            embed,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.attention = build_attention(attention, hidden, attention_dim)
         self.W_c = nn.Linear(2 * hidden, hidden, bias=False)
         self.W_o = nn.Linear(hidden, vocab_size)
@@ -222,15 +257,30 @@ class Seq2Seq(nn.Module):
         pad_id, bos_id, eos_id: special token ids of the target vocabulary.
     """
 
-    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, attention: str = "additive",
-                 embed: int = 128, hidden: int = 256, layers: int = 1, rnn: str = "gru",
-                 dropout: float = 0.1, attention_dim: int | None = None, pad_id: int = 0,
-                 bos_id: int = 2, eos_id: int = 3):
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        attention: str = "additive",
+        embed: int = 128,
+        hidden: int = 256,
+        layers: int = 1,
+        rnn: str = "gru",
+        dropout: float = 0.1,
+        attention_dim: int | None = None,
+        pad_id: int = 0,
+        bos_id: int = 2,
+        eos_id: int = 3,
+    ):
         super().__init__()
-        for name, value in [("embed", embed), ("hidden", hidden), ("layers", layers),
-                            ("src_vocab_size", src_vocab_size),
-                            ("tgt_vocab_size", tgt_vocab_size),
-                            ("attention_dim", attention_dim or hidden)]:
+        for name, value in [
+            ("embed", embed),
+            ("hidden", hidden),
+            ("layers", layers),
+            ("src_vocab_size", src_vocab_size),
+            ("tgt_vocab_size", tgt_vocab_size),
+            ("attention_dim", attention_dim or hidden),
+        ]:
             _check_size(name, value)
         if hidden % 2:
             raise ValueError(f"model.hidden must be even (two encoder directions), got {hidden}")
@@ -240,15 +290,26 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"model.dropout must be in [0, 1), got {dropout!r}")
         self.attention = attention
         # The constructor arguments, so a checkpoint can rebuild this model (translate).
-        self.config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size,
-                           attention=attention, embed=embed, hidden=hidden, layers=layers,
-                           rnn=rnn, dropout=dropout, attention_dim=attention_dim, pad_id=pad_id,
-                           bos_id=bos_id, eos_id=eos_id)
+        self.config = dict(
+            src_vocab_size=src_vocab_size,
+            tgt_vocab_size=tgt_vocab_size,
+            attention=attention,
+            embed=embed,
+            hidden=hidden,
+            layers=layers,
+            rnn=rnn,
+            dropout=dropout,
+            attention_dim=attention_dim,
+            pad_id=pad_id,
+            bos_id=bos_id,
+            eos_id=eos_id,
+        )
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.encoder = Encoder(src_vocab_size, embed, hidden, layers, rnn, dropout, pad_id)
         self.bridge = nn.Linear(hidden, hidden)
-        self.decoder = Decoder(tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id,
-                               attention, attention_dim)
+        self.decoder = Decoder(
+            tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id, attention, attention_dim
+        )
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
         """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state.
@@ -308,10 +369,17 @@ class Seq2Seq(nn.Module):
                 if not keep.any():
                     break
                 # Drop finished sentences so later steps only pay for the live ones.
-                active, y, keys, mask, final, prepared = active[keep], y[keep], keys[keep], \
-                    mask[keep], final[keep], prepared[keep]
-                state = tuple(h[:, keep] for h in state) if isinstance(state, tuple) \
-                    else state[:, keep]
+                active, y, keys, mask, final, prepared = (
+                    active[keep],
+                    y[keep],
+                    keys[keep],
+                    mask[keep],
+                    final[keep],
+                    prepared[keep],
+                )
+                state = (
+                    tuple(h[:, keep] for h in state) if isinstance(state, tuple) else state[:, keep]
+                )
         T = int(lengths.max()) if B else 0
         positions = torch.arange(max_len, device=src.device)[None, :]
         tokens = tokens.masked_fill(positions >= lengths[:, None], self.pad_id)[:, :T]
@@ -321,8 +389,14 @@ class Seq2Seq(nn.Module):
         return tokens, weights
 
     @torch.no_grad()
-    def beam_search(self, src, src_len, beam_size: int = 5, max_len: int | None = None,
-                    length_penalty: float = 1.0):
+    def beam_search(
+        self,
+        src,
+        src_len,
+        beam_size: int = 5,
+        max_len: int | None = None,
+        length_penalty: float = 1.0,
+    ):
         """Batched beam search: one decoder call per step for every beam of every sentence.
 
         At each step every live beam proposes its `2K` most likely next tokens; of the
@@ -360,8 +434,11 @@ class Seq2Seq(nn.Module):
         # final state and `prepared`, so reordering beams never moves those: only dropping
         # a finished sentence does.
         keys, mask, final, prepared = (_repeat_rows(x, K) for x in (keys, mask, final, prepared))
-        state = tuple(_repeat_rows(h, K, 1) for h in state) if isinstance(state, tuple) \
+        state = (
+            tuple(_repeat_rows(h, K, 1) for h in state)
+            if isinstance(state, tuple)
             else _repeat_rows(state, K, 1)
+        )
         score = keys.new_full((B, K), float("-inf"))  # (B, K) log-prob sum of each beam
         score[:, 0] = 0.0  # the K beams start as one: only the first may extend
         y = src.new_full((B * K, 1), self.bos_id)
@@ -409,8 +486,11 @@ class Seq2Seq(nn.Module):
                 ended[live] += ends.sum(1)
             # The first K candidates that are not EOS go on (ascending rank).
             pick = torch.where(eos, -1, c - rank).topk(K).indices  # (b, K)
-            score, parent, token = cand.gather(1, pick), parent.gather(1, pick), \
-                token.gather(1, pick)
+            score, parent, token = (
+                cand.gather(1, pick),
+                parent.gather(1, pick),
+                token.gather(1, pick),
+            )
             token_at[live, t] = token
             parent_at[live, t] = parent
             if weights_at is not None:
@@ -423,11 +503,19 @@ class Seq2Seq(nn.Module):
                 if not keep.any():
                     break
                 # Drop finished sentences so later steps only pay for the live ones.
-                live, score, rows, y = live[keep], score[keep], rows[keep], \
-                    y.view(b, K)[keep].view(-1, 1)
+                live, score, rows, y = (
+                    live[keep],
+                    score[keep],
+                    rows[keep],
+                    y.view(b, K)[keep].view(-1, 1),
+                )
                 keep_rows = keep.repeat_interleave(K)
-                keys, mask, final, prepared = keys[keep_rows], mask[keep_rows], \
-                    final[keep_rows], prepared[keep_rows]
+                keys, mask, final, prepared = (
+                    keys[keep_rows],
+                    mask[keep_rows],
+                    final[keep_rows],
+                    prepared[keep_rows],
+                )
             state = _index_state(state, rows.flatten())
         # Sentences where no hypothesis ended keep best_len = max_len and best_beam = 0:
         # the best live beam (beams stay sorted by score).
@@ -444,8 +532,14 @@ class Seq2Seq(nn.Module):
             beam = torch.where(on, parent, beam)
         return tokens, weights
 
-    def decode(self, src, src_len, beam_size: int = 1, length_penalty: float = 1.0,
-               max_len: int | None = None):
+    def decode(
+        self,
+        src,
+        src_len,
+        beam_size: int = 1,
+        length_penalty: float = 1.0,
+        max_len: int | None = None,
+    ):
         """Greedy decoding for `beam_size=1`, beam search otherwise; arguments and return
         values as `beam_search`."""
         check_decoding(beam_size, length_penalty)
