@@ -284,3 +284,27 @@ def rare_word_accuracy(
             }
         )
     return out
+
+
+# How far gold links move a word (issue: "handles reordering"). A monotone translation
+# keeps target word j near source position j·S/T (the diagonal, scaled for one-to-many
+# words); a link's jump is its distance from there, in source words.
+JUMP_BANDS = ((0, 2), (3, 9), (10, None))
+
+
+def link_jumps(alignment: Iterable[tuple[int, int]], src_len: int, tgt_len: int) -> list[int]:
+    """Distance of every gold link from the length-scaled diagonal, in source words.
+
+    Args:
+        alignment: gold links `(src_idx, tgt_idx)`, 0-based.
+        src_len, tgt_len: the sentence lengths `S`, `T` in tokens.
+
+    Returns:
+        `round(|i - j * S / T|)` for each link `(i, j)`, in the order given. A copy has
+        jumps 0; reversing a 30-word sentence moves its first and last words 29.
+    """
+    if src_len < 1 or tgt_len < 1:
+        raise ValueError(f"link_jumps needs src_len, tgt_len >= 1, got {src_len}, {tgt_len}")
+    scale = src_len / tgt_len
+    # j + 0.5 and i + 0.5: positions as centres, so a copy of any length has jumps 0.
+    return [round(abs((i + 0.5) - (j + 0.5) * scale)) for i, j in alignment]
