@@ -29,6 +29,7 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
 from ablate.data.datamodule import Seq2SeqData, collate
+from ablate.models.search import max_output_len
 from ablate.models.seq2seq import Seq2Seq
 
 
@@ -188,13 +189,13 @@ class StepwiseSeq2Seq(nn.Module):
 
         Args:
             src: `(B, S)`; src_len: `(B,)`.
-            max_len: most output tokens; default `2 S + 10`.
+            max_len: most output tokens; default `max_output_len(S)`.
 
         Returns:
             tokens `(B, T)` (EOS not included, padded with `pad_id`) and weights
             `(B, T, S)` (None for `none`).
         """
-        max_len = max_len or 2 * src.shape[1] + 10
+        max_len = max_len or max_output_len(src.shape[1])
         return self._pad(
             [self.greedy_one(src[b, : int(src_len[b])], max_len) for b in range(src.shape[0])],
             src,
@@ -210,7 +211,7 @@ class StepwiseSeq2Seq(nn.Module):
         length_penalty: float = 1.0,
     ):
         """Beam search, one sentence after another; same interface as `Seq2Seq.beam_search`."""
-        max_len = max_len or 2 * src.shape[1] + 10
+        max_len = max_len or max_output_len(src.shape[1])
         outputs = [
             self.beam_one(src[b, : int(src_len[b])], beam_size, max_len, length_penalty)
             for b in range(src.shape[0])

@@ -264,10 +264,12 @@ class Variant:
                 ]
         else:
             test_batches = list(data.test_dataloader())
-            caps = [0] * n_test  # the batched decoder's default cap, 2 S + 10, per sentence
+            from ablate.models.search import max_output_len
+
+            caps = [0] * n_test  # the batched decoder's default cap per sentence
             for b in test_batches:
                 for i in b["index"].tolist():
-                    caps[i] = 2 * b["src"].shape[1] + 10
+                    caps[i] = max_output_len(b["src"].shape[1])
             net.greedy(test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
             net.beam_search(
                 test_batches[0]["src"],

@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from ablate.models.attention import ATTENTION_CHOICES, AdditiveScore, build_attention
+from ablate.models.attention import ATTENTION_CHOICES, build_attention
+from ablate.models.cpu import AdditiveScore
 
 SCORES = [a for a in ATTENTION_CHOICES if a != "none"]
 B, T, S, H = 3, 5, 7, 8

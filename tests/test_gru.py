@@ -1,11 +1,11 @@
-"""The hand-written GRU (`ablate.models.gru`) computes what `nn.GRU` computes: the same
+"""The hand-written GRU (`ablate.models.cpu.gru`) computes what `nn.GRU` computes: the same
 outputs, final states and gradients for every input and parameter."""
 
 import pytest
 import torch
 from torch import nn
 
-from ablate.models.gru import gru
+from ablate.models.cpu import gru
 
 B, E, H = 4, 5, 6
 

@@ -22,7 +22,8 @@ class Vocab:
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         self.counts = dict(counts or {})
 
-    pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
+    # The specials' ids: their places in SPECIALS, the first entries of every vocabulary.
+    pad_id, unk_id, bos_id, eos_id = range(len(SPECIALS))
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], min_freq: int = 1) -> Vocab:

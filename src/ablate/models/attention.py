@@ -24,6 +24,8 @@ import math
 import torch
 from torch import nn
 
+from ablate.models import cpu
+
 ATTENTION_CHOICES = ("none", "dot", "scaled_dot", "additive", "multiplicative")
 
 
@@ -141,74 +143,13 @@ class AdditiveAttention(Attention):
     def score(self, query, prepared):
         # vᵀ tanh(a) = 2 vᵀ σ(2a) − Σv exactly, since tanh(a) = 2σ(2a) − 1. The sigmoid
         # form is the speed: the (B, T, S, A) tensor is the score's one large op, and
-        # ATen's CPU tanh kernel is ~6× slower than its sigmoid (the score's forward and
-        # backward take ~1.7× less time on a CPU; no slower on a GPU).
+        # ATen's CPU tanh kernel is much slower than its sigmoid (no slower on a GPU).
         q = 2 * self.W_s(query)  # (B, T, A)
         v = self.v.weight[0]  # (A,)
-        if query.device.type == "cpu":
-            return AdditiveScore.apply(q, prepared, v, AdditiveScore.rows_for(prepared))
+        if cpu.runs_here(query):
+            return cpu.additive_score(q, prepared, v)
         z = (q[:, :, None, :] + prepared[:, None, :, :]).sigmoid_()  # (B, T, S, A)
         return torch.matmul(z, 2 * v) - v.sum()  # (B, T, S)
-
-
-class AdditiveScore(torch.autograd.Function):
-    """`2 vᵀ σ(q_t + k_i) − Σv` for all t, i, a few query steps at a time (the CPU path).
-
-    Autograd on the one-line form builds the whole `(B, T, S, A)` tensor, keeps it for
-    backward and makes three more of its size there; on a CPU that is memory traffic,
-    not arithmetic. Here a block of `rows` query steps (`(B, rows, S, A)`, a few MB, so
-    it stays in cache) is built, used and dropped, and backward rebuilds σ per block
-    instead of keeping it: the score's forward + backward is 1.3–1.5× faster at
-    T = S = 28–70, and nothing of size `(B, T, S, A)` outlives the call.
-    """
-
-    BLOCK_BYTES = 1 << 22
-
-    @staticmethod
-    def rows_for(prepared: torch.Tensor) -> int:
-        """Query steps per block so that a block is about `BLOCK_BYTES`."""
-        B, S, A = prepared.shape
-        return max(1, AdditiveScore.BLOCK_BYTES // (B * S * A * prepared.element_size()))
-
-    @staticmethod
-    def forward(ctx, q, k, v, rows):
-        """Args:
-            q: `2 W_s s`, `(B, T, A)`.
-            k: `2 (W_h h + b)`, `(B, S, A)`.
-            v: `(A,)`.
-            rows: query steps per block.
-
-        Returns:
-            `(B, T, S)` scores.
-        """
-        B, T, A = q.shape
-        out = q.new_empty(B, T, k.shape[1])  # (B, T, S)
-        v2 = 2 * v
-        for t in range(0, T, rows):
-            z = (q[:, t : t + rows, None, :] + k[:, None]).sigmoid_()  # (B, rows, S, A)
-            # mv, not matmul: matmul sends a (…, A)·(A,) product to a GEMM ~5× slower here.
-            out[:, t : t + rows] = torch.mv(z.view(-1, A), v2).view(z.shape[:-1])  # (B, rows, S)
-        ctx.save_for_backward(q, k, v)
-        ctx.rows = rows
-        return out.sub_(v.sum())
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        q, k, v = ctx.saved_tensors
-        rows = ctx.rows
-        A = q.shape[-1]
-        grad_q, grad_k = torch.empty_like(q), torch.zeros_like(k)
-        grad_v = torch.zeros_like(v)
-        v2 = 2 * v
-        for t in range(0, q.shape[1], rows):
-            g = grad[:, t : t + rows]  # (B, rows, S)
-            z = (q[:, t : t + rows, None, :] + k[:, None]).sigmoid_()  # (B, rows, S, A)
-            grad_v.addmv_(z.reshape(-1, A).t(), g.reshape(-1))  # Σ g σ
-            z.addcmul_(z, z, value=-1).mul_(g[..., None]).mul_(v2)  # g · 2v · σ(1 − σ)
-            torch.sum(z, 2, out=grad_q[:, t : t + rows])
-            grad_k += z.sum(1)
-        return grad_q, grad_k, 2 * grad_v - grad.sum(), None
 
 
 def build_attention(attention: str, hidden: int, dim: int | None = None) -> Attention:
