@@ -191,3 +191,49 @@ def test_rare_word_accuracy_by_training_frequency():
     assert bands["21-100"]["accuracy"] == 1.0
     assert bands[">100"]["n"] == 3 and bands[">100"]["accuracy"] == 2 / 3
     assert rare_word_accuracy(refs, refs, counts)[-1]["accuracy"] == 1.0
+
+
+def test_rare_words_count_words_after_the_bleu_tokenizer_without_case_or_punctuation():
+    from ablate.metrics import counted_words, rare_word_accuracy, word_counts
+
+    # Multi30k-style text: "fence." and "Two" are the frequent words "fence" and "two".
+    assert counted_words("Two dogs jump over a fence.", "13a") == [
+        "two",
+        "dogs",
+        "jump",
+        "over",
+        "a",
+        "fence",
+    ]
+    assert counted_words("« Quoi ? » dit-il...", "13a") == ["quoi", "dit-il"]
+    counts = word_counts(["two dogs near a fence", "Two cats, a fence."] * 3, "13a")
+    assert counts["fence"] == counts["two"] == 6 and "." not in counts and "," not in counts
+    bands = rare_word_accuracy(
+        [counted_words("Two dogs.", "13a")], [counted_words("two dogs , a fence", "13a")], counts
+    )
+    assert {b["label"]: (b["n"], b["accuracy"]) for b in bands}["1-5"] == (1, 1.0)  # dogs
+
+
+def test_rare_word_matches_are_clipped_by_the_reference_count():
+    from ablate.metrics import rare_word_counts
+
+    counts = rare_word_counts([["cat", "cat", "cat"]], [["cat", "dog"]], {"cat": 3, "dog": 3})
+    assert counts["hits"] == [[0, 1, 0, 0, 0]] and counts["totals"] == [[0, 2, 0, 0, 0]]
+
+
+def test_alignment_by_jump_counts_target_words_in_the_band_of_their_nearest_link():
+    import numpy as np
+
+    from ablate.metrics import alignment_by_jump, link_jumps
+
+    # Reverse a 12-word sentence: jumps 11, 9, 7, ..., the middle words stay near.
+    links = [(11 - j, j) for j in range(12)]
+    jumps = link_jumps(links, 12, 12)
+    assert jumps == [11, 9, 7, 5, 3, 1, 1, 3, 5, 7, 9, 11]
+    w = np.eye(12)[::-1]  # the right answer for every target word
+    out = alignment_by_jump([w], [links], [(12, 12)])
+    assert out["labels"] == ["0-2", "3-9", "10+"]
+    assert out["linked"] == [[2, 8, 2]] and out["correct"] == [[2, 8, 2]]
+    assert out["max_jump"] == [11]
+    none = alignment_by_jump(None, [links], [(12, 12)])
+    assert none["correct"] is None and none["linked"] == [[2, 8, 2]]

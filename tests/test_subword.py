@@ -16,6 +16,7 @@ from ablate.data.corpus import Pair
 from ablate.data.datasets import parallel
 from ablate.data.subword import Subword, SubwordSettings, normalize
 from ablate.evaluate import evaluate, hypotheses_rows, pick_examples
+from ablate.metrics import counted_words
 
 from conftest import write_parallel
 
@@ -224,7 +225,7 @@ def test_bleu_on_detokenised_text_equals_sacrebleu(corpus):
 
 def test_rare_words_count_words_not_pieces(corpus):
     counts = corpus.word_counts()
-    assert set(counts) == {w for p in corpus.train for w in p.tgt_text.split()}
+    assert set(counts) == {w for p in corpus.train for w in counted_words(p.tgt_text, "13a")}
     perfect = evaluate(
         corpus.test,
         [p.tgt for p in corpus.test],
@@ -236,7 +237,8 @@ def test_rare_words_count_words_not_pieces(corpus):
     )
     assert perfect["bleu"] == pytest.approx(100.0)
     rare = perfect["rare_words"]
-    assert sum(b["n"] for b in rare) == sum(len(p.tgt_words) for p in corpus.test)
+    counted = [counted_words(p.tgt_text, "13a") for p in corpus.test]
+    assert sum(b["n"] for b in rare) == sum(len(words) for words in counted)
     assert all(b["accuracy"] == 1.0 for b in rare if b["n"])
 
 

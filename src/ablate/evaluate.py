@@ -14,7 +14,15 @@ import numpy as np
 
 from ablate.buckets import Bucket, assign
 from ablate.data.corpus import Pair
-from ablate.metrics import alignment_scores, bucket_scores, corpus_scores, rare_word_accuracy
+from ablate.metrics import (
+    alignment_by_jump,
+    alignment_scores,
+    bucket_scores,
+    corpus_scores,
+    counted_words,
+    rare_word_accuracy,
+    rare_word_counts,
+)
 
 
 def _join(tokens: Sequence[str]) -> str:
@@ -44,13 +52,16 @@ def evaluate(
             chrF compare these strings with `Pair.reference`.
         weights: teacher-forced attention `(T, S)` per pair, for alignment metrics where the
             pairs carry gold alignments; None for `attention=none`.
-        train_counts: target-side training frequency of each word (`Corpus.word_counts()`),
-            for the rare-word analysis (`rare_words` is None without it).
+        train_counts: training frequency of each counted target word
+            (`ablate.metrics.word_counts` of the training references, `counted_words`), for
+            the rare-word analysis (`rare_words` is None without it).
         n_bootstrap: resamples for each bucket's 95% BLEU interval (0 = no interval).
 
     Returns:
         `{"bleu", "chrf", "exact_match", "signature", "buckets": [...], "alignment",
-        "rare_words"}`, with `alignment` None when there are no weights or no gold links.
+        "alignment_by_jump", "rare_words", "sentence_stats"}`, with `alignment` None when
+        there are no weights or no gold links; `sentence_stats` holds the per-sentence
+        counts behind `rare_words` and `alignment_by_jump` (`ablate.metrics`).
     """
     if len(pairs) != len(hypotheses):
         raise ValueError(f"{len(hypotheses)} hypotheses for {len(pairs)} sentence pairs")
@@ -65,13 +76,25 @@ def evaluate(
     gold = [p.alignment for p in pairs]
     has_gold = bool(pairs) and all(g is not None for g in gold)
     out["alignment"] = alignment_scores(weights, gold) if weights is not None and has_gold else None
-    out["rare_words"] = (
-        None
-        if train_counts is None
-        else rare_word_accuracy(
-            [h.split() for h in hyps], [p.tgt_words for p in pairs], train_counts
-        )
-    )
+    # Per-sentence counts, so a sweep report can resample sentences (sentence_stats.json).
+    out["sentence_stats"] = {}
+    out["rare_words"] = out["alignment_by_jump"] = None
+    if train_counts is not None:
+        hyp_words = [counted_words(h, tokenize) for h in hyps]
+        ref_words = [counted_words(r, tokenize) for r in refs]
+        out["rare_words"] = rare_word_accuracy(hyp_words, ref_words, train_counts)
+        out["sentence_stats"]["rare_words"] = rare_word_counts(hyp_words, ref_words, train_counts)
+    if has_gold:
+        sizes = [(len(p.src), len(p.tgt)) for p in pairs]
+        by_jump = alignment_by_jump(weights, gold, sizes)
+        out["sentence_stats"]["alignment_by_jump"] = by_jump
+        if by_jump["correct"] is not None:
+            correct = np.asarray(by_jump["correct"]).sum(0)
+            linked = np.asarray(by_jump["linked"]).sum(0)
+            out["alignment_by_jump"] = [
+                {"label": label, "n": int(n), "accuracy": int(c) / int(n) if n else None}
+                for label, c, n in zip(by_jump["labels"], correct, linked, strict=True)
+            ]
     return out
 
 

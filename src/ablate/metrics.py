@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import bisect
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -68,6 +70,49 @@ def corpus_scores(hyps: list[str], refs: list[str], *, tokenize: str) -> dict:
         "exact_match": _exact_match(hyps, refs),
         "signature": {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())},
     }
+
+
+def sentence_bleu_stats(hyps: Sequence[str], refs: Sequence[str], *, tokenize: str) -> np.ndarray:
+    """`(N, 10)` per-sentence BLEU sufficient statistics: hypothesis length, reference
+    length, n-gram matches and totals for n = 1..4 (sacrebleu's order). They add over
+    sentences: the sum of a subset's rows is that subset's corpus statistics.
+
+    The one call of sacrebleu's private `_extract_corpus_statistics` (sacrebleu 2.x,
+    pinned `<3` in pyproject.toml; `tests/test_stats.py` checks the call).
+    """
+    _check_parallel(hyps, refs)
+    if not hyps:
+        return np.zeros((0, 10), dtype=np.int64)
+    stats = _bleu(tokenize)._extract_corpus_statistics(list(hyps), [list(refs)])
+    return np.asarray(stats, dtype=np.int64)
+
+
+def bleu_from_stats(stats: np.ndarray) -> np.ndarray:
+    """Corpus BLEU from summed sufficient statistics, many rows at once.
+
+    sacrebleu's `BLEU.compute_bleu` (its defaults: 4-gram, `exp` smoothing, no effective
+    order), vectorised; `tests/test_stats.py` checks it against sacrebleu row by row.
+
+    Args:
+        stats: `(..., 10)`: hypothesis length, reference length, n-gram matches for
+            n = 1..4, n-gram totals for n = 1..4 (sacrebleu's order).
+
+    Returns:
+        `(...)` BLEU in 0-100.
+    """
+    stats = np.asarray(stats, dtype=np.float64)
+    sys_len, ref_len = stats[..., 0], stats[..., 1]
+    correct, total = stats[..., 2:6], stats[..., 6:10]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bp = np.where(sys_len >= ref_len, 1.0, np.exp(1 - ref_len / sys_len))
+        bp = np.where(sys_len > 0, bp, 0.0)
+        # exp smoothing: the k-th order with no match gets precision 1 / (2^k · total).
+        k = np.cumsum(correct == 0, axis=-1)
+        precision = np.where(correct > 0, correct / total, 1.0 / (2.0**k * total))
+        log_mean = np.log(np.where(total > 0, precision, 1.0)).mean(-1)
+    score = 100.0 * bp * np.exp(log_mean)
+    no_match = ~(correct > 0).any(-1)
+    return np.where(no_match | (total == 0).any(-1), 0.0, score)
 
 
 def _bootstrap_bleu(
@@ -138,7 +183,7 @@ def bucket_scores(
     bleu, chrf = _bleu(tokenize), CHRF()
     if hyps:
         # Per-sentence sufficient statistics, extracted once for all buckets.
-        bleu_stats = np.asarray(bleu._extract_corpus_statistics(hyps, [refs]), dtype=np.int64)
+        bleu_stats = sentence_bleu_stats(hyps, refs, tokenize=tokenize)
         chrf_stats = chrf._extract_corpus_statistics(hyps, [refs])
     members: list[list[int]] = [[] for _ in buckets]
     for k, length in enumerate(src_lengths):
@@ -230,6 +275,76 @@ def alignment_scores(
 FREQUENCY_BANDS = ((1, 5), (6, 20), (21, 100), (101, None))
 
 
+def counted_words(text: str, tokenize: str) -> list[str]:
+    """The words of `text` that rare-word accuracy counts: sacrebleu's BLEU tokenizer
+    (so `fence.` is `fence` and `.`), case-folded, punctuation-only tokens dropped — a
+    capital letter or an attached full stop does not make a frequent word rare.
+
+    Args:
+        text: a detokenised sentence.
+        tokenize: the sacrebleu tokenizer the BLEU of this text uses (`13a`, `none`, ...).
+    """
+    return [w for w in _tokenizer(tokenize)(text).casefold().split() if not _punctuation(w)]
+
+
+def word_counts(texts: Iterable[str], tokenize: str) -> dict[str, int]:
+    """Training frequency of each counted word (`counted_words`) of the target texts."""
+    return dict(Counter(w for t in texts for w in counted_words(t, tokenize)))
+
+
+def _punctuation(word: str) -> bool:
+    return all(unicodedata.category(c).startswith("P") for c in word)
+
+
+def _tokenizer(tokenize: str):
+    if tokenize not in _TOKENIZERS:
+        _TOKENIZERS[tokenize] = _bleu(tokenize).tokenizer
+    return _TOKENIZERS[tokenize]
+
+
+_TOKENIZERS: dict = {}
+
+
+def _band_labels(bands: Sequence[tuple[int, int | None]]) -> list[str]:
+    return ["0"] + [f"{lo}-{hi}" if hi is not None else f">{lo - 1}" for lo, hi in bands]
+
+
+def rare_word_counts(
+    hypotheses: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    train_counts: Mapping[str, int],
+    bands: Sequence[tuple[int, int | None]] = FREQUENCY_BANDS,
+) -> dict:
+    """Per sentence and training-frequency band: reference words, and how many of them
+    the hypothesis produces (clipped: a hypothesis word counts at most as often as the
+    reference has it, so longer outputs are not rewarded).
+
+    Args:
+        hypotheses, references: counted words (`counted_words`), one list per sentence.
+        train_counts: training frequency of each counted word (`word_counts`).
+        bands: inclusive `(lo, hi)` frequency ranges; `hi=None` is open. Words never
+            seen in training go to an extra first band `0`.
+
+    Returns:
+        `{"labels": [...], "hits": (N, 1 + len(bands)) ints, "totals": same}` as lists.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
+    los = [0] + [lo for lo, _ in bands]
+    hits, totals = [], []
+    for hyp, ref in zip(hypotheses, references, strict=True):
+        h, t = [0] * len(los), [0] * len(los)
+        produced = Counter(hyp)
+        for word, count in Counter(ref).items():
+            freq = train_counts.get(word, 0)
+            b = 0 if freq == 0 else bisect.bisect_right(los, freq) - 1
+            t[b] += count
+            h[b] += min(count, produced[word])
+        hits.append(h)
+        totals.append(t)
+    return {"labels": _band_labels(bands), "hits": hits, "totals": totals}
+
+
 def rare_word_accuracy(
     hypotheses: Sequence[Sequence[str]],
     references: Sequence[Sequence[str]],
@@ -244,7 +359,7 @@ def rare_word_accuracy(
     in training fall in an extra band `0` when there are any.
 
     Args:
-        hypotheses, references: token lists, one per sentence.
+        hypotheses, references: token lists, one per sentence (`counted_words`).
         train_counts: target-side training frequency of each word.
         bands: inclusive `(lo, hi)` frequency ranges; `hi=None` is open.
 
@@ -252,35 +367,21 @@ def rare_word_accuracy(
         one dict per band, `{"label", "lo", "hi", "n", "accuracy"}` (`n` = reference words in
         the band; accuracy in 0-1, None when `n` is 0).
     """
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
-    all_bands = [(0, 0), *bands]
-    hits, totals = [0] * len(all_bands), [0] * len(all_bands)
-
-    def band_of(freq: int) -> int:
-        for i, (lo, hi) in enumerate(all_bands):
-            if freq >= lo and (hi is None or freq <= hi):
-                return i
-        return len(all_bands) - 1
-
-    for hyp, ref in zip(hypotheses, references, strict=True):
-        produced = Counter(hyp)
-        for word, count in Counter(ref).items():
-            b = band_of(train_counts.get(word, 0))
-            totals[b] += count
-            hits[b] += min(count, produced[word])
+    counts = rare_word_counts(hypotheses, references, train_counts, bands)
+    hits = np.asarray(counts["hits"], dtype=np.int64).reshape(-1, len(bands) + 1).sum(0)
+    totals = np.asarray(counts["totals"], dtype=np.int64).reshape(-1, len(bands) + 1).sum(0)
     out = []
-    for i, (lo, hi) in enumerate(all_bands):
+    for i, ((lo, hi), label) in enumerate(zip([(0, 0), *bands], counts["labels"], strict=True)):
         if i == 0 and totals[0] == 0:
             continue  # no unseen words: leave the band out rather than show an empty row
-        label = "0" if i == 0 else (f"{lo}-{hi}" if hi is not None else f">{lo - 1}")
+        n = int(totals[i])
         out.append(
             {
                 "label": label,
                 "lo": lo,
                 "hi": hi,
-                "n": totals[i],
-                "accuracy": hits[i] / totals[i] if totals[i] else None,
+                "n": n,
+                "accuracy": int(hits[i]) / n if n else None,
             }
         )
     return out
@@ -308,3 +409,64 @@ def link_jumps(alignment: Iterable[tuple[int, int]], src_len: int, tgt_len: int)
     scale = src_len / tgt_len
     # j + 0.5 and i + 0.5: positions as centres, so a copy of any length has jumps 0.
     return [round(abs((i + 0.5) - (j + 0.5) * scale)) for i, j in alignment]
+
+
+def _jump_labels(bands: Sequence[tuple[int, int | None]]) -> list[str]:
+    return [f"{lo}-{hi}" if hi is not None else f"{lo}+" for lo, hi in bands]
+
+
+def alignment_by_jump(
+    weights: Sequence[np.ndarray],
+    gold: Sequence[Iterable[tuple[int, int]]],
+    lengths: Sequence[tuple[int, int]],
+    bands: Sequence[tuple[int, int | None]] = JUMP_BANDS,
+) -> dict:
+    """Alignment accuracy split by how far the gold links jump, per sentence.
+
+    A target word with gold links counts in the band of its smallest jump (`link_jumps`):
+    correct when the attention's argmax is one of its gold sources, as in
+    `alignment_scores`.
+
+    Args:
+        weights: per pair, (T, S) teacher-forced attention (rows: target words without
+            `</s>`), or None for every pair when the model has no attention.
+        gold: per pair, gold links `(src_idx, tgt_idx)`.
+        lengths: per pair, `(S, T)`: source and target length in tokens.
+        bands: inclusive jump ranges in source words; `hi=None` is open.
+
+    Returns:
+        `{"labels", "correct": (N, bands) or None, "linked": (N, bands), "max_jump": (N,)}`
+        as lists; `max_jump` is each sentence's largest gold jump (0 without links).
+    """
+    if len(gold) != len(lengths):
+        raise ValueError(f"got {len(gold)} gold alignments but {len(lengths)} lengths")
+    los = [lo for lo, _ in bands]
+    correct, linked, max_jump = [], [], []
+    for k, links in enumerate(gold):
+        links = [(int(s), int(t)) for s, t in links]
+        c, n = [0] * len(bands), [0] * len(bands)
+        if not links:
+            correct.append(c)
+            linked.append(n)
+            max_jump.append(0)
+            continue
+        w = None if weights is None else np.asarray(weights[k])
+        jumps = link_jumps(links, *lengths[k])
+        nearest: dict[int, tuple[int, set[int]]] = {}
+        for (s, t), j in zip(links, jumps, strict=True):
+            jump, sources = nearest.get(t, (j, set()))
+            nearest[t] = (min(jump, j), sources | {s})
+        for t, (jump, sources) in nearest.items():
+            b = bisect.bisect_right(los, jump) - 1
+            n[b] += 1
+            if w is not None and t < w.shape[0] and int(w[t].argmax()) in sources:
+                c[b] += 1
+        correct.append(c)
+        linked.append(n)
+        max_jump.append(max(jumps))
+    return {
+        "labels": _jump_labels(bands),
+        "correct": correct if weights is not None else None,
+        "linked": linked,
+        "max_jump": max_jump,
+    }

@@ -13,10 +13,11 @@ output back into text.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from ablate.metrics import word_counts
 
 if TYPE_CHECKING:
     from ablate.data.subword import Subword
@@ -81,10 +82,6 @@ class Corpus:
     src_subword: Subword | None = None
     tgt_subword: Subword | None = None
 
-    @property
-    def has_alignment(self) -> bool:
-        return all(p.alignment is not None for p in self.test)
-
     def detokenize(self, tokens: Sequence[str]) -> str:
         """Target tokens (model output) → text: subword pieces decoded, words joined."""
         if self.tgt_subword is None:
@@ -92,9 +89,10 @@ class Corpus:
         return self.tgt_subword.decode(tokens)
 
     def word_counts(self) -> dict[str, int]:
-        """Training-split frequency of every target word (not piece), for rare-word
-        accuracy; equals the target vocabulary's counts when the tokens are words."""
-        return dict(Counter(w for p in self.train for w in p.tgt_words))
+        """Training-split frequency of every target word (not piece) as rare-word accuracy
+        counts it: after the BLEU tokenizer, case-folded, without punctuation
+        (`ablate.metrics.counted_words`)."""
+        return word_counts((p.reference for p in self.train), self.tokenize)
 
 
 def check_generate_args(n: int, min_len: int, max_len: int) -> None:

@@ -13,9 +13,8 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sacrebleu.metrics import BLEU
@@ -25,6 +24,7 @@ from ablate.data import subword as subwords
 from ablate.data import synthetic as synthetic_tasks
 from ablate.data import toy_fr as toy_fr_grammar
 from ablate.data.corpus import Corpus, Pair
+from ablate.results import atomic_write_text
 
 SPLITS = ("train", "valid", "test")
 
@@ -46,24 +46,6 @@ def _check_lengths(prefix: str, min_len: int, max_len: int) -> None:
         raise ValueError(f"{prefix}.min_len ({min_len}) must be <= {prefix}.max_len ({max_len})")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file and a rename: readers see all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def _pairs_to_json(pairs: list[Pair]) -> list:
     return [[list(p.src), list(p.tgt), [list(a) for a in p.alignment or ()]] for p in pairs]
 
@@ -81,6 +63,63 @@ def _split_lengths(min_len: int, max_len: int, test_max_len: int | None) -> dict
     return {"train": (min_len, max_len), "valid": (min_len, max_len), "test": test}
 
 
+class _NewSources:
+    """The `accept` of one split's generator: refuses a source that an earlier split
+    holds (and, with `distinct`, one this split already holds) and counts the refusals."""
+
+    def __init__(self, taken: set[tuple[str, ...]], distinct: bool):
+        self.taken = taken
+        self.distinct = distinct
+        self.seen: set[tuple[str, ...]] = set()
+        self.refused = 0
+
+    def __call__(self, src: tuple[str, ...]) -> bool:
+        if src in self.taken or src in self.seen:
+            self.refused += 1
+            return False
+        if self.distinct:
+            self.seen.add(src)
+        return True
+
+
+def _disjoint_splits(
+    name: str, generate: Callable[..., list[Pair]], sizes: dict, lengths: dict, seed: int
+) -> tuple[dict[str, list[Pair]], dict]:
+    """Train, valid and test from `generate(n, min_len=, max_len=, seed=, accept=)`, with
+    no source in two splits and none twice in valid or test.
+
+    Test comes first (from `seed + 2`), so it keeps its uniform length distribution; then
+    valid (`seed + 1`) refuses test sources, and train (`seed`) refuses both, which only
+    costs it some short sentences. A refused source is redrawn at the same length, a
+    bounded number of times (see the generators' `tries`); a length with no new sentence
+    left costs the split that pair.
+
+    Returns:
+        `(splits, meta)`; `meta["deduplicated"]` counts the refused draws of each split,
+        `meta["missing"]` the pairs a split is short of its size.
+    """
+    splits, refused, taken = {}, {}, set()
+    for split, offset in (("test", 2), ("valid", 1), ("train", 0)):
+        accept = _NewSources(taken, distinct=split != "train")
+        lo, hi = lengths[split]
+        splits[split] = generate(
+            sizes[split], min_len=lo, max_len=hi, seed=seed + offset, accept=accept
+        )
+        taken |= {p.src for p in splits[split]}
+        refused[split] = accept.refused
+    missing = {split: sizes[split] - len(splits[split]) for split in SPLITS}
+    for split in SPLITS:
+        if missing[split]:
+            console.print(
+                f"{name}: {split} has {len(splits[split])} of {sizes[split]} pairs; some "
+                f"short lengths have too few distinct sentences to fill it apart from "
+                f"the other splits",
+                soft_wrap=True,
+            )
+    meta = {"deduplicated": {s: refused[s] for s in SPLITS}, "missing": missing}
+    return {s: splits[s] for s in SPLITS}, meta
+
+
 def toy_fr(
     train_size: int,
     valid_size: int,
@@ -89,16 +128,32 @@ def toy_fr(
     max_len: int,
     seed: int,
     test_max_len: int | None = None,
+    reordering: str = "local",
+    rare_words: int = 0,
+    rare_share: float = 0.1,
     cache_dir: str | None = None,
 ) -> Corpus:
     """The embedded English→French-like grammar (see `ablate.data.toy_fr`).
 
-    Splits are generated from `seed`, `seed + 1`, `seed + 2` and cached under
-    `cache_dir` (default `default_cache_dir()`). Sources have `min_len`–`max_len` words,
-    test sources up to `test_max_len` when it is given.
+    Splits are generated from the data seed `seed` (see `_disjoint_splits`) and cached
+    under `cache_dir` (default `default_cache_dir()`). Sources have `min_len`–`max_len`
+    words, test sources up to `test_max_len` when it is given. `reordering`,
+    `rare_words` and `rare_share` are `ablate.data.toy_fr.generate`'s.
     """
     _check_sizes("dataset", train_size=train_size, valid_size=valid_size, test_size=test_size)
     lengths = _split_lengths(min_len, max_len, test_max_len)
+    if reordering not in toy_fr_grammar.REORDERINGS:
+        raise ValueError(
+            f"unknown dataset.reordering {reordering!r}; choose one of "
+            f"{', '.join(toy_fr_grammar.REORDERINGS)}"
+        )
+    most = toy_fr_grammar.MAX_RARE_WORDS
+    if not (isinstance(rare_words, int) and 0 <= rare_words <= most):
+        raise ValueError(
+            f"dataset.rare_words must be an integer in [0, {most}], got {rare_words!r}"
+        )
+    if not (isinstance(rare_share, (int, float)) and 0 <= rare_share <= 1):
+        raise ValueError(f"dataset.rare_share must be a number in [0, 1], got {rare_share!r}")
     settings = dict(
         train_size=train_size,
         valid_size=valid_size,
@@ -107,33 +162,44 @@ def toy_fr(
         max_len=max_len,
         test_max_len=test_max_len,
         seed=seed,
+        reordering=reordering,
+        rare_words=rare_words,
+        rare_share=float(rare_share),
         grammar=toy_fr_grammar.VERSION,
     )
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     path = path / f"toy_fr-{key}.json"
-    splits = None
+    splits = meta = None
     if path.exists():
         try:
-            splits = {k: _pairs_from_json(v) for k, v in json.loads(path.read_text()).items()}
+            cached = json.loads(path.read_text())
+            splits = {k: _pairs_from_json(cached[k]) for k in SPLITS}
+            meta = dict(cached["meta"])
         except (ValueError, KeyError, TypeError):
             splits = None  # a corrupt cache is regenerated, never trusted
     if splits is None:
-        sizes = dict(train=train_size, valid=valid_size, test=test_size)
-        splits = {
-            split: toy_fr_grammar.generate(
-                sizes[split], min_len=lengths[split][0], max_len=lengths[split][1], seed=seed + i
+
+        def generate(n: int, **kwargs) -> list[Pair]:
+            return toy_fr_grammar.generate(
+                n,
+                reordering=reordering,
+                rare_words=rare_words,
+                rare_share=float(rare_share),
+                **kwargs,
             )
-            for i, split in enumerate(SPLITS)
-        }
-        atomic_write_text(path, json.dumps({k: _pairs_to_json(v) for k, v in splits.items()}))
+
+        sizes = dict(train=train_size, valid=valid_size, test=test_size)
+        splits, meta = _disjoint_splits("toy_fr", generate, sizes, lengths, seed)
+        rows = {k: _pairs_to_json(v) for k, v in splits.items()}
+        atomic_write_text(path, json.dumps({**rows, "meta": meta}))
     return Corpus(
         "toy_fr",
         splits["train"],
         splits["valid"],
         splits["test"],
         tokenize="none",
-        meta={"cache": str(path)},
+        meta={**meta, "cache": str(path)},
     )
 
 
@@ -148,7 +214,8 @@ def synthetic(
     seed: int,
     test_max_len: int | None = None,
 ) -> Corpus:
-    """`copy`, `reverse` or `sort` over `vocab_size` symbols (see `ablate.data.synthetic`)."""
+    """`copy`, `reverse` or `sort` over `vocab_size` symbols (see `ablate.data.synthetic`),
+    split apart as `_disjoint_splits` says, from the data seed `seed`."""
     _check_sizes(
         "dataset",
         train_size=train_size,
@@ -158,18 +225,14 @@ def synthetic(
     )
     lengths = _split_lengths(min_len, max_len, test_max_len)
     sizes = dict(train=train_size, valid=valid_size, test=test_size)
-    splits = {
-        split: synthetic_tasks.generate(
-            task,
-            sizes[split],
-            min_len=lengths[split][0],
-            max_len=lengths[split][1],
-            vocab_size=vocab_size,
-            seed=seed + i,
-        )
-        for i, split in enumerate(SPLITS)
-    }
-    return Corpus(task, splits["train"], splits["valid"], splits["test"], tokenize="none")
+
+    def generate(n: int, **kwargs) -> list[Pair]:
+        return synthetic_tasks.generate(task, n, vocab_size=vocab_size, **kwargs)
+
+    splits, meta = _disjoint_splits(task, generate, sizes, lengths, seed)
+    return Corpus(
+        task, splits["train"], splits["valid"], splits["test"], tokenize="none", meta=meta
+    )
 
 
 class CorpusError(ValueError):

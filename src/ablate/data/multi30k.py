@@ -26,11 +26,11 @@ from ablate.data.corpus import Corpus
 from ablate.data.datasets import (
     SPLITS,
     CorpusError,
-    atomic_write_bytes,
     check_text_settings,
     default_cache_dir,
     text_corpus,
 )
+from ablate.results import atomic_write_bytes
 
 LANGS = ("de", "en", "fr")
 # Our split names → the release's file names.

@@ -27,6 +27,7 @@ from pathlib import Path
 import sentencepiece as spm
 
 from ablate.console import console
+from ablate.results import atomic_write_bytes
 
 MODELS = ("bpe", "unigram")
 KEYS = ("model", "vocab_size", "joint")
@@ -167,9 +168,6 @@ def train(
     Raises:
         ValueError: when SentencePiece cannot train on the sentences.
     """
-    # Imported here: datasets imports this module to build real-text corpora.
-    from ablate.data.datasets import atomic_write_bytes
-
     path = Path(cache_dir) / f"{model}-{vocab_size}-{cache_key(sentences, model, vocab_size)}.model"
     if path.is_file():
         try:

@@ -1,0 +1,247 @@
+"""What a run and a sweep leave on disk (DESIGN.md's contract), in one place.
+
+A run dir holds `results.json` (a `RunResults` record), `hypotheses.tsv` (one row per
+test sentence), `sentence_stats.json` (per-sentence counts the sweep report resamples)
+and `plots/alignment_examples.json` (the attention matrices of three fixed test
+sentences, for the sweep's side-by-side grid). This module writes and reads all of them;
+the training entry point, the CLI's failure record and the sweep report go through it.
+
+Every file is written atomically (a temporary file, then a rename), so a killed run never
+leaves a half-written file for a report to misread. Standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULTS = "results.json"
+HYPOTHESES = "hypotheses.tsv"
+SENTENCE_STATS = "sentence_stats.json"
+ALIGNMENT_EXAMPLES = Path("plots") / "alignment_examples.json"
+HYPOTHESES_COLUMNS = ("source", "reference", "hypothesis", "bucket")
+STATUSES = ("complete", "interrupted", "diverged", "failed")
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file and a rename: readers see all or nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """`atomic_write_bytes` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: Mapping) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from `path`.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: it is not JSON, or not an object.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return data
+
+
+# --------------------------------------------------------------------------- results.json
+
+
+@dataclass
+class RunResults:
+    """`results.json`: what one run reports, whether it completed, stopped or failed.
+
+    A complete run has every score; a stopped run (`interrupted`, `diverged`) has `error`
+    (what happened and how to continue), `train` (epochs, steps) and `last_checkpoint`; a
+    failed sweep job keeps whatever it had written and adds `error` and `overrides`.
+    `None` fields are left out of the file.
+    """
+
+    attention: str
+    dataset: str
+    seed: int | str
+    status: str
+    error: str | None = None
+    overrides: list[str] | None = None
+    bleu: float | None = None
+    chrf: float | None = None
+    exact_match: float | None = None
+    valid_bleu: float | None = None  # the best checkpoint's validation BLEU
+    signature: dict | None = None
+    test_set: str | None = None  # fingerprint of the test sentences (`test_set_id`)
+    buckets: list[dict] | None = None
+    alignment: dict | None = None
+    alignment_by_jump: list[dict] | None = None  # accuracy by how far gold links jump
+    rare_words: list[dict] | None = None
+    train: dict = field(default_factory=dict)
+    decode: dict | None = None
+    data: dict | None = None
+    best_checkpoint: str | None = None
+    last_checkpoint: str | None = None
+    extra: dict = field(default_factory=dict)  # keys this version does not know
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+
+    def to_json(self) -> dict:
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra":
+                out.update(value)
+            elif value is not None:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> RunResults:
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in data.items() if k in names}
+        for key in ("attention", "dataset", "seed", "status"):
+            known.setdefault(key, None if key != "status" else "failed")
+        return cls(**known, extra={k: v for k, v in data.items() if k not in names})
+
+    def failed(self, error: str, overrides: Sequence[str]) -> RunResults:
+        """This record marked failed (a `diverged` status stays), keeping what it had."""
+        status = "diverged" if self.status == "diverged" else "failed"
+        return dataclasses.replace(self, status=status, error=error, overrides=list(overrides))
+
+
+def write_results(run_dir: Path, results: RunResults) -> None:
+    write_json(Path(run_dir) / RESULTS, results.to_json())
+
+
+def read_results(run_dir: Path) -> RunResults:
+    """The run's `results.json`.
+
+    Raises:
+        OSError: no readable file.
+        ValueError: not a JSON object, or an unknown status.
+    """
+    return RunResults.from_json(read_json(Path(run_dir) / RESULTS))
+
+
+def complete_results(run_dir: Path) -> RunResults | None:
+    """`results.json` of a run that finished in `run_dir`, else None."""
+    try:
+        results = read_results(run_dir)
+    except (OSError, ValueError, TypeError):
+        return None
+    return results if results.status == "complete" else None
+
+
+def record_failure(run_dir: Path, error: str, overrides: Sequence[str]) -> None:
+    """Mark a sweep job failed in its `results.json`, keeping what it already wrote
+    (metrics, a `diverged` status)."""
+    try:
+        results = read_results(run_dir)
+    except (OSError, ValueError, TypeError):
+        results = RunResults(attention=None, dataset=None, seed=None, status="failed")
+    write_results(run_dir, results.failed(error, overrides))
+
+
+def test_set_id(sources: Iterable[str], references: Iterable[str]) -> str:
+    """A fingerprint of a test set: runs with equal ids scored the same sentences."""
+    digest = hashlib.sha256()
+    for s, r in zip(sources, references, strict=True):
+        digest.update(f"{s}\t{r}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- hypotheses.tsv
+
+
+def write_hypotheses(path: Path, rows: Iterable[Sequence[str]]) -> None:
+    """`hypotheses.tsv`: a header, then `source, reference, hypothesis, bucket` per test
+    sentence; tabs and newlines inside fields become spaces."""
+
+    def clean(x) -> str:
+        return str(x).replace("\t", " ").replace("\n", " ")
+
+    lines = ["\t".join(HYPOTHESES_COLUMNS)]
+    lines += ["\t".join(clean(x) for x in row) for row in rows]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_hypotheses(path: Path) -> dict[str, list[str]]:
+    """The columns of a `hypotheses.tsv`.
+
+    Returns:
+        `{"source", "reference", "hypothesis", "bucket"}`, one list entry per sentence.
+
+    Raises:
+        ValueError: if the header or a row does not have the four columns.
+    """
+    # split("\n"), not splitlines(): fields may hold \r or \x0b, only \n ends a row.
+    lines = Path(path).read_text(encoding="utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    header = "\t".join(HYPOTHESES_COLUMNS)
+    if not lines or tuple(lines[0].split("\t")) != HYPOTHESES_COLUMNS:
+        raise ValueError(f"{path} must start with the header {header!r}")
+    table: dict[str, list[str]] = {c: [] for c in HYPOTHESES_COLUMNS}
+    for i, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != len(HYPOTHESES_COLUMNS):
+            raise ValueError(f"{path} line {i} has {len(fields)} fields, expected 4")
+        for c, f in zip(HYPOTHESES_COLUMNS, fields, strict=True):
+            table[c].append(f)
+    return table
+
+
+# --------------------------------------------------------------------------- side files
+
+
+def write_sentence_stats(run_dir: Path, stats: Mapping) -> None:
+    """`sentence_stats.json`: per test sentence, the counts behind the rare-word and
+    alignment scores (`ablate.evaluate.evaluate`), in test-set order; compact JSON, as
+    it holds a few numbers for every test sentence."""
+    atomic_write_text(Path(run_dir) / SENTENCE_STATS, json.dumps(stats, separators=(",", ":")))
+
+
+def read_sentence_stats(run_dir: Path) -> dict | None:
+    """`sentence_stats.json`, or None when the run has none (older runs)."""
+    path = Path(run_dir) / SENTENCE_STATS
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def write_alignment_examples(run_dir: Path, examples: Mapping) -> None:
+    """The attention matrices of the fixed example sentences: `{tag: {"index", "source",
+    "hypothesis", "weights"}}`, tags `short`, `median`, `long`."""
+    write_json(Path(run_dir) / ALIGNMENT_EXAMPLES, examples)
+
+
+def read_alignment_examples(run_dir: Path) -> dict:
+    """`write_alignment_examples`' content; `{}` for a run without attention weights."""
+    try:
+        return read_json(Path(run_dir) / ALIGNMENT_EXAMPLES)
+    except (OSError, ValueError):
+        return {}
