@@ -12,21 +12,18 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
-from sacrebleu.metrics import BLEU
-from sacrebleu.significance import PairedTest
 
 from ablate.report import (
     build_report,
     collect,
-    main,
     mean_ci,
-    paired_bootstrap,
     read_hypotheses,
     report_figure,
     summary_markdown,
     t_quantile_975,
     write_report,
 )
+from ablate.report.__main__ import main
 
 N_BOOT = 200  # enough resamples for clear-cut tests, fast on 2 cores
 SIGNATURE = {
@@ -60,7 +57,7 @@ WORDS = [
 
 
 def references(seed: int, n: int = 80) -> list[str]:
-    # toy_fr's test set is generated from the seed, so each seed has its own sentences.
+    # The test set comes from the data seed: every training seed shares references(0).
     rng = random.Random(seed)
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 25))) for _ in range(n)]
 
@@ -125,6 +122,7 @@ def write_job(
             "tokens_per_second": 1000.0 * (seed + 1),
             "peak_rss_mb": 600.0 + seed,
         },
+        "valid_bleu": {"none": 50.0, "additive": 99.0}.get(attention, 98.0),
         "best_checkpoint": str(job / "checkpoints" / "best.ckpt"),
         "status": "complete",
         **extra,
@@ -143,7 +141,7 @@ def make_sweep(root: Path, seeds=(0, 1)) -> Path:
     k = 0
     for attention in ("none", "additive", "multiplicative"):
         for seed in seeds:
-            refs = references(seed)
+            refs = references(0)
             hyps = noisy(refs, seed) if attention == "none" else list(refs)
             write_job(
                 sweep,
@@ -161,7 +159,7 @@ def make_sweep(root: Path, seeds=(0, 1)) -> Path:
 @pytest.fixture(scope="module")
 def sweep_report(tmp_path_factory):
     sweep = make_sweep(tmp_path_factory.mktemp("two_seeds"))
-    return sweep, build_report(sweep, n_bootstrap=N_BOOT)
+    return sweep, build_report(sweep)  # R chosen for Holm over the table's 12 tests
 
 
 # ---------------------------------------------------------------- statistics
@@ -193,7 +191,7 @@ def test_variants_are_the_attention_choices_in_design_order(sweep_report):
     _, report = sweep_report
     assert list(report["variants"]) == ["none", "additive", "multiplicative"]
     assert report["buckets"] == [lab for lab, _, _ in LABELS]
-    assert report["best"] == "additive"
+    assert report["reference"] == {"toy_fr": "additive"}  # best on validation BLEU
     for v in report["variants"].values():
         assert v["seeds"] == [0, 1] and v["n_runs"] == 2
     assert report["failed"] == []
@@ -247,61 +245,67 @@ def test_one_seed_uses_the_runs_bootstrap_interval(tmp_path):
 # ---------------------------------------------------------------- significance
 
 
-def test_paired_bootstrap_agrees_with_sacrebleus_paired_test(monkeypatch):
-    monkeypatch.delenv("SACREBLEU_SEED", raising=False)  # sacrebleu's default seed: 12345
-    refs = references(3)
-    a, b = noisy(refs, 1, rate=0.30), noisy(refs, 2, rate=0.33)
-    ours = paired_bootstrap(a, b, refs, tokenize="none", n_bootstrap=N_BOOT, seed=12345)
-    _, scores = PairedTest(
-        [("b", b), ("a", a)],
-        {"BLEU": BLEU(tokenize="none", force=True)},
-        [refs],
-        test_type="bs",
-        n_samples=N_BOOT,
-    )()
-    baseline, system = scores["BLEU"]
-    assert ours["p_value"] == pytest.approx(system.p_value)
-    assert ours["bleu"] == pytest.approx(system.score)
-    assert ours["diff"] == pytest.approx(system.score - baseline.score)
-
-
-def test_identical_systems_are_not_significant():
-    refs = references(0)
-    hyps = noisy(refs, 0)
-    result = paired_bootstrap(hyps, list(hyps), refs, tokenize="none", n_bootstrap=N_BOOT)
-    assert result["diff"] == 0.0 and result["p_value"] == 1.0
-
-
-def test_significance_direction(sweep_report):
+def test_paired_table_per_bucket_with_holm(sweep_report):
     _, report = sweep_report
-    sig = report["significance"]
-    perfect = sig["vs_none"]["additive"]
-    assert perfect["baseline"] == "none" and perfect["reason"] is None
-    assert perfect["n_seeds"] == perfect["n_significant"] == 2
-    for row in perfect["per_seed"]:
-        assert row["p_value"] < 0.05 and row["diff"] > 0
-        assert row["bleu"] == pytest.approx(100.0)
-    # multiplicative's output is additive's (the best): no difference to find.
-    copy = sig["vs_best"]["multiplicative"]
-    assert copy["baseline"] == "additive"
-    assert copy["n_significant"] == 0 and copy["diff"] == 0.0
-    assert all(r["p_value"] >= 0.5 for r in copy["per_seed"])
-    # The baseline against the best: significantly worse.
-    assert sig["vs_best"]["none"]["diff"] < 0 and sig["vs_best"]["none"]["n_significant"] == 2
-    assert "additive" not in sig["vs_best"] and "none" not in sig["vs_none"]
+    rows = report["comparisons"]["bleu"]
+    pairs = {(r["a"], r["b"]) for r in rows}
+    assert pairs == {
+        ("additive", "none"),
+        ("multiplicative", "none"),
+        ("additive", "multiplicative"),
+    }
+    strata = {r["stratum"] for r in rows}
+    assert strata == {"all", *(lab for lab, _, _ in LABELS)}
+    # R = 10,000: p's resolution 1/(R+1) is below Holm's smallest threshold 0.05/12.
+    assert report["significance"]["n_bootstrap"] == 10_000
+    for r in rows:
+        assert r["p_holm"] >= r["p"] >= r["p_floor"] > 0
+        assert r["ci_low"] <= r["diff"] <= r["ci_high"]
+        if r["b"] == "none":  # perfect output vs noisy: better in every bucket
+            assert r["significant"] and r["diff"] > 0 and r["a_score"] == pytest.approx(100.0)
+        else:  # multiplicative's output is additive's: nothing to find
+            assert r["diff"] == 0.0 and r["p"] == 1.0 and not r["significant"]
 
 
-def test_significance_is_skipped_with_a_reason(tmp_path):
+def test_verdicts_state_the_claim_the_effect_and_the_test(sweep_report):
+    _, report = sweep_report
+    by_claim = {v["claim"]: v for v in report["verdicts"]}
+    assert by_claim["attention"]["verdict"] == "supported"
+    assert (
+        "additive +" in by_claim["attention"]["line"] and "p_Holm" in by_claim["attention"]["line"]
+    )
+    assert by_claim["scores"]["verdict"] == "supported"
+    assert "no pair differs" in by_claim["scores"]["line"]
+    assert "length" in by_claim  # 3 buckets: a trend test
+    md = summary_markdown(report)
+    assert "## Verdicts" in md and "## Paired BLEU differences by bucket" in md
+    assert "Holm" in md
+
+
+def test_different_test_sets_are_not_compared_or_averaged(tmp_path):
+    sweep = tmp_path / "sweep"
+    refs, other = references(0), references(5)
+    write_job(sweep, "0", "none", 0, BUCKET_BLEU["none"][0], noisy(refs, 0), refs)
+    write_job(sweep, "1", "additive", 0, BUCKET_BLEU["additive"][0], other, other)
+    report = build_report(sweep, n_bootstrap=N_BOOT)
+    assert "tested on other sentences" in report["problems"]["toy_fr"]
+    assert report["comparisons"]["bleu"] == [] and report["verdicts"] == []
+    assert "not compared" in summary_markdown(report)
+    # Missing hypotheses: said, not skipped silently.
+    write_job(sweep, "2", "dot", 0, BUCKET_BLEU["none"][0], None, refs)
+    assert "no hypotheses.tsv" in build_report(sweep, n_bootstrap=N_BOOT)["problems"]["toy_fr"]
+
+
+def test_seeds_of_one_variant_with_different_buckets_are_not_averaged(tmp_path):
     sweep = tmp_path / "sweep"
     refs = references(0)
-    write_job(sweep, "0", "none", 0, BUCKET_BLEU["none"][0], noisy(refs, 0), refs)
-    write_job(sweep, "1", "additive", 0, BUCKET_BLEU["additive"][0], None, refs)
-    other = references(5)
-    write_job(sweep, "2", "multiplicative", 0, BUCKET_BLEU["multiplicative"][0], other, other)
-    sig = build_report(sweep, n_bootstrap=N_BOOT)["significance"]
-    assert "no hypotheses.tsv" in sig["vs_none"]["additive"]["reason"]
-    assert sig["vs_none"]["additive"]["per_seed"][0]["p_value"] is None
-    assert sig["vs_none"]["multiplicative"]["reason"] == "the test sets differ"
+    write_job(sweep, "0", "additive", 0, [90.0, 80.0, 70.0], refs, refs)
+    job = write_job(sweep, "1", "additive", 1, [90.0, 80.0, 70.0], refs, refs)
+    results = json.loads((job / "results.json").read_text())
+    results["buckets"][1]["lo"] = 12  # quantile edges of another test set
+    (job / "results.json").write_text(json.dumps(results))
+    v = build_report(sweep, n_bootstrap=N_BOOT)["variants"]["additive"]
+    assert v["buckets"] == [] and "different test sets" in v["buckets_withheld"]
 
 
 # ---------------------------------------------------------------- failed jobs and outputs
@@ -363,7 +367,7 @@ def test_clean_sweep_writes_the_report(tmp_path, capsys):
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     for name in BUCKET_BLEU:
         assert any(
-            row.startswith(f"| {name} |") or row.startswith(f"| {name} (best) |") for row in rows
+            row.startswith(f"| {name} |") or row.startswith(f"| {name} (ref) |") for row in rows
         ), name
     assert md.split("## Failed jobs", 1)[1].strip() == "none"
     out = capsys.readouterr().out
@@ -384,7 +388,7 @@ def test_only_failed_jobs(tmp_path):
     add_failures(sweep)
     assert main([str(sweep)]) == 1
     report = json.loads((sweep / "summary.json").read_text())
-    assert report["variants"] == {} and report["best"] is None and len(report["failed"]) == 2
+    assert report["variants"] == {} and report["reference"] == {} and len(report["failed"]) == 2
     assert not (sweep / "bleu_by_length.png").exists()
 
 
@@ -420,8 +424,9 @@ def test_several_datasets_and_axes_name_the_variants(tmp_path):
         "reverse/dot model=default",
         "reverse/dot model=big",
     }
-    # Each dataset is compared within itself: only toy_fr has a `none`.
-    assert list(report["significance"]["vs_none"]) == ["toy_fr/dot model=default"]
+    # Each dataset and setting is compared within itself: only toy_fr has a `none`.
+    vs_none = {r["a"] for r in report["comparisons"]["bleu"] if r["kind"] == "vs none"}
+    assert vs_none == {"toy_fr/dot model=default"}
 
 
 def test_read_hypotheses_keeps_empty_fields(tmp_path):
@@ -437,7 +442,12 @@ def test_read_hypotheses_keeps_empty_fields(tmp_path):
 def test_write_report_paths(sweep_report, tmp_path):
     _, report = sweep_report
     paths = write_report(tmp_path, report)
-    assert set(paths) == {"summary_json", "summary_md", "bleu_by_length_plot"}
+    assert set(paths) == {
+        "summary_json",
+        "summary_md",
+        "bleu_by_length_plot",
+        "gain_by_length_plot",
+    }
     assert all(p.is_file() for p in paths.values())
     assert summary_markdown(report) == paths["summary_md"].read_text()
 

@@ -30,7 +30,12 @@ def _none_to_nan(value: float | None) -> float:
 
 
 def bleu_by_length_figure(
-    series: Mapping[str, Sequence[Mapping]], *, title: str = "BLEU by source length"
+    series: Mapping[str, Sequence[Mapping]],
+    *,
+    title: str = "BLEU by source length",
+    ylabel: str = "BLEU",
+    xlabel: str = "source length (words)",
+    difference: bool = False,
 ) -> Figure:
     """One line per variant of BLEU against source-length bucket, with a 95% CI band.
 
@@ -40,6 +45,9 @@ def bleu_by_length_figure(
             `None` scores (empty buckets) leave a gap. An optional `n` that all variants
             agree on is shown under the bucket label.
         title: the axes title.
+        ylabel, xlabel: the axis labels.
+        difference: the values are differences (a gain over a baseline): the y axis
+            fits the data, 0 marked, instead of BLEU's 0-100.
 
     Returns:
         The figure, with one `Line2D` per variant on its single axes.
@@ -80,10 +88,13 @@ def bleu_by_length_figure(
         ticks.append(f"{label}\nn={only}" if only is not None else label)
     ax.set_xticks(np.arange(len(labels)), ticks, fontsize=8 if len(labels) > 10 else 9)
     ax.set_xlim(-0.5, len(labels) - 0.5)
-    # BLEU lives on 0-100; round the top up so curves of weak models are not squashed.
-    ax.set_ylim(0, min(100.0, 10.0 * math.ceil((top + 5.0) / 10.0)) if top > 0 else 100.0)
-    ax.set_xlabel("source length (words)")
-    ax.set_ylabel("BLEU")
+    if difference:
+        ax.axhline(0.0, color="black", lw=0.8)
+    else:
+        # BLEU lives on 0-100; round the top up so curves of weak models are not squashed.
+        ax.set_ylim(0, min(100.0, 10.0 * math.ceil((top + 5.0) / 10.0)) if top > 0 else 100.0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.35)
     ax.legend(loc="best", fontsize=9, frameon=True)
