@@ -24,8 +24,8 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ablate.console import console
 from ablate.outputs import write_json
-from ablate.sweep import axis_tags, sweep_group
 from ablate.system import DivergedError
+from ablate.tracking import axis_tags, sweep_group
 from ablate.train import RunInterrupted, run
 
 # Errors that mean "the input is wrong", not "ablate is broken": no traceback for these.

@@ -6,7 +6,8 @@ unreachable: one warning line, and the run logs offline (within `CONNECT_TIMEOUT
 `INIT_TIMEOUT` seconds); the run dir, not W&B, is the record. At test time it adds the
 BLEU-by-length table and line chart and the alignment heatmaps; `finish` always closes
 the run with the run's exit code, so sweep jobs never merge and failed runs never look
-finished (STYLE.md item 13).
+finished (STYLE.md item 13). A sweep's jobs share a W&B group (`sweep_group`) and are
+tagged with their config-group choices (`axis_tags`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ from ablate.console import console
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach the W&B host at all
 INIT_TIMEOUT = 20.0  # seconds for wandb.init once the host answers
+# The config groups that define an ablation cell, tagged on every run.
+AXES = ("attention", "dataset", "buckets", "model", "experiment")
+
+
+def axis_tags(choices: Mapping) -> list[str]:
+    """W&B tags for the config-group choices that define an ablation cell."""
+    return [f"{k}={choices[k]}" for k in AXES if choices.get(k)]
+
+
+def sweep_group(choices: Mapping, sweep_dir: str | Path) -> str:
+    """The W&B group of a sweep: the experiment's name and the sweep's date and time."""
+    parts = Path(sweep_dir).parts[-2:]
+    return f"{choices.get('experiment') or 'sweep'}-{'_'.join(parts)}"
 
 
 def wandb_logged_in() -> bool:
