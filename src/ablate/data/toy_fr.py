@@ -15,7 +15,18 @@ the three things attention has to cope with (Bahdanau et al. 2015, §5.2.2 and F
 - **agreement**: articles and adjectives agree with the French noun's gender
   ("la table noire"), être-participles with their subject ("la fille était assise");
 - **rare words**: nouns, adjectives and verbs are drawn Zipf-like (weight 1/rank), so
-  the tail of the ~300-word lexicon is seen far less often than "cat" and "dog".
+  the tail of the ~300-word lexicon is seen far less often than "cat" and "dog";
+  `rare_words` adds made-up nouns ("drekank" → "chégrelle", f) that a share
+  `rare_share` of noun slots draw uniformly, so each is seen only a few times.
+
+Two options change the data (the defaults give the original language):
+
+- `reordering="long"` keeps the English and fronts, in the French, every clause after
+  because/while/when/since in front of everything before it (`_french_order`): a
+  third of the gold links of 1–64-word sentences then jump 10 words or more
+  (`ablate.metrics.link_jumps`), none do under `"local"`;
+- `rare_words=n` (with `rare_share`) adds the first `n` made-up nouns of a fixed
+  sequence; with `n = 0` nothing is drawn differently.
 
 Grammar (English side; one noun phrase has an optional prepositional phrase *or* a
 relative clause, so "that" always attaches to the noun right before it and the French
@@ -40,9 +51,10 @@ contractions ("de le", "à le"), no elision (all nouns start with a consonant).
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ablate.data.corpus import Pair, check_generate_args
 
@@ -219,10 +231,10 @@ def _verb_form(french: str, transitive: bool) -> tuple:
     return transitive, (tuple(masc), tuple(fem)), finite
 
 
-_NOUNS: dict[str, tuple[tuple[str, ...], int]] = {}  # english → (french tokens, 0 m / 1 f)
+_NOUNS: dict[str, tuple[str, tuple[str, ...], int]] = {}  # english → noun entry
 for _row in _rows(_NOUN_ROWS):
     _en, _fr, _g = _row.split()
-    _NOUNS[_en] = (tuple(_fr.split("_")), "mf".index(_g))
+    _NOUNS[_en] = (_en, tuple(_fr.split("_")), "mf".index(_g))
 
 _ADJS: dict[str, tuple[tuple[str, str], bool]] = {}  # english → ((masc, fem), pre)
 for _row in _rows(_ADJ_ROWS):
@@ -263,6 +275,13 @@ for _row in _rows(_CONJ_ROWS):
 
 _ADVS: dict[str, str] = dict(_row.split() for _row in _rows(_ADV_ROWS))
 
+REORDERINGS = ("local", "long")
+"""How far the French moves words: `local` only within a phrase, `long` also fronts
+subordinate clauses."""
+
+# A clause after one of these is fronted in the French under `reordering="long"`.
+_SUBORDINATING = frozenset({"because", "while", "when", "since"})
+
 
 def _by_first_word(keys) -> dict[str, list[tuple[str, ...]]]:
     """Multi-word keys indexed by their first word, longest first (longest match wins)."""
@@ -287,15 +306,74 @@ _CATEGORIES: dict[str, set[str]] = {
 }
 _ENGLISH_WORDS = frozenset().union(*_CATEGORIES.values())
 
+_FRENCH_WORDS = frozenset(
+    [tok for _, fr, _ in _NOUNS.values() for tok in fr]
+    + [form for forms, _ in _ADJS.values() for form in forms]
+    + [tok for _, genders, _ in _VERBS.values() for toks in genders for tok in toks]
+    + [form for forms in _DETS.values() for form in forms]
+    + [tok for fr, _ in _PREPS.values() for tok in fr]
+    + [tok for fr in _CONJS.values() for tok in fr]
+    + [*_ADVS.values(), _RELATIVE[1]]
+)
+
 LEXICON_SIZE: int = len(_ENGLISH_WORDS)
 """Number of distinct English words in the lexicon."""
 
-VERSION: int = 1
+VERSION: int = 2
 """Bumped whenever the lexicon, grammar or sampling changes what `generate` returns
-(on-disk caches of generated corpora are keyed by it)."""
+(on-disk caches of generated corpora are keyed by it). 2: disjoint splits redrawn
+through `accept`, `reordering`, `rare_words`."""
+
+# Made-up nouns for `rare_words`, spelled from syllables by a generator with a fixed
+# seed: the lexicon tail is a function of its size alone (the first n words of one
+# sequence), so `translate` needs no seed and every data seed shares the same words.
+_EN_ONSETS = "b bl br d dr f fl fr g gl gr k kl kr l m n p pl pr s sk sl sn sp st t tr v z"
+_EN_VOWELS = "a e i o u oo ee"
+_EN_CODAS = "b d g k m n p t x nk sk mp"
+_FR_ONSETS = "b br ch d f fr g gr j l m n p pr r s t tr v"
+_FR_VOWELS = "a ai e é i o ou u"
+_FR_ENDINGS = ("on ier ard eau in", "ette ine elle ière ade")  # masculine, feminine
+
+MAX_RARE_WORDS: int = 10_000
+"""The most made-up nouns `rare_words` may ask for."""
+
+
+@functools.cache
+def _made_up_nouns(n: int) -> tuple[tuple[str, tuple[str, ...], int], ...]:
+    """The first `n` made-up noun entries `(english, (french,), gender)`, all distinct
+    from each other and from the built-in lexicon on both sides."""
+    if not (isinstance(n, int) and 0 <= n <= MAX_RARE_WORDS):
+        raise ValueError(f"rare_words must be an integer in [0, {MAX_RARE_WORDS}], got {n!r}")
+    if n == 0:
+        return ()
+    rng = random.Random("toy_fr made-up nouns")
+    en_on, en_v, en_co = _EN_ONSETS.split(), _EN_VOWELS.split(), _EN_CODAS.split()
+    fr_on, fr_v = _FR_ONSETS.split(), _FR_VOWELS.split()
+    endings = [e.split() for e in _FR_ENDINGS]
+    taken_en = set(_ENGLISH_WORDS)
+    taken_fr = set(_FRENCH_WORDS)
+    entries = []
+    while len(entries) < n:
+        en = "".join(map(rng.choice, (en_on, en_v, en_on, en_v, en_co)))
+        g = rng.randrange(2)
+        fr = "".join(map(rng.choice, (fr_on, fr_v, fr_on, endings[g])))
+        if en in taken_en or fr in taken_fr:
+            continue
+        taken_en.add(en)
+        taken_fr.add(fr)
+        entries.append((en, (fr,), g))
+    return tuple(entries)
+
+
+def _lexicon_nouns(rare_words: int) -> dict[str, tuple[str, tuple[str, ...], int]]:
+    """English noun → entry, the built-in nouns and the first `rare_words` made-up ones."""
+    return _NOUNS | {entry[0]: entry for entry in _made_up_nouns(rare_words)}
+
 
 # --- trees ----------------------------------------------------------------------------
-# np     = (det | None, adjectives tuple, noun, ext | None)
+# np     = (det | None, adjectives tuple, noun entry, ext | None)
+# noun entry = (english, french tokens, gender 0 m / 1 f): the tree carries the lexicon
+#          entry, so made-up nouns (`rare_words`) realise like the built-in ones
 # ext    = ("pp", prep key, np) | ("rel", vp)
 # vp     = (adverb | None, verb key, object np | None, (prep key, np) | None)
 # clause = (np, vp); a sentence is ("s", [clause, conj, clause, ...]) or ("np", np).
@@ -303,8 +381,7 @@ VERSION: int = 1
 
 def _emit_np(np: tuple, src: list, tgt: list, links: list) -> int:
     """Append one noun phrase to both sides; return the noun's gender (0 m, 1 f)."""
-    det, adjs, noun, ext = np
-    fr_noun, g = _NOUNS[noun]
+    det, adjs, (noun, fr_noun, g), ext = np
     i = len(src)
     if det is not None:
         src.append(det)
@@ -374,22 +451,54 @@ def _emit_vp(vp: tuple, g: int, src: list, tgt: list, links: list) -> None:
         _emit_pp(pp[0], pp[1], src, tgt, links)
 
 
-def _realise(tree: tuple) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+def _realise(tree: tuple, reordering: str) -> tuple[list[str], list[str], list[tuple[int, int]]]:
     src: list[str] = []
     tgt: list[str] = []
     links: list[tuple[int, int]] = []
     if tree[0] == "np":
         _emit_np(tree[1], src, tgt, links)
         return src, tgt, links
+    # Each clause and each conjunction is realised on its own; the French puts these
+    # segments in `_french_order`, the English keeps them in order.
+    segments = []
     for k, part in enumerate(tree[1]):
+        seg_src: list[str] = []
+        seg_tgt: list[str] = []
+        seg_links: list[tuple[int, int]] = []
         if k % 2:
-            links.extend((len(src), len(tgt) + m) for m in range(len(_CONJS[part])))
-            src.append(part)
-            tgt.extend(_CONJS[part])
+            seg_src.append(part)
+            seg_tgt.extend(_CONJS[part])
+            seg_links.extend((0, m) for m in range(len(_CONJS[part])))
         else:
-            g = _emit_np(part[0], src, tgt, links)
-            _emit_vp(part[1], g, src, tgt, links)
+            g = _emit_np(part[0], seg_src, seg_tgt, seg_links)
+            _emit_vp(part[1], g, seg_src, seg_tgt, seg_links)
+        segments.append((seg_src, seg_tgt, seg_links))
+    src_start = list(itertools.accumulate((len(s) for s, _, _ in segments), initial=0))
+    order = _french_order(tree[1]) if reordering == "long" else range(len(segments))
+    tgt_start = {}
+    for k in order:
+        tgt_start[k] = len(tgt)
+        tgt.extend(segments[k][1])
+    for k, (seg_src, _, seg_links) in enumerate(segments):
+        src.extend(seg_src)
+        links.extend((src_start[k] + i, tgt_start[k] + j) for i, j in seg_links)
     return src, tgt, links
+
+
+def _french_order(parts: list) -> list[int]:
+    """The French order of a sentence's segments under `reordering="long"` (clause k is
+    part 2k, the conjunction before it part 2k - 1).
+
+    Read left to right, a clause after a subordinating conjunction moves, with its
+    conjunction, in front of everything before it (the clauses nest to the left):
+    `A and B because C` → `parce_que C A et B`, `A because B when C` → `quand C
+    parce_que B A`. Coordinating conjunctions keep their place. The English is the same
+    as for `local`; only the French moves, often by a whole clause or more.
+    """
+    order = [0]
+    for k in range(1, len(parts), 2):
+        order = [k, k + 1, *order] if parts[k] in _SUBORDINATING else [*order, k, k + 1]
+    return order
 
 
 # --- parsing (translate) --------------------------------------------------------------
@@ -402,8 +511,9 @@ class _Parser:
     and agreement do not depend on that choice, so greedy attachment is exact.
     """
 
-    def __init__(self, words: list[str]):
+    def __init__(self, words: list[str], nouns: dict[str, tuple]):
         self.words = words
+        self.nouns = nouns
         self.pos = 0
 
     def peek(self) -> str | None:
@@ -443,9 +553,9 @@ class _Parser:
         while self.peek() in _ADJS:
             self.pos += 1
         adjs = tuple(self.words[start : self.pos])
-        if self.peek() not in _NOUNS:
+        if self.peek() not in self.nouns:
             self.fail("a noun")
-        noun = self.words[self.pos]
+        noun = self.nouns[self.words[self.pos]]
         self.pos += 1
         ext = None
         prep = self.match(_PREP_INDEX)
@@ -470,11 +580,17 @@ class _Parser:
         return (adv, verb, obj, pp)
 
 
-def translate(src: Sequence[str]) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+def translate(
+    src: Sequence[str], *, reordering: str = "local", rare_words: int = 0
+) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     """Translate one English sentence of the toy grammar into French.
 
     Args:
         src: English tokens (case is ignored), e.g. `"the cat sat on the mat".split()`.
+        reordering: `"local"` (adjectives, adverbs: links move a word or two) or
+            `"long"` (also fronts clauses after because/while/when/since; see
+            `_french_order`).
+        rare_words: how many made-up nouns the lexicon has (see `generate`).
 
     Returns:
         `(tgt, alignment)`: the French tokens and the sorted gold links
@@ -482,16 +598,25 @@ def translate(src: Sequence[str]) -> tuple[tuple[str, ...], tuple[tuple[int, int
 
     Raises:
         ValueError: naming the first word not in the lexicon, or where the sentence
-            leaves the grammar.
+            leaves the grammar, or a bad `reordering` or `rare_words`.
     """
+    _check_reordering(reordering)
+    nouns = _lexicon_nouns(rare_words)
     words = [w.lower() for w in src]
     if not words:
         raise ValueError("cannot translate an empty sentence")
     for w in words:
-        if w not in _ENGLISH_WORDS:
+        if w not in _ENGLISH_WORDS and w not in nouns:
             raise ValueError(f"unknown word {w!r}: not in the toy_fr lexicon")
-    _, tgt, links = _realise(_Parser(words).sentence())
+    _, tgt, links = _realise(_Parser(words, nouns).sentence(), reordering)
     return tuple(tgt), tuple(sorted(links))
+
+
+def _check_reordering(reordering: str) -> None:
+    if reordering not in REORDERINGS:
+        raise ValueError(
+            f"unknown reordering {reordering!r}; valid reorderings: {', '.join(REORDERINGS)}"
+        )
 
 
 # --- generation -----------------------------------------------------------------------
@@ -502,7 +627,7 @@ def _zipf(items: Sequence) -> tuple[list, list[float]]:
     return list(items), list(itertools.accumulate(1.0 / r for r in range(1, len(items) + 1)))
 
 
-_NOUN_DIST = _zipf(list(_NOUNS))
+_NOUN_DIST = _zipf(list(_NOUNS.values()))
 _PRE_ADJ_DIST = _zipf([a for a, (_, pre) in _ADJS.items() if pre])
 _POST_ADJ_DIST = _zipf([a for a, (_, pre) in _ADJS.items() if not pre])
 _INTRANSITIVE_DIST = _zipf(_INTRANSITIVE_LEMMAS)
@@ -522,10 +647,22 @@ _P_INTRANSITIVE = 0.4  # a verb phrase of >= 4 words is intransitive verb + PP
 
 
 class _Generator:
-    """Builds trees with an exact English word budget, from one `random.Random`."""
+    """Builds trees with an exact English word budget, from one `random.Random`.
 
-    def __init__(self, rng: random.Random):
+    A noun slot takes one of the made-up nouns `rare` (uniformly) with probability
+    `rare_share`, else a built-in noun; with no made-up nouns it draws exactly as before
+    they existed.
+    """
+
+    def __init__(self, rng: random.Random, rare: Sequence[tuple] = (), rare_share: float = 0.0):
         self.rng = rng
+        self.rare = rare
+        self.rare_share = rare_share
+
+    def noun(self) -> tuple:
+        if self.rare and self.rng.random() < self.rare_share:
+            return self.rare[self.rng.randrange(len(self.rare))]
+        return self.pick(_NOUN_DIST)
 
     def pick(self, dist: tuple[list, list[float]]):
         items, cum = dist
@@ -533,7 +670,7 @@ class _Generator:
 
     def sentence(self, length: int) -> tuple:
         if length == 1:
-            return ("np", (None, (), self.pick(_NOUN_DIST), None))
+            return ("np", (None, (), self.noun(), None))
         if length == 2:
             return ("np", self.np(2))
         # k clauses need 3k words plus k - 1 conjunctions.
@@ -576,7 +713,7 @@ class _Generator:
             ext = ("pp", *self.pp(rest))
         elif rest >= 2:
             ext = ("rel", self.vp(rest - 1))
-        return (self.pick(_DET_DIST), adjs, self.pick(_NOUN_DIST), ext)
+        return (self.pick(_DET_DIST), adjs, self.noun(), ext)
 
     def vp(self, budget: int) -> tuple:
         # The core (verb, object, PP) takes 1 or >= 3 words, never 2.
@@ -609,7 +746,18 @@ class _Generator:
         return (prep, self.np(budget - len(prep)))
 
 
-def generate(n: int, *, min_len: int, max_len: int, seed: int) -> list[Pair]:
+def generate(
+    n: int,
+    *,
+    min_len: int,
+    max_len: int,
+    seed: int,
+    reordering: str = "local",
+    rare_words: int = 0,
+    rare_share: float = 0.0,
+    accept: Callable[[tuple[str, ...]], bool] | None = None,
+    tries: int = 100,
+) -> list[Pair]:
     """Generate `n` English → French pairs with gold alignments.
 
     Args:
@@ -617,18 +765,37 @@ def generate(n: int, *, min_len: int, max_len: int, seed: int) -> list[Pair]:
         min_len, max_len: inclusive range of the source length in words; each pair's
             length is drawn uniformly from it and reached exactly.
         seed: seed of the `random.Random` that draws everything.
+        reordering: `"local"` or `"long"`, as for `translate`; the English side does
+            not depend on it.
+        rare_words: how many made-up nouns to add to the lexicon (0 to
+            `MAX_RARE_WORDS`); the same words for every seed.
+        rare_share: the probability that a noun slot takes a made-up noun, drawn
+            uniformly among them; so each is seen about `rare_share / rare_words` times
+            the number of noun slots (about 8 per 10 pairs of 1–64 words).
+        accept: called with each drawn source; a refused one is redrawn at the same
+            length (None accepts all). Splits use it to keep their sources apart.
+        tries: draws per pair at most; a pair whose draws are all refused is left out,
+            so with `accept` the list can be shorter than `n`.
 
     Returns:
         The pairs, each with `alignment` set.
 
     Raises:
-        ValueError: if `n < 0` or not `1 <= min_len <= max_len`.
+        ValueError: if `n < 0` or not `1 <= min_len <= max_len`, or a bad `reordering`,
+            `rare_words` or `rare_share`.
     """
     check_generate_args(n, min_len, max_len)
+    _check_reordering(reordering)
+    if not 0.0 <= rare_share <= 1.0:
+        raise ValueError(f"rare_share must be in [0, 1], got {rare_share!r}")
     rng = random.Random(seed)
-    gen = _Generator(rng)
+    gen = _Generator(rng, _made_up_nouns(rare_words), rare_share)
     pairs = []
     for _ in range(n):
-        src, tgt, links = _realise(gen.sentence(rng.randint(min_len, max_len)))
-        pairs.append(Pair(tuple(src), tuple(tgt), tuple(sorted(links))))
+        length = rng.randint(min_len, max_len)
+        for _ in range(tries):
+            src, tgt, links = _realise(gen.sentence(length), reordering)
+            if accept is None or accept(tuple(src)):
+                pairs.append(Pair(tuple(src), tuple(tgt), tuple(sorted(links))))
+                break
     return pairs
