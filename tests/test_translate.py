@@ -1,21 +1,36 @@
 """`python -m ablate.translate`: a real checkpoint from a tiny run, read back safely."""
 
 import torch
+from torch import nn
 
+from ablate.data.vocab import SPECIALS
 from ablate.train import run
 from ablate.translate import load, main, translate
 
 from conftest import TINY, compose
 
 
+def never_ends(translator):
+    """Steer the output layer off the special tokens, so greedy decoding writes a word at
+    every step until its length limit: an output that is never empty (a model trained for
+    two steps may well say </s> first)."""
+    out_layer = [
+        m
+        for m in translator.model.modules()
+        if isinstance(m, nn.Linear) and m.out_features == len(translator.tgt_vocab)
+    ][-1]
+    with torch.no_grad():
+        out_layer.bias[: len(SPECIALS)] = -1e4
+    return translator
+
+
 def test_translate_prints_the_matrix_and_saves_a_png(tmp_path, capsys):
     run(compose([*TINY, "logger=none", "attention=additive"]), tmp_path / "run", choices={})
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    src, out, weights = translate(load(ckpt), "the cat sat on the mat")
+    src, out, weights = translate(never_ends(load(ckpt)), "the cat sat on the mat")
     assert src == ["the", "cat", "sat", "on", "the", "mat"]
-    assert weights.shape == (len(out), len(src))
-    if len(out):
-        assert abs(weights.sum(1) - 1).max() < 1e-5
+    assert len(out) > 0 and weights.shape == (len(out), len(src))
+    assert (weights >= 0).all() and abs(weights.sum(1) - 1).max() < 1e-5
     png = tmp_path / "cat.png"
     assert main([f"ckpt={ckpt}", "the", "cat", "sat", "on", "the", "mat", f"png={png}"]) == 0
     printed = capsys.readouterr().out
