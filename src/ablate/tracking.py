@@ -96,7 +96,7 @@ def wandb_logger(
         mode = "offline"
 
     def make(mode: str) -> WandbLogger:
-        return WandbLogger(
+        logger = WandbLogger(
             name=name,
             save_dir=save_dir,
             project=project,
@@ -107,6 +107,14 @@ def wandb_logger(
             mode=mode,
             settings={"silent": True, "console": "off", "init_timeout": INIT_TIMEOUT},
         )
+        # Lightning (2.6 here) always passes `anonymous=None` to `wandb.init`, and recent
+        # wandb (0.31 here) prints "The anonymous setting has no effect" at every run for
+        # any value given; not passing it means the same to both. `_wandb_init` is private,
+        # so only if it is there: a Lightning without it costs the warning line, no more.
+        init_args = getattr(logger, "_wandb_init", None)
+        if isinstance(init_args, dict) and init_args.get("anonymous") is None:
+            init_args.pop("anonymous", None)
+        return logger
 
     logger = make(mode)
     if mode == "online":
