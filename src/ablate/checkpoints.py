@@ -8,6 +8,10 @@ that epoch and ends exactly where the uninterrupted run would. Ctrl-C or SIGTERM
 writes `checkpoints/interrupted.ckpt` (the weights at the moment of the stop, loadable
 by `ablate.translate`). Checkpoints are read with `weights_only=True`: no code runs
 from them.
+
+Beyond Lightning's own state, every checkpoint carries `checkpoint["ablate"]` (`extras`):
+the model settings, vocabularies and subword models that `ablate.translate` rebuilds the
+model from, and the counters and RNG state that `resume` continues with (`restore`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ import pickle
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+if TYPE_CHECKING:
+    from ablate.data.corpus import Corpus
+    from ablate.data.vocab import Vocab
 
 LAST = "last.ckpt"
 INTERRUPTED = "interrupted.ckpt"
@@ -29,6 +38,69 @@ SHAPE_KEYS = ("attention", "embed", "hidden", "layers", "rnn", "attention_dim")
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable or does not fit the run; the message says why."""
+
+
+def subword_state(corpus: Corpus) -> dict:
+    """The corpus's subword models (None for word tokens), for `ablate.translate` to
+    encode new input."""
+    return {
+        side: (sw.state_dict() if sw is not None else None)
+        for side, sw in (("src", corpus.src_subword), ("tgt", corpus.tgt_subword))
+    }
+
+
+def rng_state() -> dict:
+    """The random-number state training draws from (dropout, data-loader seeds)."""
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping) -> None:
+    """Go back to a state `rng_state` returned."""
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def extras(
+    model_config: Mapping,
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    subword: Mapping | None,
+    train_tokens: int,
+    train_seconds: float,
+) -> dict:
+    """`checkpoint["ablate"]`: what `ablate.translate` needs to rebuild the model without
+    the training data, and what `resume` needs beyond Lightning's own state to continue
+    exactly (the training counters and the RNG state now).
+
+    Args:
+        model_config: `Seq2Seq.config`, the model's constructor arguments.
+        src_vocab, tgt_vocab: the vocabularies.
+        subword: `subword_state(corpus)`; None for word tokens.
+        train_tokens: target tokens trained on so far.
+        train_seconds: training time so far, earlier sessions included.
+    """
+    return {
+        "src_vocab": src_vocab.state_dict(),
+        "tgt_vocab": tgt_vocab.state_dict(),
+        "model": dict(model_config),
+        "subword": dict(subword) if subword is not None else {"src": None, "tgt": None},
+        "train_tokens": int(train_tokens),
+        "train_seconds": float(train_seconds),
+        "rng": rng_state(),
+    }
+
+
+def restore(checkpoint: Mapping) -> tuple[int, float]:
+    """Go back to the RNG state saved with `extras` in `checkpoint`, and return its
+    training counters `(train_tokens, train_seconds)` (zero for a checkpoint without)."""
+    meta = checkpoint.get("ablate", {})
+    if "rng" in meta:
+        set_rng_state(meta["rng"])
+    return meta.get("train_tokens", 0), meta.get("train_seconds", 0.0)
 
 
 def read(path: str | Path) -> dict:

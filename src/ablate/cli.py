@@ -22,9 +22,9 @@ from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
+from ablate.callbacks import DivergedError
 from ablate.console import console
 from ablate.outputs import write_json
-from ablate.system import DivergedError
 from ablate.tracking import axis_tags, sweep_group
 from ablate.train import RunInterrupted, run
 

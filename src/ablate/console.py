@@ -1,48 +1,20 @@
-"""What a person sees in the terminal: progress, the per-bucket table, one-line errors.
+"""What a person sees in the terminal: the shared Rich console and the per-bucket table.
 
-A Rich progress bar when stdout is a terminal; one plain line per epoch when it is piped
-(CI logs, `nohup`), so logs stay readable.
+Progress during training is a Lightning callback (`ablate.callbacks`); this module has no
+Lightning in it, so the data modules can print through it without importing Lightning.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Mapping
 
-import pytorch_lightning as pl
-from pytorch_lightning.callbacks import RichProgressBar
 from rich.console import Console
 from rich.table import Table
 
 # Piped output (CI logs, files) gets 160 columns instead of Rich's 80, so wide tables
 # such as the sweep report are not cut to "…".
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-class EpochLine(pl.Callback):
-    """Prints `epoch 3/10  train/loss 0.412  val/loss 0.388  val/bleu 91.2  (12.1 s)`."""
-
-    def __init__(self):
-        self._start = time.perf_counter()
-
-    def on_train_epoch_start(self, trainer, pl_module):
-        self._start = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        # Validation has run by now, so its metrics are this epoch's, not the last one's.
-        metrics = trainer.callback_metrics
-        parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
-        for key in ("train/loss", "val/loss", "val/bleu"):
-            if key in metrics:
-                parts.append(f"{key} {float(metrics[key]):.3f}")
-        parts.append(f"({time.perf_counter() - self._start:.1f} s)")
-        console.print("  ".join(parts))
-
-
-def progress_callback() -> pl.Callback:
-    """Rich progress bar in a terminal, one line per epoch otherwise."""
-    return RichProgressBar(leave=True) if console.is_terminal else EpochLine()
 
 
 def _fmt(value, spec: str = ".1f") -> str:

@@ -1,24 +1,30 @@
 """The Lightning system: trains a `Seq2Seq` and scores it (BLEU each epoch, full test).
 
-It receives the model and defines no layers (Lightning style guide). Validation decodes
-greedily and logs `val/bleu` (the checkpoint monitor) and `val/bleu_len/<bucket>`; test
-also records the teacher-forced attention for alignment metrics and keeps everything in
-`self.test_outputs` for the entry point to write and log.
+It receives the model and everything it scores against — the vocabularies, the valid and
+test pairs, the buckets — and defines no layers (Lightning style guide); it reads nothing
+from the trainer's datamodule. Validation decodes greedily and logs `val/bleu` (the
+checkpoint monitor) and `val/bleu_len/<bucket>`; test also records the teacher-forced
+attention for alignment metrics and keeps everything in `self.test_outputs` for the
+entry point to write and log. The finite-loss watch is a callback (`ablate.callbacks`);
+what a checkpoint carries beyond Lightning's state is `ablate.checkpoints.extras`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 
+from ablate import checkpoints
 from ablate.buckets import Bucket
+from ablate.data.corpus import Pair
 from ablate.data.vocab import Vocab
 from ablate.evaluate import evaluate
 from ablate.models.seq2seq import Seq2Seq, check_decoding
@@ -27,30 +33,24 @@ MAX_LR = 1e36
 SCHEDULES = ("constant", "cosine")
 
 
-class DivergedError(RuntimeError):
-    """The training loss became NaN or infinite."""
+@dataclass
+class Decoded:
+    """One decoded sentence of a split.
 
+    Args:
+        index: its position in the split.
+        tokens: the output tokens, without `</s>`.
+        weights: `(T, S)` attention while decoding, one row per output token, and one
+            more for `</s>` only where that step has weights; None for `attention=none`
+            or where not kept.
+        forced: `(T, S)` teacher-forced attention on the reference (without `</s>`), for
+            the alignment metrics; test only, None for `attention=none`.
+    """
 
-def subword_state(corpus) -> dict:
-    """The corpus's subword models, for `ablate.translate` to encode new input."""
-    return {
-        side: (sw.state_dict() if sw is not None else None)
-        for side, sw in (("src", corpus.src_subword), ("tgt", corpus.tgt_subword))
-    }
-
-
-def rng_state() -> dict:
-    """The random-number state training draws from (dropout, data-loader seeds)."""
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    index: int
+    tokens: list[str]
+    weights: np.ndarray | None = None
+    forced: np.ndarray | None = None
 
 
 class Seq2SeqSystem(pl.LightningModule):
@@ -58,38 +58,43 @@ class Seq2SeqSystem(pl.LightningModule):
 
     Args:
         model: the encoder–decoder.
+        src_vocab: the source vocabulary (saved in checkpoints, for `ablate.translate`).
         tgt_vocab: to turn output ids into words.
+        valid: the validation pairs, in the order of the validation loader's `index`.
+        test: the test pairs, likewise.
         buckets: source-length buckets for per-bucket BLEU.
         tokenize: sacrebleu tokenizer for this data.
         detokenize: model tokens → text for BLEU (subword pieces are decoded); default
             joins with spaces.
         train_counts: training frequency of each target word, for rare-word accuracy;
             default the target vocabulary's counts (the same when tokens are words).
+        subword: `ablate.checkpoints.subword_state(corpus)`, saved in checkpoints; None
+            for word tokens.
         beam_size: test-time beam (1 = greedy); validation always decodes greedily.
         length_penalty: beam scores are log-probabilities / length ** length_penalty.
         lr: Adam learning rate.
         schedule: `constant`, or `cosine` decay per step to 5% of `lr` at the last step
             (steadier final epochs, so the best checkpoint is less a matter of luck).
         label_smoothing: cross-entropy label smoothing.
-        check_finite_every: steps between checks that the loss is finite (each check is
-            one host–device sync; the first bad step is tracked on the device in between,
-            and checked again before validation, so no checkpoint holds NaN weights).
     """
 
     def __init__(
         self,
         model: Seq2Seq,
+        src_vocab: Vocab,
         tgt_vocab: Vocab,
+        valid: Sequence[Pair],
+        test: Sequence[Pair],
         buckets: Sequence[Bucket],
         tokenize: str = "none",
         detokenize: Callable[[Sequence[str]], str] | None = None,
         train_counts: Mapping[str, int] | None = None,
+        subword: Mapping | None = None,
         beam_size: int = 1,
         length_penalty: float = 1.0,
         lr: float = 1e-3,
         schedule: str = "constant",
         label_smoothing: float = 0.0,
-        check_finite_every: int = 20,
     ):
         super().__init__()
         if not lr > 0:
@@ -106,26 +111,20 @@ class Seq2SeqSystem(pl.LightningModule):
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"optim.label_smoothing must be in [0, 1), got {label_smoothing!r}")
         check_decoding(beam_size, length_penalty)  # at start-up, not at the first test batch
-        self.model, self.tgt_vocab, self.buckets, self.tokenize = (
-            model,
-            tgt_vocab,
-            list(buckets),
-            tokenize,
-        )
-        self.detokenize = detokenize
+        self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
+        self.valid, self.test = list(valid), list(test)
+        self.buckets, self.tokenize, self.detokenize = list(buckets), tokenize, detokenize
         self.train_counts = tgt_vocab.counts if train_counts is None else dict(train_counts)
+        self.subword = subword
         self.beam_size, self.length_penalty = beam_size, length_penalty
-        self.lr, self.schedule, self.check_finite_every = lr, schedule, check_finite_every
+        self.lr, self.schedule = lr, schedule
         self.loss_fn = nn.CrossEntropyLoss(
             ignore_index=Vocab.pad_id, label_smoothing=label_smoothing
         )
         self.train_tokens = 0
         self.train_seconds = 0.0  # of earlier sessions, when the run was resumed
         self._fit_start = time.perf_counter()
-        self._first_bad_step = torch.tensor(-1)
-        # Fault injection for the reliability tests: this step's loss becomes NaN.
-        self._nan_step = int(os.environ.get("ABLATE_FAULT_NAN_STEP", -1))
-        self._eval: dict[int, list] = {}
+        self._eval: dict[int, Decoded] = {}  # split index → its decoded sentence
         self.test_outputs: dict | None = None
 
     def forward(self, src, src_len):
@@ -138,31 +137,12 @@ class Seq2SeqSystem(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, _ = self._loss(batch)
-        if self.global_step == self._nan_step:
-            loss = loss * float("nan")
-        # Remember the first non-finite step without a host-device sync; look at it now
-        # and then (and before validation, which is when checkpoints are written).
-        bad = ~torch.isfinite(loss.detach())
-        first = self._first_bad_step.to(loss.device)
-        self._first_bad_step = torch.where(bad & (first < 0), self.global_step, first)
-        if batch_idx % self.check_finite_every == 0:
-            self.check_finite()
         # A tensor sum, not int(): no host-device sync at every step.
         self.train_tokens = self.train_tokens + batch["tgt_out"].ne(Vocab.pad_id).sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
         return loss
 
-    def check_finite(self) -> None:
-        """Raise `DivergedError` if any training loss so far was NaN or infinite."""
-        step = int(self._first_bad_step)
-        if step >= 0:
-            raise DivergedError(
-                f"training loss became NaN/inf at step {step} (epoch {self.current_epoch}); "
-                f"the learning rate is likely too high (optim.lr={self.lr:g}) or gradients "
-                f"exploded (set trainer.gradient_clip_val, e.g. 1.0)"
-            )
-
-    def _decode(self, batch, keep_weights: bool, beam_size: int = 1):
+    def _decode(self, batch, keep_weights: bool, beam_size: int = 1) -> list[Decoded]:
         tokens, weights = self.model.decode(
             batch["src"], batch["src_len"], beam_size=beam_size, length_penalty=self.length_penalty
         )
@@ -172,30 +152,29 @@ class Seq2SeqSystem(pl.LightningModule):
             w = None
             if keep_weights and weights is not None:
                 w = weights[b, : len(hyp) + 1, : int(batch["src_len"][b])].float().cpu().numpy()
-            out.append((i, hyp, w))
+                if len(w) > len(hyp) and not w[len(hyp)].any():
+                    w = w[: len(hyp)]  # the </s> step without weights: no blank row
+            out.append(Decoded(i, hyp, w))
         return out
 
     def on_validation_epoch_start(self):
-        if not self.trainer.sanity_checking:
-            self.check_finite()  # before the checkpoint of this epoch is written
         self._eval = {}
 
     def validation_step(self, batch, batch_idx):
         loss, _ = self._loss(batch)
         self.log("val/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
-        for i, hyp, _ in self._decode(batch, keep_weights=False):
-            self._eval[i] = [hyp]
+        for d in self._decode(batch, keep_weights=False):
+            self._eval[d.index] = d
 
     def on_validation_epoch_end(self):
         if self.trainer.sanity_checking:
             return
         # The sentences decoded: all of them, or the first batches with
         # `trainer.limit_val_batches`.
-        pairs = self.trainer.datamodule.split("valid")
         decoded = sorted(self._eval)
         scores = evaluate(
-            [pairs[i] for i in decoded],
-            [self._eval[i][0] for i in decoded],
+            [self.valid[i] for i in decoded],
+            [self._eval[i].tokens for i in decoded],
             self.buckets,
             tokenize=self.tokenize,
             detokenize=self.detokenize,
@@ -211,21 +190,19 @@ class Seq2SeqSystem(pl.LightningModule):
 
     def test_step(self, batch, batch_idx):
         _, forced = self._loss(batch)  # (B, T, S): attention on the reference translation
-        for i, hyp, w in self._decode(batch, keep_weights=True, beam_size=self.beam_size):
-            self._eval[i] = [hyp, w, None]
-        if forced is not None:
-            for b, i in enumerate(batch["index"].tolist()):
+        for b, d in enumerate(self._decode(batch, keep_weights=True, beam_size=self.beam_size)):
+            if forced is not None:
                 T = int(batch["tgt_out"][b].ne(Vocab.pad_id).sum()) - 1  # without </s>
                 S = int(batch["src_len"][b])
-                self._eval[i][2] = forced[b, :T, :S].float().cpu().numpy()
+                d.forced = forced[b, :T, :S].float().cpu().numpy()
+            self._eval[d.index] = d
 
     def on_test_epoch_end(self):
-        pairs = self.trainer.datamodule.split("test")
-        rows = [self._eval[i] for i in range(len(pairs))]
-        hyps = [r[0] for r in rows]
-        forced = [r[2] for r in rows] if rows and rows[0][2] is not None else None
+        decoded = [self._eval[i] for i in range(len(self.test))]
+        hyps = [d.tokens for d in decoded]
+        forced = [d.forced for d in decoded] if decoded and decoded[0].forced is not None else None
         scores = evaluate(
-            pairs,
+            self.test,
             hyps,
             self.buckets,
             tokenize=self.tokenize,
@@ -238,7 +215,11 @@ class Seq2SeqSystem(pl.LightningModule):
         for b in scores["buckets"]:
             if b["n"]:
                 self.log(f"test/bleu_len/{b['label']}", b["bleu"])
-        self.test_outputs = {"scores": scores, "hypotheses": hyps, "weights": [r[1] for r in rows]}
+        self.test_outputs = {
+            "scores": scores,
+            "hypotheses": hyps,
+            "weights": [d.weights for d in decoded],
+        }
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
@@ -278,23 +259,16 @@ class Seq2SeqSystem(pl.LightningModule):
         return self.train_seconds + time.perf_counter() - self._fit_start
 
     def on_save_checkpoint(self, checkpoint):
-        # What `ablate.translate` needs to rebuild the model without the training data,
-        # and what `resume` needs beyond Lightning's own state to continue exactly.
-        checkpoint["ablate"] = {
-            "src_vocab": self.trainer.datamodule.src_vocab.state_dict(),
-            "tgt_vocab": self.tgt_vocab.state_dict(),
-            "model": dict(self.model.config),
-            "subword": subword_state(self.trainer.datamodule.corpus),
-            "train_tokens": int(self.train_tokens),
-            "train_seconds": self.elapsed(),
-            "rng": rng_state(),
-        }
+        checkpoint["ablate"] = checkpoints.extras(
+            self.model.config,
+            self.src_vocab,
+            self.tgt_vocab,
+            self.subword,
+            train_tokens=int(self.train_tokens),
+            train_seconds=self.elapsed(),
+        )
 
     def on_load_checkpoint(self, checkpoint):
         if self.trainer.state.fn != TrainerFn.FITTING:
             return  # testing the best checkpoint must not rewind the training counters
-        meta = checkpoint.get("ablate", {})
-        self.train_tokens = meta.get("train_tokens", 0)
-        self.train_seconds = meta.get("train_seconds", 0.0)
-        if "rng" in meta:
-            set_rng_state(meta["rng"])
+        self.train_tokens, self.train_seconds = checkpoints.restore(checkpoint)

@@ -18,15 +18,16 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from ablate import checkpoints, tracking
+from ablate import callbacks, checkpoints, tracking
 from ablate.buckets import make_buckets
-from ablate.console import buckets_table, console, progress_callback
+from ablate.callbacks import DivergedError
+from ablate.console import buckets_table, console
 from ablate.data.datamodule import Seq2SeqData
 from ablate.evaluate import hypotheses_rows, pick_examples
 from ablate.outputs import save_figure, write_json, write_tsv
 from ablate.perf import keep_freed_memory, peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
-from ablate.system import DivergedError, Seq2SeqSystem
+from ablate.system import Seq2SeqSystem
 
 # Lightning 2.6 on torch 2.13 warns about its own use of a torch pytree class at every
 # step of every run; it is not the user's to fix, so keep it off their screen.
@@ -77,11 +78,15 @@ def run(
         console.print(f"resuming from {resume_from}")
     system = Seq2SeqSystem(
         model,
+        data.src_vocab,
         data.tgt_vocab,
-        buckets,
+        valid=corpus.valid,
+        test=corpus.test,
+        buckets=buckets,
         tokenize=corpus.tokenize,
         detokenize=corpus.detokenize,
         train_counts=corpus.word_counts(),
+        subword=checkpoints.subword_state(corpus),
         **cfg.decode,
         **cfg.optim,
     )
@@ -100,13 +105,15 @@ def run(
         save_last=True,
         filename="best-{epoch}",
     )
+    callbacks.quiet_lightning()
     trainer = instantiate(cfg.trainer)(
         default_root_dir=str(run_dir),
         logger=logger or False,
         callbacks=[
             checkpoint,
             checkpoints.SaveOnStop(run_dir / "checkpoints"),
-            progress_callback(),
+            callbacks.FiniteLoss(),
+            callbacks.progress_callback(),
         ],
     )
     exit_code = 1
