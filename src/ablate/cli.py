@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import hydra
@@ -70,6 +71,7 @@ def main(cfg: DictConfig) -> float | None:
     in_sweep = hc.mode == RunMode.MULTIRUN
     configure_job(cfg, hc, choices, in_sweep)
     try:
+        check_seed(cfg.seed)
         return run(cfg, run_dir, choices=choices, in_sweep=in_sweep)["bleu"]
     except RunInterrupted as e:  # the whole command stops, sweep included
         console.print(f"[bold yellow]stopped:[/bold yellow] {e}", soft_wrap=True)
@@ -118,6 +120,13 @@ def configure_job(cfg: DictConfig, hc, choices: dict, in_sweep: bool) -> None:
                 cfg.logger.group = sweep_group(choices, hc.sweep.dir)
 
 
+def check_seed(seed) -> None:
+    """`seed=abc` reaches the config as a string; say so before `int()` fails without
+    naming the key."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+
+
 def describe(e: BaseException) -> str | None:
     """One line for an error in the user's input; None for a bug (show the traceback)."""
     # instantiate() wraps a leaf's own error (a missing corpus file, a bad size).
@@ -153,16 +162,39 @@ def check_output_dir(argv: list[str]) -> str | None:
     ]
     for d in [x for x in dirs if "$" not in x] or ["outputs"]:
         path = Path(d).expanduser().absolute()
-        parent = path
-        while not parent.exists():
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            what = "is not a folder" if not parent.is_dir() else "is not writable"
+        if problem := unwritable(path):
             key = next((a.partition("=")[0] for a in argv if a.endswith(f"={d}")), "hydra.run.dir")
             return (
-                f"cannot write to the output dir {path}: {parent} {what}; set {key} "
-                f"to a writable folder"
+                f"cannot write to the output dir {path}: {problem}; set {key} to a writable folder"
             )
+    return None
+
+
+def unwritable(path: Path) -> str | None:
+    """Why no folder can be made and written at `path`, or None. Found out by making it
+    and a file in it (`os.access` says yes to root where `mkdir` then fails, as in
+    `/proc`), and removing what it made."""
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    made = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    doing = f"cannot create a folder in {parent}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        doing = f"cannot write in {path}"
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        return f"{doing} ({e.strerror or e})"
+    finally:
+        for p in made:
+            try:
+                p.rmdir()
+            except FileNotFoundError:  # not made: mkdir failed above it
+                continue
+            except OSError:  # something else put a file there meanwhile: leave it
+                break
     return None
 
 
