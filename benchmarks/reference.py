@@ -29,6 +29,7 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
 from ablate.data.datamodule import Seq2SeqData, collate
+from ablate.models.attention import NoAttention
 from ablate.models.search import max_output_len
 from ablate.models.seq2seq import Seq2Seq
 
@@ -43,7 +44,7 @@ class StepwiseSeq2Seq(nn.Module):
     def __init__(self, model: Seq2Seq):
         super().__init__()
         self.model = model
-        self.attention = model.attention
+        self.weighted = not isinstance(model.decoder.attention, NoAttention)  # has weights
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
         """`Seq2Seq.encode` as tutorials write it: the RNN over a packed batch."""
@@ -84,7 +85,7 @@ class StepwiseSeq2Seq(nn.Module):
             all_logits.append(logits)
             all_weights.append(weights)
         logits = torch.stack(all_logits, dim=1)  # (B, T, V)
-        if self.attention == "none":
+        if not self.weighted:
             return logits, None
         return logits, torch.stack(all_weights, dim=1)  # (B, T, S)
 
@@ -112,7 +113,7 @@ class StepwiseSeq2Seq(nn.Module):
             tokens.append(token)
             weights.append(w)
             y = src.new_full((1, 1), token)
-        if self.attention == "none":
+        if not self.weighted:
             return tokens, None
         return tokens, torch.cat(weights) if weights else keys.new_zeros((0, src.shape[1]))
 
@@ -167,7 +168,7 @@ class StepwiseSeq2Seq(nn.Module):
             _, ids, weights = max(ended, key=lambda e: float(e[0]))
         else:
             _, ids, weights, _ = beams[0]
-        if self.attention == "none":
+        if not self.weighted:
             return ids, None
         return ids, torch.cat(weights) if weights else keys.new_zeros((0, src.shape[1]))
 
@@ -176,7 +177,7 @@ class StepwiseSeq2Seq(nn.Module):
         B, S = src.shape
         T = max((len(tokens) for tokens, _ in outputs), default=0)
         tokens = src.new_full((B, T), self.model.pad_id)
-        weights = None if self.attention == "none" else src.new_zeros((B, T, S), dtype=torch.float)
+        weights = src.new_zeros((B, T, S), dtype=torch.float) if self.weighted else None
         for b, (toks, w) in enumerate(outputs):
             tokens[b, : len(toks)] = torch.tensor(toks, dtype=tokens.dtype)
             if weights is not None:

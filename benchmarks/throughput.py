@@ -10,8 +10,8 @@ the numbers. Workloads (fixed, from the issue):
 - `toy_fr`: the English → French-like grammar, sources of 1–64 words;
 
 both with 20,000 training and 2,000 test pairs, seed 0. The model is the product's
-`Seq2Seq(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1, attention_dim=64)`
-(the additive tanh layer of `model/default`; `--attention-dim 256` for A = H): a
+`Seq2Seq(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1)` with the additive tanh
+layer A = 64 of `conf/attention/additive.yaml` (`--attention-dim 256` for A = H): a
 one-layer bidirectional GRU encoder and a GRU decoder, trained with Adam (lr 1e-3) on batches of
 64 sentences from `Seq2SeqData.train_dataloader()` (length-grouped).
 
@@ -76,6 +76,7 @@ With `--workload all` the file holds a list of those objects, `reverse` first.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -91,8 +92,8 @@ from ablate.perf import keep_freed_memory, peak_rss_mb
 WORKLOADS = ("reverse", "toy_fr")
 ATTENTIONS = ("none", "dot", "scaled_dot", "additive", "multiplicative")
 REFERENCE_ATTENTION = "additive"
-# attention_dim: the additive tanh layer A; the product's model/default uses 64 too.
-MODEL = dict(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1, attention_dim=64)
+MODEL = dict(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1)
+ATTENTION_DIM = 64  # the additive tanh layer A, as conf/attention/additive.yaml
 BATCH_SIZE, LR, CLIP, SEED = 64, 1e-3, 1.0, 0
 WARMUP, REPEATS, ROUNDS = 5, 3, 5
 TRAIN_BATCHES, QUICK_TRAIN_BATCHES = 40, 8
@@ -164,7 +165,7 @@ class Variant:
         quick: bool,
         state_dir: Path,
         train_batches: int,
-        attention_dim: int = MODEL["attention_dim"],
+        attention_dim: int = ATTENTION_DIM,
     ):
         """`variant` is an attention option or `reference`."""
         self.freed = keep_freed_memory()
@@ -172,6 +173,7 @@ class Variant:
         from reference import StepwiseSeq2Seq, random_batches
 
         from ablate.data.datamodule import Seq2SeqData
+        from ablate.models.attention import AdditiveAttention
         from ablate.models.seq2seq import Seq2Seq
 
         torch.set_num_threads(threads)
@@ -185,8 +187,12 @@ class Variant:
         model = Seq2Seq(
             len(data.src_vocab),
             len(data.tgt_vocab),
-            attention=attention,
-            **{**MODEL, "attention_dim": attention_dim},
+            attention=(
+                functools.partial(AdditiveAttention, dim=attention_dim)
+                if attention == "additive"
+                else attention
+            ),
+            **MODEL,
             pad_id=data.src_vocab.pad_id,
             bos_id=data.tgt_vocab.bos_id,
             eos_id=data.tgt_vocab.eos_id,
@@ -574,9 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--attention-dim",
         type=int,
-        default=MODEL["attention_dim"],
-        help=f"the additive score's tanh layer A (default {MODEL['attention_dim']}, as "
-        f"model/default; {MODEL['hidden']} = hidden)",
+        default=ATTENTION_DIM,
+        help=f"the additive score's tanh layer A (default {ATTENTION_DIM}, as "
+        f"conf/attention/additive.yaml; {MODEL['hidden']} = hidden)",
     )
     parser.add_argument(
         "--rounds",

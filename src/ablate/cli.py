@@ -26,6 +26,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 from ablate.callbacks import DivergedError
 from ablate.console import console
 from ablate.outputs import write_json
+from ablate.plugins import CONF, config_dirs, group_options
 from ablate.tracking import axis_tags, sweep_group
 from ablate.train import RunInterrupted, run
 
@@ -37,27 +38,30 @@ USER_ERRORS = (
     OmegaConfBaseException,
     MisconfigurationException,
 )
-CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
-def check_group_choices(argv: list[str], conf: Path = CONF) -> str | None:
+def check_group_choices(argv: list[str]) -> str | None:
     """The one-line error for an unknown config-group option (`attention=cosine`), or None.
 
     Hydra reports these itself, but as a screen of search paths; a user needs the bad
-    value and the valid ones. Sweep values (`attention=dot,cosine`) are checked too.
+    value and the valid ones: ablate's own and those in a `--config-dir` or
+    `hydra.searchpath` folder. Sweep values (`attention=dot,cosine`) are checked too.
     """
+    dirs = config_dirs(argv)
     for arg in argv:
         key, sep, value = arg.lstrip("+~").partition("=")
-        group = conf / key
-        if not sep or "." in key or not group.is_dir() or value.startswith(("[", "{", "$")):
+        if not sep or "." in key or key.startswith("-") or value.startswith(("[", "{", "$")):
             continue
-        options = sorted(p.stem for p in group.glob("*.yaml"))
+        options = group_options(key, dirs)
+        if not options:  # not a config group
+            continue
         for choice in value.split(","):
             choice = choice.strip()
             if choice and choice != "null" and choice not in options:
+                folders = ", ".join(dict.fromkeys(str(p.parent) for p in options.values()))
                 return (
                     f"unknown {key} {choice!r}; choose one of {', '.join(options)} "
-                    f"(files in {group})"
+                    f"(files in {folders})"
                 )
     return None
 

@@ -18,12 +18,14 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from ablate import callbacks, checkpoints, tracking
+from ablate import callbacks, checkpoints, plugins, tracking
 from ablate.buckets import make_buckets
 from ablate.callbacks import DivergedError
 from ablate.console import buckets_table, console
+from ablate.data.corpus import Corpus
 from ablate.data.datamodule import Seq2SeqData
 from ablate.evaluate import hypotheses_rows, pick_examples
+from ablate.models.attention import AttentionError
 from ablate.outputs import save_figure, write_json, write_tsv
 from ablate.perf import keep_freed_memory, peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
@@ -61,18 +63,23 @@ def run(
         torch.set_num_threads(cfg.threads)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
-    corpus = instantiate(cfg.dataset)
+    corpus = plugins.build(cfg.dataset, "dataset", (choices or {}).get("dataset"), Corpus)
     data = Seq2SeqData(
         corpus, batch_size=cfg.data.batch_size, min_freq=cfg.data.min_freq, seed=cfg.seed
     )
     buckets = make_buckets(
         **OmegaConf.to_container(cfg.buckets), lengths=[len(p.src_words) for p in corpus.test]
     )
-    model = instantiate(cfg.model)(
-        src_vocab_size=len(data.src_vocab),
-        tgt_vocab_size=len(data.tgt_vocab),
-        attention=cfg.attention,
-    )
+    attention = plugins.build(cfg.attention, "attention", (choices or {}).get("attention"))
+    try:  # the model passes hidden to the attention and checks it on a tiny batch
+        model = instantiate(cfg.model)(
+            src_vocab_size=len(data.src_vocab),
+            tgt_vocab_size=len(data.tgt_vocab),
+            attention=attention,
+        )
+    except AttentionError as e:
+        where = plugins.option_file("attention", (choices or {}).get("attention"))
+        raise ValueError(f"{where}: {e}") from None
     if resume_from:
         checkpoints.check_fits(resume_from, model.config, data.src_vocab.itos, data.tgt_vocab.itos)
         console.print(f"resuming from {resume_from}")
@@ -91,8 +98,14 @@ def run(
         **cfg.optim,
     )
 
-    name = f"{corpus.name}-{cfg.attention}-s{cfg.seed}"
-    config = {**OmegaConf.to_container(cfg, resolve=True), "choices": dict(choices or {})}
+    variant = plugins.option_name("attention", cfg.attention, choices)  # `additive`
+    name = f"{corpus.name}-{variant}-s{cfg.seed}"
+    config = {
+        **OmegaConf.to_container(cfg, resolve=True),
+        "attention": variant,  # the option's name, as in the run name; its settings below
+        "attention_config": OmegaConf.to_container(cfg.attention, resolve=True),
+        "choices": dict(choices or {}),
+    }
     logger = (
         instantiate(cfg.logger)(save_dir=str(run_dir), name=name, config=config)
         if cfg.logger
@@ -126,16 +139,25 @@ def run(
             "tokens": int(system.train_tokens),
         }
         trainer.test(system, datamodule=data, ckpt_path="best", verbose=False)
-        results = write_run(run_dir, cfg, corpus, system, trainer, train, logger)
+        results = write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger)
         exit_code = 0
     except DivergedError as e:
         raise DivergedError(
-            stopped(run_dir, cfg, corpus, trainer, "diverged", str(e), in_sweep)
+            stopped(run_dir, cfg, variant, corpus, trainer, "diverged", str(e), in_sweep)
         ) from None
     except (KeyboardInterrupt, SystemExit) as e:  # Lightning turns Ctrl-C, SIGTERM into exits
         signal = "SIGTERM" if isinstance(e, SIGTERMException) else "Ctrl-C"
         raise RunInterrupted(
-            stopped(run_dir, cfg, corpus, trainer, "interrupted", f"{signal} stopped it", in_sweep)
+            stopped(
+                run_dir,
+                cfg,
+                variant,
+                corpus,
+                trainer,
+                "interrupted",
+                f"{signal} stopped it",
+                in_sweep,
+            )
         ) from None
     finally:
         tracking.finish(logger, exit_code)
@@ -153,7 +175,14 @@ def complete_results(run_dir: Path) -> dict | None:
 
 
 def stopped(
-    run_dir: Path, cfg: DictConfig, corpus, trainer, status: str, why: str, in_sweep: bool
+    run_dir: Path,
+    cfg: DictConfig,
+    variant: str,
+    corpus,
+    trainer,
+    status: str,
+    why: str,
+    in_sweep: bool,
 ) -> str:
     """Write `results.json` for a run that stopped early; return the one-line message."""
     ckpt_dir = run_dir / "checkpoints"
@@ -180,7 +209,7 @@ def stopped(
     write_json(
         run_dir / "results.json",
         {
-            "attention": cfg.attention,
+            "attention": variant,
             "dataset": corpus.name,
             "seed": cfg.seed,
             "status": status,
@@ -206,12 +235,12 @@ def check_writable(run_dir: Path) -> None:
         ) from None
 
 
-def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
+def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> dict:
     """Write `results.json`, `hypotheses.tsv` and the plots; log them to the tracker."""
     out = system.test_outputs
     scores, hyps = out["scores"], out["hypotheses"]
     results = {
-        "attention": cfg.attention,
+        "attention": variant,
         "dataset": corpus.name,
         "seed": cfg.seed,
         "bleu": scores["bleu"],
@@ -245,7 +274,7 @@ def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
     images = {
         "test/bleu_by_length_plot": save_figure(
             bleu_by_length_figure(
-                {cfg.attention: scores["buckets"]}, title=f"{corpus.name}: BLEU by source length"
+                {variant: scores["buckets"]}, title=f"{corpus.name}: BLEU by source length"
             ),
             plots / "bleu_by_length.png",
         )
@@ -256,9 +285,7 @@ def write_run(run_dir, cfg, corpus, system, trainer, train, logger) -> dict:
         if weights is None:  # attention=none has no weights to draw
             continue
         src, hyp = list(corpus.test[i].src), (list(hyps[i]) + ["</s>"])[: weights.shape[0]]
-        fig = alignment_figure(
-            weights, src, hyp, title=f"{cfg.attention} · {tag} ({len(src)} tokens)"
-        )
+        fig = alignment_figure(weights, src, hyp, title=f"{variant} · {tag} ({len(src)} tokens)")
         images[f"test/alignment/{tag}"] = save_figure(fig, plots / f"alignment_{tag}.png")
         examples[tag] = {
             "index": i,

@@ -15,23 +15,50 @@ final encoder state, at every step; it has no weights.
 
 All variants take every query step at once: queries `(B, T, H)`, keys `(B, S, H)`,
 scores `(B, T, S)`. A single decoding step is the case `T = 1`.
+
+`Attention` is the extension point, and the built-ins use nothing else: a new score
+function is a subclass that defines `score` (and `prepare` if part of it depends on the
+keys alone), constructed as `cls(hidden=H, **its parameters)`. A config option is a
+YAML file naming the class (`_target_`) and its parameters, with `_partial_: true` so
+that `Seq2Seq` passes `hidden`; a user's own class lives in their package and their
+option in their `--config-dir` (README, "Your own ablation").
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
 
 from ablate.models import cpu
 
-ATTENTION_CHOICES = ("none", "dot", "scaled_dot", "additive", "multiplicative")
+# What `Seq2Seq(attention=…)` takes: a built-in option's name, a factory that
+# `factory(hidden=H)` makes an `Attention` of (a class, or Hydra's `_partial_` of one),
+# or the plain record `{"_target_": "pkg.Class", **parameters}` a checkpoint keeps.
+AttentionConfig = str | Mapping[str, Any] | Callable[..., "Attention"]
+
+
+class AttentionError(ValueError):
+    """An attention class or config that does not fit the `Attention` contract; the
+    message says what and how to fix it (the entry point adds the config file)."""
 
 
 class Attention(nn.Module):
     """Base class: mask → softmax → weighted sum. Subclasses implement `score`, and
-    `prepare` where part of the score depends on the keys alone."""
+    `prepare` where part of the score depends on the keys alone.
+
+    Args:
+        hidden: size `H` of the decoder and encoder states (given by `Seq2Seq`).
+    """
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.hidden = hidden
 
     def prepare(self, keys: torch.Tensor) -> torch.Tensor:
         """The keys as `score` consumes them, computed once per source batch: decoding
@@ -76,6 +103,12 @@ class Attention(nn.Module):
         """
         prepared = self.prepare(keys) if prepared is None else prepared
         scores = self.score(query, prepared)  # (B, T, S)
+        if scores.shape != (*query.shape[:2], keys.shape[1]):
+            raise AttentionError(
+                f"{_name(type(self))}.score returned shape {tuple(scores.shape)} for queries "
+                f"{tuple(query.shape)} and keys {tuple(keys.shape)}; it must return one score "
+                f"per query step and key, (B, T, S) = {(*query.shape[:2], keys.shape[1])}"
+            )
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
         weights = torch.softmax(scores, dim=-1)  # (B, T, S)
         context = torch.bmm(weights, keys)  # (B, T, S)·(B, S, H) → (B, T, H)
@@ -110,7 +143,7 @@ class MultiplicativeAttention(Attention):
     """`sᵀ W h` (Luong et al. 2015, §3.1, "general")."""
 
     def __init__(self, hidden: int):
-        super().__init__()
+        super().__init__(hidden)
         self.W = nn.Linear(hidden, hidden, bias=False)
 
     def prepare(self, keys):
@@ -126,12 +159,14 @@ class AdditiveAttention(Attention):
 
     Args:
         hidden: size `H` of the states.
-        dim: size `A` of the tanh layer (Bahdanau's n'); it sets the cost, since the
-            score builds a `(B, T, S, A)` tensor.
+        dim: size `A` of the tanh layer (Bahdanau's n'; default `H`); it sets the cost,
+            since the score builds a `(B, T, S, A)` tensor.
     """
 
     def __init__(self, hidden: int, dim: int | None = None):
-        super().__init__()
+        super().__init__(hidden)
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
+            raise AttentionError(f"attention.dim must be a positive integer or null, got {dim!r}")
         dim = dim or hidden
         self.W_s = nn.Linear(hidden, dim, bias=False)
         self.W_h = nn.Linear(hidden, dim, bias=True)
@@ -152,24 +187,121 @@ class AdditiveAttention(Attention):
         return torch.matmul(z, 2 * v) - v.sum()  # (B, T, S)
 
 
-def build_attention(attention: str, hidden: int, dim: int | None = None) -> Attention:
-    """The attention module for a config choice.
+# The options that ship with ablate, by the name `Seq2Seq(attention="…")` takes; the
+# config files in conf/attention/ name the same classes.
+BUILT_IN = {
+    "none": NoAttention,
+    "dot": DotAttention,
+    "scaled_dot": ScaledDotAttention,
+    "additive": AdditiveAttention,
+    "multiplicative": MultiplicativeAttention,
+}
+ATTENTION_CHOICES = tuple(BUILT_IN)
+
+
+def build_attention(attention: AttentionConfig, hidden: int) -> Attention:
+    """The attention module, checked against the `Attention` contract on a tiny batch.
 
     Args:
-        attention: one of `ATTENTION_CHOICES`.
+        attention: a name in `ATTENTION_CHOICES`, a factory (`factory(hidden=H)`), or a
+            `{"_target_": "pkg.Class", **parameters}` record (see `AttentionConfig`).
         hidden: size `H` of the decoder and encoder states.
-        dim: the additive score's tanh layer size (default `H`); unused by the others.
+
+    Raises:
+        AttentionError: an unknown name, a class that is not an `Attention`, a
+            constructor or `score` that fails or returns the wrong shapes.
     """
-    if attention == "none":
-        return NoAttention()
-    if attention == "dot":
-        return DotAttention()
-    if attention == "scaled_dot":
-        return ScaledDotAttention()
-    if attention == "additive":
-        return AdditiveAttention(hidden, dim)
-    if attention == "multiplicative":
-        return MultiplicativeAttention(hidden)
-    raise ValueError(
-        f"unknown attention {attention!r}; choose one of {', '.join(ATTENTION_CHOICES)}"
-    )
+    factory = _factory(attention)
+    try:
+        module = factory(hidden=hidden)
+    except AttentionError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise AttentionError(
+            f"{_name(factory)}(hidden={hidden}, …) failed: {e}; an Attention's constructor "
+            f"takes hidden (the state size, given by the model) and its config's parameters"
+        ) from None
+    if not isinstance(module, Attention):
+        raise AttentionError(
+            f"{_name(factory)} is not an ablate.models.attention.Attention subclass; derive "
+            f"it from Attention and define score(query, prepared) -> (B, T, S) scores"
+        )
+    _check_shapes(module, hidden)
+    return module
+
+
+def attention_record(attention: AttentionConfig) -> str | dict[str, Any]:
+    """The plain record of `attention` a checkpoint keeps and `build_attention` takes
+    back: a built-in name as it is, a factory as `{"_target_": "pkg.Class", **parameters}`."""
+    if isinstance(attention, str):
+        return attention
+    if isinstance(attention, Mapping):
+        return dict(attention)
+    func, keywords = attention, {}
+    if isinstance(attention, partial):
+        if attention.args:
+            raise AttentionError(
+                f"{_name(attention.func)}: give an attention's parameters by name, not position"
+            )
+        func, keywords = attention.func, dict(attention.keywords)
+    return {"_target_": _name(func), **keywords}
+
+
+def _factory(attention: AttentionConfig) -> Callable[..., Attention]:
+    if isinstance(attention, str):
+        if attention not in BUILT_IN:
+            raise AttentionError(
+                f"unknown attention {attention!r}; choose one of {', '.join(ATTENTION_CHOICES)}"
+            )
+        return BUILT_IN[attention]
+    if isinstance(attention, Mapping):
+        record = dict(attention)
+        target = str(record.pop("_target_", ""))
+        module, _, name = target.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError, ValueError) as e:
+            raise AttentionError(
+                f"cannot import the attention class {target!r} ({e}); install its package "
+                f"or put it on PYTHONPATH"
+            ) from None
+        return partial(cls, **record)
+    return attention
+
+
+def _check_shapes(module: Attention, hidden: int) -> None:
+    """Run `module` on a tiny batch (no randomness drawn: the model's initial weights
+    stay those of its seed) and check what it returns."""
+    B, T, S = 1, 2, 3
+    query, keys = torch.zeros(B, T, hidden), torch.zeros(B, S, hidden)
+    mask, final = torch.ones(B, S, dtype=torch.bool), torch.zeros(B, hidden)
+    training = module.training
+    try:
+        with torch.no_grad():
+            context, weights = module.eval()(query, keys, mask, final)
+    except AttentionError:
+        raise
+    except (RuntimeError, TypeError, ValueError, NotImplementedError) as e:
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AttentionError(
+            f"{_name(type(module))} fails on queries (B, T, H) = {(B, T, hidden)} and keys "
+            f"(B, S, H) = {(B, S, hidden)}: {detail}; score(query, prepared) must return "
+            f"(B, T, S) scores"
+        ) from None
+    finally:
+        module.train(training)
+    if tuple(context.shape) != (B, T, hidden) or (
+        weights is not None and tuple(weights.shape) != (B, T, S)
+    ):
+        got = None if weights is None else tuple(weights.shape)
+        raise AttentionError(
+            f"{_name(type(module))} returns a context of shape {tuple(context.shape)} and "
+            f"weights {got}; they must be (B, T, H) = {(B, T, hidden)} and (B, T, S) = "
+            f"{(B, T, S)} (or None)"
+        )
+
+
+def _name(obj) -> str:
+    """`module.Class` of a class or a partial of one."""
+    obj = obj.func if isinstance(obj, partial) else obj
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"

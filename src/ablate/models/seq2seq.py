@@ -25,7 +25,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.data.vocab import Vocab
 from ablate.models import cpu, search
-from ablate.models.attention import build_attention
+from ablate.models.attention import AttentionConfig, attention_record, build_attention
 from ablate.models.cpu import Dropout
 from ablate.models.search import check_decoding  # noqa: F401  (imported from here)
 
@@ -106,8 +106,7 @@ class Decoder(nn.Module):
         rnn: str,
         dropout: float,
         pad_id: int,
-        attention: str,
-        attention_dim: int | None,
+        attention: AttentionConfig,
     ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_id)
@@ -119,7 +118,7 @@ class Decoder(nn.Module):
             batch_first=True,
             dropout=dropout if layers > 1 else 0.0,
         )
-        self.attention = build_attention(attention, hidden, attention_dim)
+        self.attention = build_attention(attention, hidden)
         self.W_c = nn.Linear(2 * hidden, hidden, bias=False)
         self.W_o = nn.Linear(hidden, vocab_size)
         self.dropout = Dropout(dropout)
@@ -153,13 +152,15 @@ class Seq2Seq(nn.Module):
 
     Args:
         src_vocab_size, tgt_vocab_size: from the data's vocabularies.
-        attention: `none`, `dot`, `scaled_dot`, `additive` or `multiplicative`.
+        attention: how `c_t` is computed: a built-in option's name (`none`, `dot`,
+            `scaled_dot`, `additive`, `multiplicative`), or a factory of an
+            `ablate.models.attention.Attention` that takes `hidden` (what a config's
+            `_target_` with `_partial_: true` gives); see `AttentionConfig`.
         embed: embedding size `E`.
         hidden: state size `H` (each encoder direction has `H // 2`).
         layers: RNN layers in the encoder and in the decoder.
         rnn: `gru` or `lstm`.
         dropout: dropout on embeddings and on the attentional output.
-        attention_dim: size of the additive score's tanh layer (default `hidden`).
         pad_id, bos_id, eos_id: special token ids of the target vocabulary.
     """
 
@@ -167,13 +168,12 @@ class Seq2Seq(nn.Module):
         self,
         src_vocab_size: int,
         tgt_vocab_size: int,
-        attention: str = "additive",
+        attention: AttentionConfig = "additive",
         embed: int = 128,
         hidden: int = 256,
         layers: int = 1,
         rnn: str = "gru",
         dropout: float = 0.1,
-        attention_dim: int | None = None,
         pad_id: int = Vocab.pad_id,
         bos_id: int = Vocab.bos_id,
         eos_id: int = Vocab.eos_id,
@@ -185,7 +185,6 @@ class Seq2Seq(nn.Module):
             ("layers", layers),
             ("src_vocab_size", src_vocab_size),
             ("tgt_vocab_size", tgt_vocab_size),
-            ("attention_dim", attention_dim or hidden),
         ]:
             _check_size(name, value)
         if hidden % 2:
@@ -194,18 +193,16 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"unknown model.rnn {rnn!r}; choose one of {', '.join(RNN_CHOICES)}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"model.dropout must be in [0, 1), got {dropout!r}")
-        self.attention = attention
         # The constructor arguments, so a checkpoint can rebuild this model (translate).
         self.config = dict(
             src_vocab_size=src_vocab_size,
             tgt_vocab_size=tgt_vocab_size,
-            attention=attention,
+            attention=attention_record(attention),
             embed=embed,
             hidden=hidden,
             layers=layers,
             rnn=rnn,
             dropout=dropout,
-            attention_dim=attention_dim,
             pad_id=pad_id,
             bos_id=bos_id,
             eos_id=eos_id,
@@ -214,7 +211,7 @@ class Seq2Seq(nn.Module):
         self.encoder = Encoder(src_vocab_size, embed, hidden, layers, rnn, dropout, pad_id)
         self.bridge = nn.Linear(hidden, hidden)
         self.decoder = Decoder(
-            tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id, attention, attention_dim
+            tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id, attention
         )
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
