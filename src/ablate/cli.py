@@ -9,7 +9,6 @@ the fix and a non-zero exit code; `HYDRA_FULL_ERROR=1` shows the traceback inste
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -25,8 +24,8 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ablate.callbacks import DivergedError
 from ablate.console import console
-from ablate.outputs import write_json
 from ablate.plugins import CONF, config_dirs, group_options
+from ablate.results import record_failure
 from ablate.tracking import axis_tags, sweep_group
 from ablate.train import RunInterrupted, run
 
@@ -94,19 +93,8 @@ def main(cfg: DictConfig) -> float | None:
             f"[bold red]error[/bold red] in job {hc.job.num} ({run_dir}): {message or repr(e)}",
             soft_wrap=True,
         )
-        record_failure(run_dir / "results.json", message or repr(e), list(hc.overrides.task))
+        record_failure(run_dir, message or repr(e), list(hc.overrides.task))
         return None
-
-
-def record_failure(path: Path, error: str, overrides: list[str]) -> None:
-    """Mark a job failed in its results.json, keeping what it already wrote (metrics, a
-    `diverged` status)."""
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, ValueError):
-        results = {}
-    status = "diverged" if results.get("status") == "diverged" else "failed"
-    write_json(path, {**results, "status": status, "error": error, "overrides": overrides})
 
 
 def configure_job(cfg: DictConfig, hc, choices: dict, in_sweep: bool) -> None:

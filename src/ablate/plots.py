@@ -36,6 +36,7 @@ def bleu_by_length_figure(
     ylabel: str = "BLEU",
     xlabel: str = "source length (words)",
     difference: bool = False,
+    order: Sequence[str] | None = None,
 ) -> Figure:
     """One line per variant of BLEU against source-length bucket, with a 95% CI band.
 
@@ -48,6 +49,7 @@ def bleu_by_length_figure(
         ylabel, xlabel: the axis labels.
         difference: the values are differences (a gain over a baseline): the y axis
             fits the data, 0 marked, instead of BLEU's 0-100.
+        order: the x labels in order; default sorted (zero-padded labels sort by length).
 
     Returns:
         The figure, with one `Line2D` per variant on its single axes.
@@ -55,7 +57,8 @@ def bleu_by_length_figure(
     if not series:
         raise ValueError("bleu_by_length_figure needs at least one variant in series")
     # Zero-padded labels sort by length, so the sorted union is the shared x axis.
-    labels = sorted({row["label"] for rows in series.values() for row in rows})
+    found = {row["label"] for rows in series.values() for row in rows}
+    labels = [lab for lab in order if lab in found] if order is not None else sorted(found)
     pos = {label: i for i, label in enumerate(labels)}
     counts: dict[str, set] = {label: set() for label in labels}
     for rows in series.values():

@@ -238,6 +238,19 @@ def log_comparison(
                 table, "bucket", "bleu", stroke="variant", title="BLEU by source length"
             ),
         }
+        verdicts = report.get("verdicts") or []
+        if verdicts:
+            payload["sweep/verdicts"] = wandb.Table(
+                columns=["claim", "group", "verdict", "line"],
+                data=[[v["claim"], v["group"], v["verdict"], v["line"]] for v in verdicts],
+            )
+        paired = (report.get("comparisons") or {}).get("bleu") or []
+        if paired:
+            keys = ["group", "a", "b", "stratum", "n", "diff", "ci_low", "ci_high", "p_holm"]
+            payload["sweep/paired_bleu"] = wandb.Table(
+                columns=[*keys, "significant"],
+                data=[[r.get(k) for k in keys] + [bool(r.get("significant"))] for r in paired],
+            )
         payload.update(
             {
                 f"sweep/{key}": wandb.Image(str(p))
@@ -246,6 +259,8 @@ def log_comparison(
             }
         )
         run.log(payload)
+        for v in verdicts:  # the verdicts, readable in the run's overview
+            run.summary[f"verdict/{v['claim']}/{v['group']}"] = v["verdict"]
         exit_code = 0
     finally:
         run.finish(exit_code=exit_code)

@@ -7,7 +7,6 @@ SIGTERM; resumable) or `diverged` (NaN/inf loss; the last good checkpoint is kep
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -26,9 +25,18 @@ from ablate.data.corpus import Corpus
 from ablate.data.datamodule import Seq2SeqData
 from ablate.evaluate import hypotheses_rows, pick_examples
 from ablate.models.attention import AttentionError
-from ablate.outputs import save_figure, write_json, write_tsv
+from ablate.outputs import save_figure
 from ablate.perf import keep_freed_memory, peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
+from ablate.results import (
+    RunResults,
+    complete_results,
+    test_set_id,
+    write_alignment_examples,
+    write_hypotheses,
+    write_results,
+    write_sentence_stats,
+)
 from ablate.system import Seq2SeqSystem
 
 # Lightning 2.6 on torch 2.13 warns about its own use of a torch pytree class at every
@@ -55,7 +63,7 @@ def run(
     run_dir = Path(run_dir)
     if (done := complete_results(run_dir)) is not None:
         console.print(f"{run_dir} already holds a complete run (results.json); skipped")
-        return done
+        return done.to_json()
     check_writable(run_dir)
     resume_from = checkpoints.resume_path(run_dir, cfg.resume, cfg.ckpt_path, required=not in_sweep)
     keep_freed_memory()
@@ -143,12 +151,12 @@ def run(
         exit_code = 0
     except DivergedError as e:
         raise DivergedError(
-            stopped(run_dir, cfg, variant, corpus, trainer, "diverged", str(e), in_sweep)
+            write_stopped(run_dir, cfg, variant, corpus, trainer, "diverged", str(e), in_sweep)
         ) from None
     except (KeyboardInterrupt, SystemExit) as e:  # Lightning turns Ctrl-C, SIGTERM into exits
         signal = "SIGTERM" if isinstance(e, SIGTERMException) else "Ctrl-C"
         raise RunInterrupted(
-            stopped(
+            write_stopped(
                 run_dir,
                 cfg,
                 variant,
@@ -165,16 +173,7 @@ def run(
     return results
 
 
-def complete_results(run_dir: Path) -> dict | None:
-    """`results.json` of a run that already finished in `run_dir`, else None."""
-    try:
-        results = json.loads((run_dir / "results.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return results if isinstance(results, dict) and results.get("status") == "complete" else None
-
-
-def stopped(
+def write_stopped(
     run_dir: Path,
     cfg: DictConfig,
     variant: str,
@@ -206,18 +205,16 @@ def stopped(
             else "no checkpoint (it diverged in the first epoch)"
         )
         message = f"{why}; {kept}"
-    write_json(
-        run_dir / "results.json",
-        {
-            "attention": variant,
-            "dataset": corpus.name,
-            "seed": cfg.seed,
-            "status": status,
-            "error": message,
-            "train": {"epochs": trainer.current_epoch, "steps": trainer.global_step},
-            "last_checkpoint": str(last) if last.is_file() else None,
-        },
+    record = RunResults(
+        attention=variant,
+        dataset=corpus.name,
+        seed=cfg.seed,
+        status=status,
+        error=message,
+        train={"epochs": trainer.current_epoch, "steps": trainer.global_step},
+        last_checkpoint=str(last) if last.is_file() else None,
     )
+    write_results(run_dir, record)
     return message
 
 
@@ -236,21 +233,28 @@ def check_writable(run_dir: Path) -> None:
 
 
 def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> dict:
-    """Write `results.json`, `hypotheses.tsv` and the plots; log them to the tracker."""
+    """Write `results.json`, `hypotheses.tsv`, `sentence_stats.json` and the plots; log
+    them to the tracker (the files are `ablate.results`' contract)."""
     out = system.test_outputs
     scores, hyps = out["scores"], out["hypotheses"]
-    results = {
-        "attention": variant,
-        "dataset": corpus.name,
-        "seed": cfg.seed,
-        "bleu": scores["bleu"],
-        "chrf": scores["chrf"],
-        "exact_match": scores["exact_match"],
-        "signature": scores["signature"],
-        "buckets": scores["buckets"],
-        "alignment": scores["alignment"],
-        "rare_words": scores["rare_words"],
-        "train": {
+    rows = hypotheses_rows(corpus.test, hyps, system.buckets, detokenize=corpus.detokenize)
+    best = trainer.checkpoint_callback.best_model_score
+    results = RunResults(
+        attention=variant,
+        dataset=corpus.name,
+        seed=cfg.seed,
+        status="complete",
+        bleu=scores["bleu"],
+        chrf=scores["chrf"],
+        exact_match=scores["exact_match"],
+        valid_bleu=None if best is None else round(float(best), 4),
+        signature=scores["signature"],
+        test_set=test_set_id([r[0] for r in rows], [r[1] for r in rows]),
+        buckets=scores["buckets"],
+        alignment=scores["alignment"],
+        alignment_by_jump=scores["alignment_by_jump"],
+        rare_words=scores["rare_words"],
+        train={
             "epochs": train["epochs"],
             "steps": train["steps"],
             "seconds": train["seconds"],
@@ -258,18 +262,14 @@ def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> 
             "threads": torch.get_num_threads(),
             "peak_rss_mb": peak_rss_mb(),
         },
-        "decode": {"beam_size": system.beam_size, "length_penalty": system.length_penalty},
-        "data": {
+        decode={"beam_size": system.beam_size, "length_penalty": system.length_penalty},
+        data={
             k: corpus.meta[k] for k in ("dropped", "drop_reasons", "subword") if k in corpus.meta
         },
-        "best_checkpoint": trainer.checkpoint_callback.best_model_path,
-        "status": "complete",
-    }
-    write_tsv(
-        run_dir / "hypotheses.tsv",
-        ["source", "reference", "hypothesis", "bucket"],
-        hypotheses_rows(corpus.test, hyps, system.buckets, detokenize=corpus.detokenize),
+        best_checkpoint=trainer.checkpoint_callback.best_model_path,
     )
+    write_hypotheses(run_dir / "hypotheses.tsv", rows)
+    write_sentence_stats(run_dir, scores["sentence_stats"])
     plots = run_dir / "plots"
     images = {
         "test/bleu_by_length_plot": save_figure(
@@ -294,7 +294,7 @@ def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> 
             "weights": weights.round(4).tolist(),
         }
     if examples:  # the raw matrices, so a sweep report can put variants side by side
-        write_json(plots / "alignment_examples.json", examples)
-    write_json(run_dir / "results.json", results)
+        write_alignment_examples(run_dir, examples)
+    write_results(run_dir, results)
     tracking.log_test(logger, scores["buckets"], images)
-    return results
+    return results.to_json()

@@ -17,6 +17,7 @@ from ablate.report.render import (
     alignment_grid,
     gain_figure,
     jump_figure,
+    rare_words_figure,
     report_figure,
     summary_markdown,
 )
@@ -129,7 +130,7 @@ def write_report(sweep_dir: Path, report: dict) -> dict[str, Path]:
     Returns:
         The written paths: `summary_json`, `summary_md`, and where there is something to
         draw `bleu_by_length_plot`, `gain_by_length_plot`, `bleu_by_jump_plot`,
-        `alignment_grid`.
+        `rare_words_plot`, `alignment_grid`.
     """
     sweep_dir = Path(sweep_dir)
     paths = {"summary_json": sweep_dir / "summary.json", "summary_md": sweep_dir / "summary.md"}
@@ -143,6 +144,7 @@ def write_report(sweep_dir: Path, report: dict) -> dict[str, Path]:
     figures = {
         "gain_by_length_plot": (gain_figure(report), "gain_by_length.png"),
         "bleu_by_jump_plot": (jump_figure(report), "bleu_by_jump.png"),
+        "rare_words_plot": (rare_words_figure(report), "rare_words.png"),
         "alignment_grid": (alignment_grid(report), "alignment_grid.png"),
     }
     for key, (fig, name) in figures.items():

@@ -375,6 +375,28 @@ def jump_figure(report: Mapping) -> Figure | None:
     )
 
 
+def rare_words_figure(report: Mapping) -> Figure | None:
+    """Rare-word accuracy by training-frequency band, one line per variant (mean over
+    seeds; the paired tests are in summary.md)."""
+    series, order = {}, []
+    for name, v in report["variants"].items():
+        bands = [b for b in v["rare_words"] or [] if b["accuracy"] is not None]
+        if bands:
+            series[name] = [
+                {"label": b["label"], "bleu": 100 * b["accuracy"], "n": b["n"]} for b in bands
+            ]
+            order += [b["label"] for b in bands if b["label"] not in order]
+    if not series:
+        return None
+    return bleu_by_length_figure(
+        series,
+        title="rare words: accuracy by training frequency",
+        ylabel="reference words produced (%)",
+        order=order,
+        xlabel="the word's frequency in the training targets",
+    )
+
+
 def alignment_grid(report: Mapping, tag: str = "median") -> Figure | None:
     """One heatmap per variant (its first seed) of the same test sentence."""
     panels = []
