@@ -92,12 +92,12 @@ class RunResults:
     exact_match: float | None = None
     valid_bleu: float | None = None  # the best checkpoint's validation BLEU
     signature: dict | None = None
-    test_set: str | None = None  # fingerprint of the test sentences (`test_set_id`)
+    test_set: str | None = None  # fingerprint of the test sentences (`fingerprint`)
     buckets: list[dict] | None = None
     alignment: dict | None = None
     alignment_by_jump: list[dict] | None = None  # accuracy by how far gold links jump
     rare_words: list[dict] | None = None
-    train: dict = field(default_factory=dict)
+    train: dict | None = None  # epochs, steps, seconds, tokens/s, threads, peak RSS
     decode: dict | None = None
     data: dict | None = None
     best_checkpoint: str | None = None
@@ -165,7 +165,7 @@ def record_failure(run_dir: Path, error: str, overrides: Sequence[str]) -> None:
     write_results(run_dir, results.failed(error, overrides))
 
 
-def test_set_id(sources: Iterable[str], references: Iterable[str]) -> str:
+def fingerprint(sources: Iterable[str], references: Iterable[str]) -> str:
     """A fingerprint of a test set: runs with equal ids scored the same sentences."""
     digest = hashlib.sha256()
     for s, r in zip(sources, references, strict=True):

@@ -31,7 +31,7 @@ from ablate.plots import alignment_figure, bleu_by_length_figure
 from ablate.results import (
     RunResults,
     complete_results,
-    test_set_id,
+    fingerprint,
     write_alignment_examples,
     write_hypotheses,
     write_results,
@@ -249,7 +249,7 @@ def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> 
         exact_match=scores["exact_match"],
         valid_bleu=None if best is None else round(float(best), 4),
         signature=scores["signature"],
-        test_set=test_set_id([r[0] for r in rows], [r[1] for r in rows]),
+        test_set=fingerprint([r[0] for r in rows], [r[1] for r in rows]),
         buckets=scores["buckets"],
         alignment=scores["alignment"],
         alignment_by_jump=scores["alignment_by_jump"],

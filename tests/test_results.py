@@ -1,0 +1,144 @@
+"""The files a run leaves (ablate.results) and the package's layering."""
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ablate.results import (
+    RunResults,
+    complete_results,
+    fingerprint,
+    read_hypotheses,
+    read_results,
+    record_failure,
+    write_hypotheses,
+    write_results,
+)
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "ablate"
+
+
+def test_results_round_trip_and_unknown_keys_are_kept(tmp_path):
+    r = RunResults(
+        attention="dot",
+        dataset="toy_fr",
+        seed=0,
+        status="complete",
+        bleu=91.5,
+        valid_bleu=92.0,
+        buckets=[],
+        train={"epochs": 3},
+        extra={"from_a_newer_version": 1},
+    )
+    write_results(tmp_path, r)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert "error" not in data and data["from_a_newer_version"] == 1  # None fields left out
+    assert read_results(tmp_path) == r and complete_results(tmp_path) == r
+    with pytest.raises(ValueError, match="status"):
+        RunResults(attention="dot", dataset="x", seed=0, status="done")
+
+
+def test_a_failed_job_keeps_what_it_wrote(tmp_path):
+    write_results(
+        tmp_path,
+        RunResults(
+            attention="dot",
+            dataset="toy_fr",
+            seed=1,
+            status="diverged",
+            error="NaN",
+            train={"steps": 5},
+        ),
+    )
+    record_failure(tmp_path, "the job failed", ["attention=dot", "seed=1"])
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["status"] == "diverged" and data["train"] == {"steps": 5}
+    assert data["error"] == "the job failed" and data["overrides"] == ["attention=dot", "seed=1"]
+    assert complete_results(tmp_path) is None
+    empty = tmp_path / "never_started"
+    empty.mkdir()
+    record_failure(empty, "boom", [])
+    assert json.loads((empty / "results.json").read_text()) == {
+        "status": "failed",
+        "error": "boom",
+        "overrides": [],
+    }
+
+
+def test_hypotheses_writer_and_reader_share_one_header(tmp_path):
+    path = tmp_path / "hypotheses.tsv"
+    write_hypotheses(path, [("a\tb", "A B", "", "01-10"), ("c", "C\nD", "C", "11-20")])
+    table = read_hypotheses(path)
+    assert table == {
+        "source": ["a b", "c"],
+        "reference": ["A B", "C D"],
+        "hypothesis": ["", "C"],
+        "bucket": ["01-10", "11-20"],
+    }
+    assert fingerprint(table["source"], table["reference"]) != fingerprint(["c"], ["C D"])
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules imported at run time (not under `if TYPE_CHECKING:`)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            node.body = []
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_the_import_graph_has_no_cycle():
+    modules = {_module(p): p for p in SRC.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        deps = set()
+        for imp in _imports(path):
+            # `from ablate.data import subword` imports ablate.data.subword
+            while imp and imp not in modules:
+                imp = imp.rpartition(".")[0]
+            if imp and imp != name and not name.startswith(imp + "."):
+                deps.add(imp)
+        graph[name] = deps
+    state: dict[str, int] = {}
+
+    def visit(node, stack):
+        state[node] = 1
+        for dep in graph.get(node, ()):
+            if state.get(dep) == 1:
+                raise AssertionError(" -> ".join([*stack, node, dep]))
+            if dep not in state:
+                visit(dep, [*stack, node])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [])
+
+
+def test_frameworks_stay_at_the_edges():
+    stdlib = set(sys.stdlib_module_names)
+    assert {m.split(".")[0] for m in _imports(SRC / "results.py")} <= stdlib | {"__future__"}
+    for path in [
+        *SRC.glob("data/*.py"),
+        *SRC.glob("models/*.py"),
+        SRC / "metrics.py",
+        *SRC.glob("report/*.py"),
+    ]:
+        if path.name == "datamodule.py":  # a LightningDataModule by design
+            continue
+        roots = {m.split(".")[0] for m in _imports(path)}
+        assert not roots & {"hydra", "omegaconf", "wandb", "pytorch_lightning"}, path
