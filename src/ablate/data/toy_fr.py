@@ -754,7 +754,7 @@ def generate(
     seed: int,
     reordering: str = "local",
     rare_words: int = 0,
-    rare_share: float = 0.0,
+    rare_share: float = 0.1,
     accept: Callable[[tuple[str, ...]], bool] | None = None,
     tries: int = 100,
 ) -> list[Pair]:
@@ -771,7 +771,7 @@ def generate(
             `MAX_RARE_WORDS`); the same words for every seed.
         rare_share: the probability that a noun slot takes a made-up noun, drawn
             uniformly among them; so each is seen about `rare_share / rare_words` times
-            the number of noun slots (about 8 per 10 pairs of 1–64 words).
+            the number of noun slots (about 8 a pair of 1–64 words, 5 of 1–40).
         accept: called with each drawn source; a refused one is redrawn at the same
             length (None accepts all). Splits use it to keep their sources apart.
         tries: draws per pair at most; a pair whose draws are all refused is left out,
