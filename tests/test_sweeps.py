@@ -51,11 +51,28 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
     out = sweep(f"+experiment={name}", "logger=none", *extra, sweep_dir=tmp_path, tiny=tiny)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     jobs = job_results(tmp_path)
-    expected = {"scores": 5, "seeds": 15, "baseline": 6, "length": 5, "multi30k": 5}[name]
+    expected = {
+        "scores": 5,
+        "seeds": 15,
+        "baseline": 6,
+        "length": 5,
+        "multi30k": 5,
+        "reordering": 6,
+        "rare_words": 3,
+    }[name]
     assert len(jobs) == expected and all(r["status"] == "complete" for r in jobs.values())
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["failed"] == []
     assert (tmp_path / "summary.md").exists() and (tmp_path / "bleu_by_length.png").exists()
+    # Every job tested on the same sentences, whatever its seed (reordering: up to one
+    # set of references per dataset.reordering setting).
+    test_sets = {r["test_set"] for r in jobs.values()}
+    assert len(test_sets) == 1 or (name == "reordering" and len(test_sets) == 2)
+    md = (tmp_path / "summary.md").read_text()
+    assert "## Verdicts" in md and "## Paired BLEU differences by bucket" in md
+    assert "attention beats the fixed context vector" in md
+    plot = {"length": "gain_by_length.png", "rare_words": "rare_words.png"}.get(name)
+    assert plot is None or (tmp_path / plot).is_file()
     if name == "length":  # trained on <= 20 words (TINY caps at 12), tested up to 60
         assert max(b["hi"] or 99 for r in jobs.values() for b in r["buckets"] if b["n"]) > 20
 

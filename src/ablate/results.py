@@ -27,6 +27,7 @@ SENTENCE_STATS = "sentence_stats.json"
 ALIGNMENT_EXAMPLES = Path("plots") / "alignment_examples.json"
 HYPOTHESES_COLUMNS = ("source", "reference", "hypothesis", "bucket")
 STATUSES = ("complete", "interrupted", "diverged", "failed")
+_STOP_ONLY = ("error", "overrides", "last_checkpoint")  # said by runs that did not complete
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -78,7 +79,8 @@ class RunResults:
     A complete run has every score; a stopped run (`interrupted`, `diverged`) has `error`
     (what happened and how to continue), `train` (epochs, steps) and `last_checkpoint`; a
     failed sweep job keeps whatever it had written and adds `error` and `overrides`.
-    `None` fields are left out of the file.
+    A complete run writes every score field (`null` where there is none, as
+    `alignment` for `attention=none`); other records leave `None` fields out.
     """
 
     attention: str
@@ -114,8 +116,8 @@ class RunResults:
             value = getattr(self, f.name)
             if f.name == "extra":
                 out.update(value)
-            elif value is not None:
-                out[f.name] = value
+            elif value is not None or (self.status == "complete" and f.name not in _STOP_ONLY):
+                out[f.name] = value  # a complete run states `alignment: null` etc.
         return out
 
     @classmethod
