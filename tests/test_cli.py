@@ -1,9 +1,13 @@
-"""`python -m ablate` as a user runs it: a real subprocess, real Hydra, offline W&B.
+"""`python -m ablate` as a user runs it: real Hydra, offline W&B.
 
-Bad input ends with one line naming the problem, a non-zero exit code and no traceback.
+Bad input ends with one line naming the problem, exit code 1 and no traceback. Every row
+of README's bad-input table goes through `ablate.cli.entry` in this process (the checks,
+Hydra, `train.run`: the command's own path, without starting a Python per row); a few
+rows and one good run also go through a real `python -m ablate` subprocess (`slow`).
 """
 
 import json
+import logging
 import os
 import re
 import shlex
@@ -14,30 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from ablate import cli, translate
+
 from conftest import ROOT, TINY, write_parallel
-
-
-def ablate(*args, cwd, timeout=300):
-    env = {**os.environ, "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0"}
-    env.pop("WANDB_API_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "ablate", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def test_cli_run_writes_the_run_dir_and_prints_the_table(tmp_path):
-    out = ablate(*TINY, "logger=csv", f"hydra.run.dir={tmp_path / 'run'}", cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "bucket" in out.stdout and "BLEU" in out.stdout and "01-10" in out.stdout
-    results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert results["status"] == "complete"
-    assert (tmp_path / "run" / ".hydra" / "config.yaml").exists()
-    assert (tmp_path / "run" / "csv" / "metrics.csv").exists()
 
 
 def readme_bad_inputs() -> dict[str, tuple[str, str]]:
@@ -52,6 +35,15 @@ def readme_bad_inputs() -> dict[str, tuple[str, str]]:
 
 
 BAD_INPUTS = readme_bad_inputs()
+# One row per way out of the command: a check before Hydra starts, an OmegaConf error, a
+# ValueError of a leaf, a checkpoint that does not fit, and `python -m ablate.translate`.
+SUBPROCESS_ROWS = [
+    "… in a sweep",
+    "wrong type",
+    "`dataset=parallel` without a folder",
+    "a checkpoint of another vocabulary",
+    "not a checkpoint (`translate`)",
+]
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +83,82 @@ def make_files(tmp_path: Path, tiny_ckpt) -> dict[str, Path]:
     }
 
 
+def command(case: str, tmp_path: Path, tiny_ckpt) -> list[str]:
+    """The row's example as the arguments of `python -m`: `ablate.translate …`, or
+    `ablate` with the example's overrides on top of the tiny settings it does not set."""
+    if "GPU" in case and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    example, _ = BAD_INPUTS[case]
+    args = shlex.split(example.format(**make_files(tmp_path, tiny_ckpt)))
+    if args[0] == "ablate.translate":
+        return args
+    given = {a.split("=")[0] for a in args}
+    parallel = "dataset=parallel" in args
+    tiny = [
+        o
+        for o in TINY
+        if o.split("=")[0].lstrip("+") not in given and not (parallel and o.startswith("dataset."))
+    ]
+    dirs = (
+        []
+        if any(a.startswith("hydra.run.dir") for a in args)
+        else [f"hydra.run.dir={tmp_path}/run"]
+    )
+    if "-m" in args:
+        dirs.append(f"hydra.sweep.dir={tmp_path}/sweep")
+    return ["ablate", *tiny, "logger=none", *dirs, *args]
+
+
+def assert_one_error_line(code: int, text: str, message: str) -> None:
+    """Exit code 1, no traceback, and one `error:` line that is the README's `message`."""
+    assert code == 1, text[-1500:]
+    assert "Traceback" not in text
+    errors = [line for line in text.splitlines() if line.startswith("error:")]
+    pattern = ".*".join(re.escape(part) for part in message.split("…"))
+    assert len(errors) == 1 and re.fullmatch(f"error: {pattern}", errors[0]), text[-1500:]
+
+
+def in_process(args: list[str], capsys, monkeypatch) -> tuple[int, str]:
+    """Exit code and output of `python -m ARGS`, run in this process (`ablate.cli.entry` is
+    what `python -m ablate` calls)."""
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    if args[0] == "ablate.translate":  # its __main__ is `sys.exit(main())`
+        code = translate.main(args[1:])
+    else:
+        monkeypatch.setattr(sys, "argv", args)
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
+        try:
+            cli.entry()
+            code = 0
+        except SystemExit as e:
+            code = 0 if e.code is None else e.code
+        finally:  # Hydra configured logging for the job: give pytest its own back
+            for handler in set(root.handlers) - set(handlers):
+                handler.close()
+            root.handlers[:], root.level = handlers, level
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def subprocess_run(args: list[str], timeout=300) -> tuple[int, str]:
+    """Exit code and output of a real `python -m ARGS`."""
+    env = {**os.environ, "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0"}
+    env.pop("WANDB_API_KEY", None)
+    out = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return out.returncode, out.stdout + out.stderr
+
+
 def test_the_readme_lists_the_bad_inputs_of_the_issue():
     assert len(BAD_INPUTS) >= 25
+    assert set(SUBPROCESS_ROWS) <= set(BAD_INPUTS)
     for words in (
         "unknown config-group",
         "wrong type",
@@ -112,39 +178,52 @@ def test_the_readme_lists_the_bad_inputs_of_the_issue():
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_gets_the_readme_line_and_a_non_zero_exit(tmp_path, tiny_ckpt, case):
-    if "GPU" in case and torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
-    example, message = BAD_INPUTS[case]
-    files = make_files(tmp_path, tiny_ckpt)
-    args = shlex.split(example.format(**files))
-    if args[0] == "ablate.translate":
-        out = subprocess.run(
-            [sys.executable, "-m", *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "HYDRA_FULL_ERROR": "0"},
-        )
-    else:
-        given = {a.split("=")[0] for a in args}
-        parallel = "dataset=parallel" in args
-        tiny = [
-            o
-            for o in TINY
-            if o.split("=")[0].lstrip("+") not in given
-            and not (parallel and o.startswith("dataset."))
-        ]
-        run_dir = (
-            []
-            if any(a.startswith("hydra.run.dir") for a in args)
-            else [f"hydra.run.dir={tmp_path / 'run'}"]
-        )
-        out = ablate(*tiny, "logger=none", *run_dir, *args, cwd=ROOT)
-    text = out.stdout + out.stderr
-    assert out.returncode == 1, text[-1500:]
-    assert "Traceback" not in text
-    errors = [line for line in text.splitlines() if line.startswith("error:")]
-    pattern = ".*".join(re.escape(part) for part in message.split("…"))
-    assert len(errors) == 1 and re.fullmatch(f"error: {pattern}", errors[0]), text[-1500:]
+def test_bad_input_gets_the_readme_line_and_exit_code_1(
+    tmp_path, tiny_ckpt, capsys, monkeypatch, case
+):
+    args = command(case, tmp_path, tiny_ckpt)
+    assert_one_error_line(*in_process(args, capsys, monkeypatch), BAD_INPUTS[case][1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SUBPROCESS_ROWS)
+def test_bad_input_in_a_real_process_gets_the_readme_line_and_exit_code_1(
+    tmp_path, tiny_ckpt, case
+):
+    args = command(case, tmp_path, tiny_ckpt)
+    assert_one_error_line(*subprocess_run(args), BAD_INPUTS[case][1])
+
+
+def check_run_dir(run_dir: Path, code: int, text: str) -> None:
+    assert code == 0, text[-2000:]
+    assert "bucket" in text and "BLEU" in text and "01-10" in text
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "complete"
+    assert (run_dir / ".hydra" / "config.yaml").exists()
+    assert (run_dir / "csv" / "metrics.csv").exists()
+
+
+def test_a_run_writes_the_run_dir_and_prints_the_table(tmp_path, capsys, monkeypatch):
+    args = ["ablate", *TINY, "logger=csv", f"hydra.run.dir={tmp_path / 'run'}"]
+    check_run_dir(tmp_path / "run", *in_process(args, capsys, monkeypatch))
+
+
+@pytest.mark.slow
+def test_a_real_process_writes_the_run_dir_and_prints_the_table(tmp_path):
+    args = ["ablate", *TINY, "logger=csv", f"hydra.run.dir={tmp_path / 'run'}"]
+    check_run_dir(tmp_path / "run", *subprocess_run(args))
+
+
+def test_a_sweep_reports_its_failed_job_and_exits_1(tmp_path, capsys, monkeypatch):
+    # model.hidden must be even: job 1 fails, job 0 must not care, the report names job 1.
+    args = ["ablate", "-m", *TINY, "logger=none", "model.hidden=8,7", f"hydra.sweep.dir={tmp_path}"]
+    code, text = in_process(args, capsys, monkeypatch)
+    assert code == 1 and "model.hidden must be even" in text, text[-1500:]
+    status = {
+        p.parent.name: json.loads(p.read_text())["status"] for p in tmp_path.glob("*/results.json")
+    }
+    assert sorted(status.values()) == ["complete", "failed"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [Path(f["dir"]).name for f in summary["failed"]] == [
+        name for name, s in status.items() if s == "failed"
+    ]
