@@ -2,22 +2,48 @@
 run leaves the files DESIGN.md promises."""
 
 import json
+from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
+from omegaconf import OmegaConf
 
 from ablate.train import run
 
-from conftest import TINY, compose, write_multi30k, write_parallel
+from conftest import CONF, TINY, compose, write_multi30k, write_parallel
 
+# Every option file of every group but trainer=gpu (tests/test_gpu.py, where there is one).
 GROUPS = {
-    "attention": ["none", "dot", "scaled_dot", "additive", "multiplicative"],
-    "dataset": ["toy_fr", "copy", "reverse", "sort", "parallel", "multi30k"],
-    "buckets": ["default", "fine", "quantile"],
-    "model": ["default", "big"],
-    "trainer": ["default", "cpu"],
-    "logger": ["wandb", "csv", "none"],
+    group: sorted(
+        p.stem for p in (CONF / group).glob("*.yaml") if (group, p.stem) != ("trainer", "gpu")
+    )
+    for group in ("attention", "dataset", "buckets", "model", "trainer", "logger")
 }
-OPTIONS = [(g, o) for g, opts in GROUPS.items() for o in opts]
+DEFAULTS = {  # conf/config.yaml's defaults list: group -> option
+    k: v
+    for d in OmegaConf.to_container(OmegaConf.load(CONF / "config.yaml").defaults)
+    if isinstance(d, dict)
+    for k, v in d.items()
+}
+# The smoke runs log nowhere unless the logger is what they test: logger=none stands in for
+# the default. The default of each group is the one run `defaults`, not six copies of it,
+# and an option that another test already runs on the tiny settings is not run twice.
+SMOKE_DEFAULTS = {**DEFAULTS, "logger": "none"}
+RUN_ELSEWHERE = {
+    ("logger", "wandb"): "tests/test_wandb.py, which reads back what W&B stored",
+    ("logger", "csv"): "test_run_dir_contract",
+    ("attention", "none"): "test_no_attention_has_no_alignment",
+}
+OPTIONS = [("defaults", "")] + [
+    (g, o)
+    for g, opts in GROUPS.items()
+    for o in opts
+    if SMOKE_DEFAULTS[g] != o and (g, o) not in RUN_ELSEWHERE
+]
+# Options that change no word a figure shows (axis labels come from the data and the
+# buckets): their runs build every figure but do not render it to PNG, which is most of a
+# tiny run's time. The `defaults` run and every other option render theirs.
+UNRENDERED = ("attention", "model", "trainer")
 
 
 def _run(tmp_path, overrides):
@@ -29,7 +55,9 @@ def _overrides(tmp_path, group, option):
     # Real-text readers take their sizes from the files, so the tiny sizes don't apply.
     from_files = option in ("parallel", "multi30k")
     base = [o for o in TINY if not (from_files and o.startswith("dataset."))]
-    extra = [f"{group}={option}"] + ([] if group == "logger" else ["logger=none"])
+    extra = [] if group == "defaults" else [f"{group}={option}"]
+    if group != "logger":
+        extra.append("logger=none")
     if option == "parallel":
         extra.append(f"dataset.path={write_parallel(tmp_path / 'corpus')}")
     if option == "multi30k":  # a tiny fake copy in the release's .gz layout, in BPE pieces
@@ -37,10 +65,28 @@ def _overrides(tmp_path, group, option):
     return base + extra
 
 
-@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
-def test_every_option_runs_one_fast_step(tmp_path, group, option):
+def figure_unrendered(fig: Figure, path: Path) -> Path:
+    """`ablate.outputs.save_figure` without the PNG: an empty file where it would go."""
+    assert isinstance(fig, Figure) and fig.axes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def test_the_groups_hold_every_option_and_the_defaults():
+    assert all(DEFAULTS[g] in opts for g, opts in GROUPS.items()), DEFAULTS
+    assert set(RUN_ELSEWHERE) <= {(g, o) for g, opts in GROUPS.items() for o in opts}
+    assert len(GROUPS["attention"]) >= 5 and len(GROUPS["dataset"]) >= 6
+
+
+@pytest.mark.parametrize(
+    ("group", "option"), OPTIONS, ids=[f"{g}={o}" if o else g for g, o in OPTIONS]
+)
+def test_every_option_runs_one_fast_step(tmp_path, monkeypatch, group, option):
+    if group in UNRENDERED:
+        monkeypatch.setattr("ablate.train.save_figure", figure_unrendered)
     cfg = compose(_overrides(tmp_path, group, option))
-    results = run(cfg, tmp_path / "run", choices={group: option})
+    results = run(cfg, tmp_path / "run", choices={} if group == "defaults" else {group: option})
     assert results["status"] == "complete"
     assert results["train"]["steps"] == 2
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
@@ -97,11 +143,12 @@ def test_run_dir_contract(tmp_path):
         "alignment_short.png",
     ]
     assert (d / "checkpoints" / "last.ckpt").exists()
+    assert (d / "csv" / "metrics.csv").exists()  # the logger=csv smoke run
 
 
 def test_no_attention_has_no_alignment(tmp_path):
     results = _run(tmp_path, ["attention=none", "logger=none"])
-    assert results["alignment"] is None
+    assert results.get("alignment") is None  # a None field is left out of results.json
     assert not list((tmp_path / "run" / "plots").glob("alignment_*.png"))
 
 
