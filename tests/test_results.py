@@ -142,3 +142,26 @@ def test_frameworks_stay_at_the_edges():
             continue
         roots = {m.split(".")[0] for m in _imports(path)}
         assert not roots & {"hydra", "omegaconf", "wandb", "pytorch_lightning"}, path
+
+
+def test_checkpoints_from_before_attention_components_still_load(tmp_path):
+    import torch
+
+    from ablate.checkpoints import read
+    from ablate.models.seq2seq import Seq2Seq
+
+    old = {
+        "embed": 8,
+        "hidden": 8,
+        "layers": 1,
+        "rnn": "gru",
+        "dropout": 0.0,
+        "attention": "additive",
+        "attention_dim": 4,
+    }
+    path = tmp_path / "old.ckpt"
+    torch.save({"ablate": {"model": old}}, path)
+    model = read(path)["ablate"]["model"]
+    assert "attention_dim" not in model and model["attention"]["dim"] == 4
+    net = Seq2Seq(src_vocab_size=10, tgt_vocab_size=10, **model)
+    assert net.decoder.attention.W_h.weight.shape == (4, 8)  # A = 4, as trained

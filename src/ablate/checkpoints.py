@@ -119,7 +119,23 @@ def read(path: str | Path) -> dict:
         raise CheckpointError(
             f"{path} is not an ablate checkpoint (no vocabularies or model settings in it)"
         )
+    ckpt["ablate"]["model"] = upgrade_model_settings(ckpt["ablate"]["model"])
     return ckpt
+
+
+def upgrade_model_settings(model: dict) -> dict:
+    """Model settings of a checkpoint in today's form. Before attention options were
+    components, the additive layer's size was `model.attention_dim` and the attention a
+    name; now the size is the option's own `dim`."""
+    model = dict(model)
+    if "attention_dim" in model:
+        dim = model.pop("attention_dim")
+        if model.get("attention") == "additive":
+            model["attention"] = {
+                "_target_": "ablate.models.attention.AdditiveAttention",
+                "dim": dim,
+            }
+    return model
 
 
 def resume_path(run_dir: Path, resume: bool, ckpt_path: str | None, required: bool) -> Path | None:
