@@ -42,6 +42,7 @@ def test_experiment_files_start_with_their_command():
         assert lines[1] == command or lines[1].startswith(command + " "), lines[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name):
     tiny, extra = TINY, []
@@ -77,6 +78,7 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         assert max(b["hi"] or 99 for r in jobs.values() for b in r["buckets"] if b["n"]) > 20
 
 
+@pytest.mark.slow
 def test_extra_overrides_compose_with_an_experiment(tmp_path):
     out = sweep(
         "+experiment=scores",
@@ -96,6 +98,7 @@ def test_extra_overrides_compose_with_an_experiment(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_failing_job_is_named_and_the_rest_still_report(tmp_path):
     # model.hidden must be even: the hidden=7 jobs fail, the hidden=8 jobs must not care.
     out = sweep("-m", "attention=none,dot", "model.hidden=8,7", "logger=none", sweep_dir=tmp_path)
@@ -111,6 +114,7 @@ def test_a_failing_job_is_named_and_the_rest_still_report(tmp_path):
     assert "model.hidden must be even" in out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_a_two_job_sweep(tmp_path):
     out = sweep(
         "-m", "attention=none,additive", "hydra/launcher=local", "logger=none", sweep_dir=tmp_path
@@ -121,6 +125,7 @@ def test_submitit_local_launcher_runs_a_two_job_sweep(tmp_path):
     assert list(tmp_path.glob(".submitit/*/*_result.pkl"))  # really went through submitit
 
 
+@pytest.mark.slow
 def test_joblib_launcher_runs_jobs_side_by_side_with_shared_cores(tmp_path):
     out = sweep(
         "-m",
@@ -138,6 +143,7 @@ def test_joblib_launcher_runs_jobs_side_by_side_with_shared_cores(tmp_path):
     assert {r["train"]["threads"] for r in jobs.values()} == {max(1, os.cpu_count() // 2)}
 
 
+@pytest.mark.slow
 def test_scores_sweep_leaves_six_wandb_runs_in_one_group(tmp_path):
     out = sweep("+experiment=scores", "logger=wandb", sweep_dir=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
