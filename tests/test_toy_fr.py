@@ -238,7 +238,11 @@ def test_long_is_translate_deterministic_and_keeps_the_english(long_pairs):
         ),
         (
             "the cat slept because the dog ran when the girl sang",
-            "quand la fille a chanté parce que le chien a couru le chat a dormi",
+            "parce que le chien a couru quand la fille a chanté le chat a dormi",
+        ),
+        (
+            "the cat slept because the dog ran and the girl sang",
+            "parce que le chien a couru et la fille a chanté le chat a dormi",
         ),
         ("the cat slept but the dog ran", "le chat a dormi mais le chien a couru"),
     ],

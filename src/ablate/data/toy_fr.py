@@ -21,10 +21,10 @@ the three things attention has to cope with (Bahdanau et al. 2015, §5.2.2 and F
 
 Two options change the data (the defaults give the original language):
 
-- `reordering="long"` keeps the English and fronts, in the French, every clause after
-  because/while/when/since in front of everything before it (`_french_order`): a
-  third of the gold links of 1–64-word sentences then jump 10 words or more
-  (`ablate.metrics.link_jumps`), none do under `"local"`;
+- `reordering="long"` keeps the English and, in the French, puts the first clause after
+  because/while/when/since, with the rest of the sentence, in front of what comes
+  before it (`_french_order`): 40% of the gold links of 1–64-word sentences then jump
+  10 words or more (`ablate.metrics.link_jumps`), none do under `"local"`;
 - `rare_words=n` (with `rare_share`) adds the first `n` made-up nouns of a fixed
   sequence; with `n = 0` nothing is drawn differently.
 
@@ -277,9 +277,9 @@ _ADVS: dict[str, str] = dict(_row.split() for _row in _rows(_ADV_ROWS))
 
 REORDERINGS = ("local", "long")
 """How far the French moves words: `local` only within a phrase, `long` also fronts
-subordinate clauses."""
+a subordinate clause."""
 
-# A clause after one of these is fronted in the French under `reordering="long"`.
+# The first clause after one of these is fronted in the French under `reordering="long"`.
 _SUBORDINATING = frozenset({"because", "while", "when", "since"})
 
 
@@ -319,10 +319,11 @@ _FRENCH_WORDS = frozenset(
 LEXICON_SIZE: int = len(_ENGLISH_WORDS)
 """Number of distinct English words in the lexicon."""
 
-VERSION: int = 2
+VERSION: int = 3
 """Bumped whenever the lexicon, grammar or sampling changes what `generate` returns
 (on-disk caches of generated corpora are keyed by it). 2: disjoint splits redrawn
-through `accept`, `reordering`, `rare_words`."""
+through `accept`, `reordering`, `rare_words`; 3: `long` fronts one span, not each
+subordinate clause."""
 
 # Made-up nouns for `rare_words`, spelled from syllables by a generator with a fixed
 # seed: the lexicon tail is a function of its size alone (the first n words of one
@@ -489,16 +490,17 @@ def _french_order(parts: list) -> list[int]:
     """The French order of a sentence's segments under `reordering="long"` (clause k is
     part 2k, the conjunction before it part 2k - 1).
 
-    Read left to right, a clause after a subordinating conjunction moves, with its
-    conjunction, in front of everything before it (the clauses nest to the left):
-    `A and B because C` → `parce_que C A et B`, `A because B when C` → `quand C
-    parce_que B A`. Coordinating conjunctions keep their place. The English is the same
-    as for `local`; only the French moves, often by a whole clause or more.
+    The first subordinating conjunction takes the rest of the sentence as its clause and
+    goes to the front with it: `A and B because C and D` → `parce_que C et D A et B`.
+    Conjunctions after it stay in place (`A because B when C` → `parce_que B quand C
+    A`), so the French is two spans of the English, swapped: every word moves by the
+    length of the other span, and the decoder never has to skip words it has already
+    translated. The English is the same as for `local`.
     """
-    order = [0]
-    for k in range(1, len(parts), 2):
-        order = [k, k + 1, *order] if parts[k] in _SUBORDINATING else [*order, k, k + 1]
-    return order
+    k = next((k for k in range(1, len(parts), 2) if parts[k] in _SUBORDINATING), None)
+    if k is None:
+        return list(range(len(parts)))
+    return [*range(k, len(parts)), *range(k)]
 
 
 # --- parsing (translate) --------------------------------------------------------------
@@ -588,8 +590,8 @@ def translate(
     Args:
         src: English tokens (case is ignored), e.g. `"the cat sat on the mat".split()`.
         reordering: `"local"` (adjectives, adverbs: links move a word or two) or
-            `"long"` (also fronts clauses after because/while/when/since; see
-            `_french_order`).
+            `"long"` (also fronts the first clause after because/while/when/since
+            with the rest of the sentence; see `_french_order`).
         rare_words: how many made-up nouns the lexicon has (see `generate`).
 
     Returns:
