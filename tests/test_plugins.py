@@ -195,6 +195,8 @@ def test_help_lists_the_options_of_a_config_dir(tmp_path, monkeypatch, capsys):
     assert groups["attention"].split(", ") == [
         "additive",
         "dot",
+        "local_p",
+        "location",
         "multiplicative",
         "none",
         "scaled_dot",

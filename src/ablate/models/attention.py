@@ -10,6 +10,10 @@ encoder states (values): `c_t = Σ_i α_ti h_i`. Subclasses define only the scor
 - `additive`       `score(s, h) = vᵀ tanh(W_s s + W_h h)`  Bahdanau et al. 2015, App. A.1.2
 - `multiplicative` `score(s, h) = sᵀ W h`                  Luong et al. 2015, §3.1 (general)
 
+Luong's two other variants, `location` (scores from `s_t` alone) and `local_p` (a
+window around a predicted source position), live in `ablate.models.luong`, written on
+this API alone, as a user's own class would be.
+
 `none` is the ablation baseline (Cho et al. 2014): `c_t` is the same fixed vector, the
 final encoder state, at every step; it has no weights.
 
@@ -18,7 +22,8 @@ scores `(B, T, S)`. A single decoding step is the case `T = 1`.
 
 `Attention` is the extension point, and the built-ins use nothing else: a new score
 function is a subclass that defines `score` (and `prepare` if part of it depends on the
-keys alone), constructed as `cls(hidden=H, **its parameters)`. A config option is a
+keys alone, `reweight` if the normalised weights are reshaped, as Luong's local-p
+attention does), constructed as `cls(hidden=H, **its parameters)`. A config option is a
 YAML file naming the class (`_target_`) and its parameters, with `_partial_: true` so
 that `Seq2Seq` passes `hidden`; a user's own class lives in their package and their
 option in their `--config-dir` (README, "Your own ablation").
@@ -49,8 +54,9 @@ class AttentionError(ValueError):
 
 
 class Attention(nn.Module):
-    """Base class: mask → softmax → weighted sum. Subclasses implement `score`, and
-    `prepare` where part of the score depends on the keys alone.
+    """Base class: mask → softmax → reweight → weighted sum. Subclasses implement `score`,
+    `prepare` where part of the score depends on the keys alone, and `reweight` where
+    the softmax-normalised weights are changed before the sum (by default they are not).
 
     Args:
         hidden: size `H` of the decoder and encoder states (given by `Seq2Seq`).
@@ -81,6 +87,24 @@ class Attention(nn.Module):
         """
         raise NotImplementedError
 
+    def reweight(
+        self, weights: torch.Tensor, query: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """The weights the context sums with, from the softmax-normalised ones: by default
+        these themselves. A subclass may scale them by a prior over source positions
+        (Luong et al. 2015, Eq. 10); it must keep padding at exactly 0, and the weights
+        then need not sum to 1.
+
+        Args:
+            weights: softmax of the masked scores, `(B, T, S)`, 0 on padding.
+            query: decoder states `(B, T, H)`.
+            mask: `(B, S)` bool, True on real source tokens.
+
+        Returns:
+            `(B, T, S)` weights.
+        """
+        return weights
+
     def forward(
         self,
         query: torch.Tensor,
@@ -99,7 +123,8 @@ class Attention(nn.Module):
             prepared: `prepare(keys)` if the caller kept it; computed here otherwise.
 
         Returns:
-            context `(B, T, H)` and weights `(B, T, S)` (exactly 0 on padding).
+            context `(B, T, H)` and weights `(B, T, S)` (exactly 0 on padding; each row
+            sums to 1 unless `reweight` changes that).
         """
         prepared = self.prepare(keys) if prepared is None else prepared
         scores = self.score(query, prepared)  # (B, T, S)
@@ -110,7 +135,7 @@ class Attention(nn.Module):
                 f"per query step and key, (B, T, S) = {(*query.shape[:2], keys.shape[1])}"
             )
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
-        weights = torch.softmax(scores, dim=-1)  # (B, T, S)
+        weights = self.reweight(torch.softmax(scores, dim=-1), query, mask)  # (B, T, S)
         context = torch.bmm(weights, keys)  # (B, T, S)·(B, S, H) → (B, T, H)
         return context, weights
 
@@ -187,8 +212,9 @@ class AdditiveAttention(Attention):
         return torch.matmul(z, 2 * v) - v.sum()  # (B, T, S)
 
 
-# The options that ship with ablate, by the name `Seq2Seq(attention="…")` takes; the
-# config files in conf/attention/ name the same classes.
+# The score functions `Seq2Seq(attention="…")` takes by name; conf/attention/ names these
+# classes, and Luong's location and local_p (`ablate.models.luong`), which, like a user's
+# own, are given as a class or a `_target_` record.
 BUILT_IN = {
     "none": NoAttention,
     "dot": DotAttention,
