@@ -1,5 +1,7 @@
 """Beam search: one beam is greedy decoding exactly, the batched search equals a plain
-per-sentence loop and an exhaustive search, and its weights are those of teacher forcing."""
+per-sentence loop and an exhaustive search, and its weights are those of teacher forcing;
+so too for the decoders that carry more than the RNN state (input feeding) or attend
+before the RNN step (Bahdanau's)."""
 
 import copy
 import functools
@@ -15,6 +17,8 @@ from ablate.models.seq2seq import Seq2Seq
 
 V_SRC, V_TGT = 20, 12
 PAD, BOS, EOS = 0, 2, 3
+# The decoders that teacher-force one step at a time, as `Seq2Seq` keyword arguments.
+STEPWISE = {"input_feeding": dict(input_feeding=True), "bahdanau": dict(decoder="bahdanau")}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -38,9 +42,11 @@ def _model(attention, rnn="gru", eos_bias=0.0, tgt_vocab=V_TGT):
 
 
 @functools.cache
-def _trained_once(attention, rnn):
+def _trained_once(attention, rnn, decoder=()):
     torch.manual_seed(0)
-    model = Seq2Seq(V_SRC, V_TGT, attention=attention, embed=8, hidden=16, rnn=rnn, dropout=0.0)
+    model = Seq2Seq(
+        V_SRC, V_TGT, attention=attention, embed=8, hidden=16, rnn=rnn, dropout=0.0, **dict(decoder)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     g = torch.Generator().manual_seed(0)
     for _ in range(40):
@@ -59,10 +65,10 @@ def _trained_once(attention, rnn):
     return _readable(model)
 
 
-def _trained(attention, rnn="gru"):
+def _trained(attention, rnn="gru", **decoder):
     """A tiny model trained for a few steps to copy a map of its source, so that its
     sentences end at different steps as real outputs do (a fresh copy per call)."""
-    return copy.deepcopy(_trained_once(attention, rnn))
+    return copy.deepcopy(_trained_once(attention, rnn, tuple(sorted(decoder.items()))))
 
 
 def _batch(seed=1):
@@ -135,6 +141,42 @@ def test_one_beam_is_greedy_exactly(attention, rnn):
     beam_tokens, beam_weights = model.beam_search(src, src_len, 1)
     assert torch.equal(beam_tokens, tokens)
     assert attention == "none" or torch.equal(beam_weights, weights)
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+@pytest.mark.parametrize("decoder", STEPWISE)
+def test_stepwise_greedy_is_one_beam_and_the_argmax_of_teacher_forcing(decoder, rnn):
+    """Batched greedy decoding (rows dropped as they end, the decoder state with them)
+    emits, sentence by sentence, the argmax of the teacher-forced logits on its own
+    prefix, with the teacher-forced weights; one beam emits the same."""
+    src, src_len = _batch()
+    model = _trained("multiplicative", rnn, **STEPWISE[decoder])
+    tokens, weights = model.greedy(src, src_len, max_len=12)
+    lengths = _lengths(tokens)
+    assert len(set(lengths)) > 2
+    beam_tokens, beam_weights = model.beam_search(src, src_len, 1, max_len=12)
+    assert torch.equal(beam_tokens, tokens) and torch.equal(beam_weights, weights)
+    for b, length in enumerate(lengths):
+        n = int(src_len[b])
+        tgt_in = torch.tensor([[BOS, *tokens[b, :length].tolist()]])
+        logits, forced = model(src[b : b + 1, :n], src_len[b : b + 1], tgt_in)
+        expected = tokens[b, :length].tolist() + ([EOS] if length < 12 else [])
+        assert logits[0].argmax(-1).tolist()[: len(expected)] == expected
+        torch.testing.assert_close(
+            weights[b, :length, :n], forced[0, :length], rtol=1e-4, atol=1e-5
+        )
+
+
+@pytest.mark.parametrize("decoder", STEPWISE)
+def test_stepwise_batched_beam_equals_per_sentence_loop(decoder):
+    """Beams reorder the whole decoder state (with input feeding, `h̃_{t-1}` too)."""
+    src, src_len = _batch(seed=2)
+    model = _trained("dot", "lstm" if decoder == "bahdanau" else "gru", **STEPWISE[decoder])
+    tokens, _ = model.beam_search(src, src_len, beam_size=3, max_len=12)
+    for b in range(src.shape[0]):
+        expected = _simple_beam(model, src[b, : int(src_len[b])], 3, 12, 1.0)
+        assert tokens[b].tolist() == expected + [PAD] * (tokens.shape[1] - len(expected))
+    assert len(set(_lengths(tokens))) > 1
 
 
 @pytest.mark.parametrize("tied", [(4, 5), (6, 9), (10, 11)])

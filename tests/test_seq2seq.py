@@ -1,6 +1,7 @@
-"""The encoder–decoder: teacher forcing over all steps equals a step-by-step loop,
-batched greedy decoding (which drops finished rows) equals decoding one sentence alone,
-and the unpacked GRU encoder equals `nn.GRU` over a packed batch."""
+"""The encoder–decoder: teacher forcing over all steps equals a step-by-step loop (the
+decoders that train a step at a time too: input feeding, Bahdanau's), batched greedy
+decoding (which drops finished rows) equals decoding one sentence alone, and the unpacked
+GRU encoder equals `nn.GRU` over a packed batch."""
 
 import math
 
@@ -9,9 +10,13 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.models.attention import ATTENTION_CHOICES
+from ablate.models.luong import LocalPAttention, LocationAttention
 from ablate.models.seq2seq import Dropout, Seq2Seq
 
 V_SRC, V_TGT = 20, 25
+# The decoders that teacher-force one step at a time, as `Seq2Seq` keyword arguments.
+STEPWISE = {"input_feeding": dict(input_feeding=True), "bahdanau": dict(decoder="bahdanau")}
+STEPWISE_ATTENTIONS = ["none", "dot", "additive", LocationAttention, LocalPAttention]
 
 
 def _batch(B=4, S=9, T=7, seed=0):
@@ -24,11 +29,23 @@ def _batch(B=4, S=9, T=7, seed=0):
     return src, src_len, tgt_in
 
 
-def _model(attention, rnn="gru", layers=1):
+def _model(attention, rnn="gru", layers=1, **decoder):
     torch.manual_seed(0)
     return Seq2Seq(
-        V_SRC, V_TGT, attention=attention, embed=16, hidden=12, layers=layers, rnn=rnn, dropout=0.0
+        V_SRC,
+        V_TGT,
+        attention=attention,
+        embed=16,
+        hidden=12,
+        layers=layers,
+        rnn=rnn,
+        dropout=0.0,
+        **decoder,
     ).eval()
+
+
+def _name(attention):
+    return attention if isinstance(attention, str) else attention.__name__
 
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
@@ -43,6 +60,29 @@ def test_teacher_forcing_equals_step_by_step(attention, rnn):
         torch.testing.assert_close(step_logits[:, 0], logits[:, t], rtol=1e-4, atol=1e-5)
         if weights is not None:
             torch.testing.assert_close(step_w[:, 0], weights[:, t], rtol=1e-4, atol=1e-5)
+    assert (weights is None) == (attention == "none")
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+@pytest.mark.parametrize("attention", STEPWISE_ATTENTIONS, ids=_name)
+@pytest.mark.parametrize("decoder", STEPWISE)
+def test_stepwise_teacher_forcing_equals_decoding_steps(decoder, attention, rnn):
+    """Training's logits (with gradients: the CPU GRU path) are those of decoding steps
+    (without: nn.GRU), each fed the state the last returned, the attentional vector
+    `h̃_{t-1}` included with input feeding."""
+    model = _model(attention, rnn, layers=2, **STEPWISE[decoder])
+    src, src_len, tgt_in = _batch()
+    logits, weights = model(src, src_len, tgt_in)
+    assert logits.requires_grad
+    with torch.no_grad():
+        keys, mask, final, state = model.encode(src, src_len)
+        for t in range(tgt_in.shape[1]):
+            step_logits, step_w, state = model.decoder(
+                tgt_in[:, t : t + 1], state, keys, mask, final
+            )
+            torch.testing.assert_close(step_logits[:, 0], logits[:, t], rtol=1e-4, atol=1e-5)
+            if weights is not None:
+                torch.testing.assert_close(step_w[:, 0], weights[:, t], rtol=1e-4, atol=1e-5)
     assert (weights is None) == (attention == "none")
 
 
@@ -133,3 +173,27 @@ def test_bad_sizes_raise_value_error(bad):
     kwargs = dict(embed=8, hidden=8, rnn="gru", dropout=0.0) | bad
     with pytest.raises(ValueError, match="model\\."):
         Seq2Seq(V_SRC, V_TGT, attention="dot", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (dict(decoder="transformer"), "unknown model.decoder 'transformer'; choose one of luong"),
+        (dict(input_feeding="yes"), "model.input_feeding must be true or false, got 'yes'"),
+        (dict(decoder="bahdanau", input_feeding=True), "model.input_feeding=true is for"),
+    ],
+)
+def test_bad_decoder_settings_raise_value_error(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Seq2Seq(V_SRC, V_TGT, attention="dot", embed=8, hidden=8, **bad)
+
+
+@pytest.mark.parametrize("decoder", STEPWISE)
+def test_the_decoder_settings_rebuild_the_model_from_its_config(decoder):
+    """`Seq2Seq.config` (what a checkpoint keeps for `translate`) holds the decoder."""
+    model = _model("dot", **STEPWISE[decoder])
+    assert {k: model.config[k] for k in STEPWISE[decoder]} == STEPWISE[decoder]
+    again = Seq2Seq(**model.config).eval()
+    again.load_state_dict(model.state_dict())
+    src, src_len, tgt_in = _batch()
+    torch.testing.assert_close(again(src, src_len, tgt_in)[0], model(src, src_len, tgt_in)[0])

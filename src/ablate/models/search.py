@@ -1,8 +1,10 @@
 """Decoding a trained `Seq2Seq`: batched greedy and beam search.
 
-Both advance every live sentence in one decoder call per step and drop a sentence from
-the work as soon as it is finished (`drop_finished`), so later steps only pay for the
-live ones. Both stop at `max_len` output tokens, by default `max_output_len(S)`.
+Both advance every live sentence in one decoder call per step, carrying the decoder's
+state (its RNN state, and with input feeding the attentional vector `h̃_{t-1}`), and
+drop a sentence from the work as soon as it is finished (`drop_finished`), so later
+steps only pay for the live ones. Both stop at `max_len` output tokens, by default
+`max_output_len(S)`.
 
 - `greedy` takes the most likely token at every step;
 - `beam_search` (Sutskever et al. 2014, §3.2) keeps the K best prefixes of every
@@ -92,8 +94,9 @@ def repeat_rows(x: torch.Tensor, k: int, dim: int = 0) -> torch.Tensor:
 
 
 def index_state(state, rows: torch.Tensor):
-    """The RNN state `(L, B, H)` (a pair of them for an LSTM) at batch rows `rows`
-    (indices, or a bool mask over the batch)."""
+    """The decoder state at batch rows `rows` (indices, or a bool mask over the batch):
+    the RNN's `(L, B, H)`, or a tuple of tensors with the batch on dimension 1 (an
+    LSTM's pair; with input feeding, `h̃_{t-1}` `(1, B, H)` too; `ablate.models.decoder`)."""
     if rows.dtype == torch.bool:
         rows = rows.nonzero()[:, 0]
     if isinstance(state, tuple):

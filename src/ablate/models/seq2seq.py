@@ -4,17 +4,21 @@ Encoder: embedding + bidirectional GRU/LSTM over packed sequences (Bahdanau et a
 2015, §3.2) → states `h_1..h_S`, which are both keys and values, and a final state
 that initialises the decoder.
 
-Decoder (Luong et al. 2015, §3, Eq. 5–6, without input feeding so that teacher forcing
-needs no loop over time):
+Decoder (`ablate.models.decoder`): Luong et al. 2015's by default (§3, Eq. 5–6, without
+input feeding, so that teacher forcing needs no loop over time):
 
     s_t = RNN(s_{t-1}, y_{t-1})
     c_t = Σ_i α_ti h_i                  (see `ablate.models.attention`)
     output_t = W_o tanh(W_c [s_t; c_t])
 
-Teacher forcing runs the decoder RNN over the whole target at once and computes every
-attention score in one batched product. Decoding (`greedy`, `beam_search`) lives in
-`ablate.models.search`. On a CPU a few lines take a faster path to the same values
-(`ablate.models.cpu`: the GRUs, dropout); on a GPU the code below runs as written.
+or with Luong's input feeding (§3.3), or Bahdanau et al. 2015's (App. A.2.2), both of
+which teacher-force one step at a time.
+
+Without those, teacher forcing runs the decoder RNN over the whole target at once and
+computes every attention score in one batched product. Decoding (`greedy`,
+`beam_search`) lives in `ablate.models.search`. On a CPU a few lines take a faster path
+to the same values (`ablate.models.cpu`: the GRUs, dropout); on a GPU the code below
+runs as written.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.data.vocab import Vocab
 from ablate.models import cpu, search
-from ablate.models.attention import AttentionConfig, attention_record, build_attention
+from ablate.models.attention import AttentionConfig, attention_record
 from ablate.models.cpu import Dropout
+from ablate.models.decoder import DECODER_CHOICES, DECODERS
 from ablate.models.search import check_decoding  # noqa: F401  (imported from here)
 
 RNN_CHOICES = ("gru", "lstm")
@@ -94,59 +99,6 @@ class Encoder(nn.Module):
         return states, final  # (B, S, H)
 
 
-class Decoder(nn.Module):
-    """Luong-style decoder: RNN over the previous target word, then attention."""
-
-    def __init__(
-        self,
-        vocab_size: int,
-        embed: int,
-        hidden: int,
-        layers: int,
-        rnn: str,
-        dropout: float,
-        pad_id: int,
-        attention: AttentionConfig,
-    ):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_id)
-        rnn_cls = nn.GRU if rnn == "gru" else nn.LSTM
-        self.rnn = rnn_cls(
-            embed,
-            hidden,
-            num_layers=layers,
-            batch_first=True,
-            dropout=dropout if layers > 1 else 0.0,
-        )
-        self.attention = build_attention(attention, hidden)
-        self.W_c = nn.Linear(2 * hidden, hidden, bias=False)
-        self.W_o = nn.Linear(hidden, vocab_size)
-        self.dropout = Dropout(dropout)
-
-    def forward(self, y_prev, state, keys, mask, final, prepared=None):
-        """Any number of steps at once (T = target length when teacher forcing, 1 when decoding).
-
-        Args:
-            y_prev: `(B, T)` previous target tokens.
-            state: the RNN state before the first of those steps.
-            keys: encoder states `(B, S, H)`; mask `(B, S)`; final `(B, H)`.
-            prepared: `self.attention.prepare(keys)`, kept across decoding steps.
-
-        Returns:
-            logits `(B, T, V)`, weights `(B, T, S)` or None, the new RNN state.
-        """
-        x = self.dropout(self.embedding(y_prev))  # (B, T, E)
-        if isinstance(self.rnn, nn.GRU) and cpu.runs_here(x) and torch.is_grad_enabled():
-            # nn.GRU's values; its forward + backward is faster this way on a CPU (decoding,
-            # one step at a time without gradients, is not).
-            s, state = cpu.gru(self.rnn, x, state)  # (B, T, H)
-        else:
-            s, state = self.rnn(x, state)  # (B, T, H)
-        context, weights = self.attention(s, keys, mask, final, prepared)  # (B,T,H), (B,T,S)
-        out = torch.tanh(self.W_c(torch.cat([s, context], dim=-1)))  # (B, T, H)
-        return self.W_o(self.dropout(out)), weights, state  # (B, T, V)
-
-
 class Seq2Seq(nn.Module):
     """Encoder–decoder with a choice of attention.
 
@@ -161,6 +113,10 @@ class Seq2Seq(nn.Module):
         layers: RNN layers in the encoder and in the decoder.
         rnn: `gru` or `lstm`.
         dropout: dropout on embeddings and on the attentional output.
+        decoder: `luong` (attend with `s_t`) or `bahdanau` (attend with `s_{t-1}`, the
+            context an RNN input); see `ablate.models.decoder`.
+        input_feeding: Luong's input feeding (`decoder="luong"` only): `h̃_{t-1}` is an
+            RNN input at step t.
         pad_id, bos_id, eos_id: special token ids of the target vocabulary.
     """
 
@@ -174,6 +130,8 @@ class Seq2Seq(nn.Module):
         layers: int = 1,
         rnn: str = "gru",
         dropout: float = 0.1,
+        decoder: str = "luong",
+        input_feeding: bool = False,
         pad_id: int = Vocab.pad_id,
         bos_id: int = Vocab.bos_id,
         eos_id: int = Vocab.eos_id,
@@ -193,6 +151,12 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"unknown model.rnn {rnn!r}; choose one of {', '.join(RNN_CHOICES)}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"model.dropout must be in [0, 1), got {dropout!r}")
+        if decoder not in DECODER_CHOICES:
+            raise ValueError(
+                f"unknown model.decoder {decoder!r}; choose one of {', '.join(DECODER_CHOICES)}"
+            )
+        if not isinstance(input_feeding, bool):
+            raise ValueError(f"model.input_feeding must be true or false, got {input_feeding!r}")
         # The constructor arguments, so a checkpoint can rebuild this model (translate).
         self.config = dict(
             src_vocab_size=src_vocab_size,
@@ -203,6 +167,8 @@ class Seq2Seq(nn.Module):
             layers=layers,
             rnn=rnn,
             dropout=dropout,
+            decoder=decoder,
+            input_feeding=input_feeding,
             pad_id=pad_id,
             bos_id=bos_id,
             eos_id=eos_id,
@@ -210,12 +176,13 @@ class Seq2Seq(nn.Module):
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.encoder = Encoder(src_vocab_size, embed, hidden, layers, rnn, dropout, pad_id)
         self.bridge = nn.Linear(hidden, hidden)
-        self.decoder = Decoder(
-            tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id, attention
+        self.decoder = DECODERS[decoder](
+            tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id, attention, input_feeding
         )
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
-        """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state.
+        """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state
+        (see `ablate.models.decoder`).
 
         `packed`: see `Encoder.forward`."""
         keys, final = self.encoder(src, src_len, packed)
@@ -223,10 +190,11 @@ class Seq2Seq(nn.Module):
         h = final[0] if isinstance(final, tuple) else final  # (L, B, H)
         init = torch.tanh(self.bridge(h))
         state = (init, torch.zeros_like(init)) if isinstance(final, tuple) else init
-        return keys, mask, h[-1], state
+        return keys, mask, h[-1], self.decoder.start(state)
 
     def forward(self, src, src_len, tgt_in):
-        """Teacher-forced logits for every target position at once.
+        """Teacher-forced logits for every target position (at once, but for input
+        feeding and the Bahdanau decoder, which take one step at a time).
 
         Args:
             src: `(B, S)`; src_len: `(B,)`; tgt_in: `(B, T)` = BOS + target[:-1].
