@@ -1,4 +1,4 @@
-"""Training and decoding throughput of every attention option, against the tutorial way.
+"""Training and decoding throughput of every attention option and decoder, against the tutorial way.
 
     python benchmarks/throughput.py [--workload reverse|toy_fr|all] [--json PATH]
                                     [--threads 2] [--rounds 5] [--attention-dim A] [--quick]
@@ -15,7 +15,14 @@ layer A = 64 of `conf/attention/additive.yaml` (`--attention-dim 256` for A = H)
 one-layer bidirectional GRU encoder and a GRU decoder, trained with Adam (lr 1e-3) on batches of
 64 sentences from `Seq2SeqData.train_dataloader()` (length-grouped).
 
-What is measured, per attention option:
+Variants: the five built-in attention options (`none`, `dot`, `scaled_dot`, `additive`,
+`multiplicative`), Luong's `location` and `local_p` (`ablate.models.luong`, with the
+parameters of their config files: `max_len` 256, `window` 10), and the decoders that
+teacher-force one step at a time, each with the score its paper pairs it with:
+`multiplicative+input_feeding` (Luong's general score, `model.input_feeding=true`) and
+`additive+bahdanau` (`model.decoder=bahdanau`). A row's `attention` is the variant's name.
+
+What is measured, per variant:
 
 - `train_tokens_per_s`: target tokens (non-pad in `tgt_out`) per second of full training
   steps: forward, cross-entropy ignoring padding, backward, `clip_grad_norm_(1.0)`,
@@ -52,12 +59,12 @@ printed too. The models are trained for only
 `5 + rounds × 40` batches, so many sentences run to that cap; the mean output length of each
 variant is printed, since greedy speed depends on it.
 
-`ratios` holds, per attention option, ours / reference training tokens/s, greedy and
+`ratios` holds, per variant, ours / reference training tokens/s, greedy and
 beam-5 sentences/s (the reference is always the additive one), and the option's training cost
 over `none`: `tokens/s of none / tokens/s of the option − 1`, in percent. Both training
 figures are the median over rounds of each round's own ratio; `rounds` keeps every
 round's tokens/s per variant. The greedy ratio of
-an option other than `additive` divides by the additive reference's speed although that
+a variant other than `additive` divides by the additive reference's speed although that
 option's model emits sentences of other lengths: read it with the printed mean lengths
 (and so for beam 5).
 
@@ -91,6 +98,14 @@ from ablate.perf import keep_freed_memory, peak_rss_mb
 
 WORKLOADS = ("reverse", "toy_fr")
 ATTENTIONS = ("none", "dot", "scaled_dot", "additive", "multiplicative")
+# Every variant: its attention option and the decoder settings (`Seq2Seq` keywords).
+VARIANTS = {
+    **{a: (a, {}) for a in ATTENTIONS},
+    "location": ("location", {}),
+    "local_p": ("local_p", {}),
+    "multiplicative+input_feeding": ("multiplicative", {"input_feeding": True}),
+    "additive+bahdanau": ("additive", {"decoder": "bahdanau"}),
+}
 REFERENCE_ATTENTION = "additive"
 MODEL = dict(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1)
 ATTENTION_DIM = 64  # the additive tanh layer A, as conf/attention/additive.yaml
@@ -167,13 +182,14 @@ class Variant:
         train_batches: int,
         attention_dim: int = ATTENTION_DIM,
     ):
-        """`variant` is an attention option or `reference`."""
+        """`variant` is a name in `VARIANTS` or `reference`."""
         self.freed = keep_freed_memory()
         import torch
         from reference import StepwiseSeq2Seq, random_batches
 
         from ablate.data.datamodule import Seq2SeqData
         from ablate.models.attention import AdditiveAttention
+        from ablate.models.luong import LocalPAttention, LocationAttention
         from ablate.models.seq2seq import Seq2Seq
 
         torch.set_num_threads(threads)
@@ -182,17 +198,19 @@ class Variant:
             corpus.test = corpus.test[::QUICK_GREEDY_EVERY]
         data = Seq2SeqData(corpus, batch_size=BATCH_SIZE, seed=SEED)
         reference = variant == "reference"
-        attention = REFERENCE_ATTENTION if reference else variant
+        attention, decoder = VARIANTS[REFERENCE_ATTENTION if reference else variant]
+        factories = {
+            "additive": functools.partial(AdditiveAttention, dim=attention_dim),
+            "location": LocationAttention,
+            "local_p": LocalPAttention,
+        }
         torch.manual_seed(SEED)
         model = Seq2Seq(
             len(data.src_vocab),
             len(data.tgt_vocab),
-            attention=(
-                functools.partial(AdditiveAttention, dim=attention_dim)
-                if attention == "additive"
-                else attention
-            ),
+            attention=factories.get(attention, attention),
             **MODEL,
+            **decoder,
             pad_id=data.src_vocab.pad_id,
             bos_id=data.tgt_vocab.bos_id,
             eos_id=data.tgt_vocab.eos_id,
@@ -208,7 +226,8 @@ class Variant:
             batches.append(batch)
             if len(batches) == WARMUP + train_batches:
                 break
-        self.variant, self.attention, self.reference = variant, attention, reference
+        self.variant, self.reference = variant, reference
+        self.attention = attention if reference else variant  # the row's name
         self.corpus, self.data, self.model, self.net = corpus, data, model, net
         self.state_dir, self.batches = state_dir, batches
         self.params = list(model.parameters())
@@ -439,7 +458,7 @@ def run_workload(workload: str, args, console) -> tuple[dict, dict]:
     round by round, so a slow minute on the machine hits every variant alike. Decoding
     comes last, one variant at a time.
     """
-    variants = (*ATTENTIONS, "reference")
+    variants = (*VARIANTS, "reference")
     train = {v: [] for v in variants}
     rows, extras = {}, {}
     with tempfile.TemporaryDirectory(prefix="ablate-bench-") as tmp:
@@ -479,7 +498,7 @@ def run_workload(workload: str, args, console) -> tuple[dict, dict]:
         "peak_rss_mb",
         "padding_fraction",
     )
-    results = [{k: rows[a][k] for k in keys} for a in ATTENTIONS]
+    results = [{k: rows[a][k] for k in keys} for a in VARIANTS]
     reference = {k: rows["reference"][k] for k in keys}
     rounds = {"train_tokens_per_s": train}
     report = {
@@ -499,7 +518,7 @@ def print_report(report: dict, extras: dict, console) -> None:
 
     r = report["ratios"]
     table = Table(
-        title=f"{report['workload']}: throughput by attention "
+        title=f"{report['workload']}: throughput by attention and decoder "
         f"(batch {BATCH_SIZE}, {report['threads']} threads)"
     )
     for col in (
