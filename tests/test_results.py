@@ -163,5 +163,31 @@ def test_checkpoints_from_before_attention_components_still_load(tmp_path):
     torch.save({"ablate": {"model": old}}, path)
     model = read(path)["ablate"]["model"]
     assert "attention_dim" not in model and model["attention"]["dim"] == 4
+    assert (model["decoder"], model["input_feeding"]) == ("luong", False)
     net = Seq2Seq(src_vocab_size=10, tgt_vocab_size=10, **model)
     assert net.decoder.attention.W_h.weight.shape == (4, 8)  # A = 4, as trained
+
+
+def test_resuming_with_another_decoder_is_refused(tmp_path):
+    import torch
+
+    from ablate.checkpoints import CheckpointError, check_fits
+
+    saved = {
+        "embed": 8,
+        "hidden": 8,
+        "layers": 1,
+        "rnn": "gru",
+        "attention": "dot",
+        "decoder": "luong",
+        "input_feeding": False,
+    }
+    path = tmp_path / "last.ckpt"
+    torch.save(
+        {"ablate": {"model": saved, "src_vocab": {"itos": []}, "tgt_vocab": {"itos": []}}}, path
+    )
+    check_fits(path, saved, [], [])
+    with pytest.raises(CheckpointError, match="model.decoder=luong, this run has model.decoder"):
+        check_fits(path, {**saved, "decoder": "bahdanau"}, [], [])
+    with pytest.raises(CheckpointError, match="model.input_feeding"):
+        check_fits(path, {**saved, "input_feeding": True}, [], [])

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 LAST = "last.ckpt"
 INTERRUPTED = "interrupted.ckpt"
 # The model settings a checkpoint's weights depend on (dropout does not change shapes).
-SHAPE_KEYS = ("attention", "embed", "hidden", "layers", "rnn", "attention_dim")
+SHAPE_KEYS = ("attention", "embed", "hidden", "layers", "rnn", "decoder", "input_feeding")
 
 
 class CheckpointError(ValueError):
@@ -126,8 +126,11 @@ def read(path: str | Path) -> dict:
 def upgrade_model_settings(model: dict) -> dict:
     """Model settings of a checkpoint in today's form. Before attention options were
     components, the additive layer's size was `model.attention_dim` and the attention a
-    name; now the size is the option's own `dim`."""
+    name; now the size is the option's own `dim`. Before `model.decoder` and
+    `model.input_feeding`, every model was Luong's decoder without input feeding."""
     model = dict(model)
+    model.setdefault("decoder", "luong")  # the one decoder before model.decoder existed
+    model.setdefault("input_feeding", False)
     if "attention_dim" in model:
         dim = model.pop("attention_dim")
         if model.get("attention") == "additive":
