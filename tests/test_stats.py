@@ -127,8 +127,8 @@ def test_p_value_floor_and_its_format():
     reps = np.full(9999, 5.0) + np.random.default_rng(0).normal(0, 0.1, 9999)
     d = difference(5.0, reps)
     assert d["p"] == d["p_floor"] == pytest.approx(1e-4)
-    assert format_p(d["p"], d["p_floor"]) == "< 0.0001"
-    assert format_p(0.0123, 1e-4) == "0.012"
+    assert format_p(d["p"], at_floor=True) == "< 0.0001"
+    assert format_p(0.0123) == "0.012" and format_p(0.5) == "0.50" and format_p(None) == "–"
     # 70 comparisons at alpha 0.05: Holm's smallest threshold is 0.0007, so R >= 10,000.
     assert n_replicates_for(70) == 10_000 and 1 / (n_replicates_for(70) + 1) < 0.05 / 70
     assert 1 / (n_replicates_for(5000) + 1) < 0.05 / 5000

@@ -125,6 +125,7 @@ class Comparison:
             adjusted = holm([r["p"] for r in family])
             for r, p in zip(family, adjusted, strict=True):
                 r["p_holm"] = p
+                r["p_at_floor"] = r["p"] is not None and r["p"] <= r["p_floor"] * (1 + 1e-9)
                 r["significant"] = p is not None and p < ALPHA
         return self
 

@@ -89,14 +89,15 @@ def _cell(r: Mapping, *, terminal: bool = False) -> str:
     if r["diff"] is None:
         return "–"
     mark = "*" if r["significant"] else ""
-    p = format_p(r["p_holm"], r["p_floor"])
+    p = format_p(r["p_holm"], r["p_at_floor"])
     if terminal:
         style = "bold" if r["significant"] else "dim"
         return (
             f"[{style}]{r['diff']:+.1f}{mark}[/{style}]\n"
             f"[dim]{r['ci_low']:+.1f}…{r['ci_high']:+.1f}[/dim]"
         )
-    return f"{r['diff']:+.1f}{mark} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}] p={p}"
+    p = p if p.startswith("<") else f"= {p}"
+    return f"{r['diff']:+.1f}{mark} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}] p {p}"
 
 
 def comparison_rows(
@@ -135,7 +136,8 @@ def _significance_text(report: Mapping) -> str:
     r = sig["n_bootstrap"]
     return (
         f"Δ = A − B, mean over seeds; [95% interval]; p two-sided, Holm-adjusted within "
-        f"the table; `*` significant at α = {sig['alpha']}. {sig['method']}; R = {r:,} "
+        f"the table (`< x`: the raw p hit the bootstrap's floor, so the adjusted p is below x); "
+        f"`*` significant at α = {sig['alpha']}. {sig['method']}; R = {r:,} "
         f"replicates (p cannot go below 1/(R+1) = {1 / (r + 1):.1g}), seed {sig['seed']}."
     )
 
@@ -220,7 +222,7 @@ def summary_markdown(report: Mapping) -> str:
                 [
                     t["variant"],
                     f"{t['diff']:+.2f} [{t['ci_low']:+.2f}, {t['ci_high']:+.2f}]",
-                    format_p(t["p_holm"], t["p_floor"]),
+                    format_p(t["p_holm"], t["p_at_floor"]),
                     ", ".join(
                         f"{b}: {g:+.1f}" for b, g in zip(t["buckets"], t["gain"], strict=True)
                     ),

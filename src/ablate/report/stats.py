@@ -249,13 +249,13 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
     return out
 
 
-def format_p(p: float | None, p_floor: float | None) -> str:
-    """`p` for a table: `< 1/(R+1)` where it hits the bootstrap's resolution."""
+def format_p(p: float | None, at_floor: bool = False) -> str:
+    """`p` for a table; `< p` where the raw p hit the bootstrap's floor `1/(R+1)`, so the
+    true value (and its Holm adjustment) is smaller than shown."""
     if p is None:
         return "–"
-    if p_floor is not None and p <= p_floor * (1 + 1e-9):
-        return f"< {p_floor:.1g}" if p_floor < 1e-3 else f"< {p_floor:.4f}"
-    return f"{p:.4f}" if p < 0.001 else f"{p:.3f}"
+    text = f"{p:.2g}" if p < 0.1 else f"{p:.2f}"  # two significant digits
+    return f"< {text}" if at_floor else text
 
 
 # --------------------------------------------------------------------------- ASO

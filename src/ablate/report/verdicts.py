@@ -25,18 +25,27 @@ CLAIMS = {
 def _effect(r: Mapping, unit: str = "") -> str:
     return (
         f"{r['diff']:+.1f}{unit} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}], "
-        f"p_Holm {format_p(r['p_holm'], r['p_floor'])}"
+        f"p_Holm {format_p(r['p_holm'], r['p_at_floor'])}"
     )
 
 
-def _verdict(claim: str, group: str, supported: bool | None, text: str, many: bool) -> dict:
+def _verdict(claim: str, group: str, holds, text: str, many: bool) -> dict:
+    """A verdict line. `holds` is None (not tested), a bool, or for a claim tested per
+    variant a list of `(variant, holds)`: supported only where it holds for every one."""
     where = f" ({group})" if many else ""
-    word = {True: "supported", False: "not supported", None: "not tested"}[supported]
+    detail = ""
+    if isinstance(holds, list):
+        yes = [v for v, ok in holds if ok]
+        no = [v for v, ok in holds if not ok]
+        if yes and no:
+            detail = f" (holds for {', '.join(yes)}; not for {', '.join(no)})"
+        holds = not no
+    verdict = {True: "supported", False: "not supported", None: "not tested"}[holds]
     return {
         "claim": claim,
         "group": group,
-        "verdict": word,
-        "line": f"{CLAIMS[claim]}{where}: **{word}** — {text}",
+        "verdict": verdict,
+        "line": f"{CLAIMS[claim]}{where}: **{verdict}**{detail} — {text}",
     }
 
 
@@ -51,7 +60,7 @@ def verdicts(comparison: Comparison) -> list[dict]:
         mine = {k: [r for r in v if r["group"] == group] for k, v in rows.items()}
         vs_none = [r for r in mine["bleu"] if r["kind"] == "vs none" and r["stratum"] == ALL]
         if vs_none:
-            ok = all(r["significant"] and r["diff"] > 0 for r in vs_none)
+            ok = [(r["a"], r["significant"] and r["diff"] > 0) for r in vs_none]
             text = "; ".join(f"{r['a']} {_effect(r, ' BLEU')}" for r in vs_none)
             out.append(
                 _verdict(
@@ -63,7 +72,7 @@ def verdicts(comparison: Comparison) -> list[dict]:
                 )
             )
         if mine["trend"]:
-            ok = all(r["significant"] and r["diff"] > 0 for r in mine["trend"])
+            ok = [(r["variant"], r["significant"] and r["diff"] > 0) for r in mine["trend"]]
             per_bucket = {
                 r["variant"]: sum(
                     x["significant"] and x["diff"] > 0
@@ -109,7 +118,10 @@ def verdicts(comparison: Comparison) -> list[dict]:
                 text += f" ({len(differ)} of {len(pairs)} tests differ)"
             out.append(_verdict("scores", group, not differ, text, many))
         if mine["rare_words"]:
-            ok = all(r["significant"] and r["diff"] > 0 for r in mine["rare_words"])
+            ok = [
+                (f"{r['a']} {r['stratum']}", r["significant"] and r["diff"] > 0)
+                for r in mine["rare_words"]
+            ]
             text = "; ".join(
                 f"{r['a']} {r['stratum']} ({r['n']} tokens) {_effect(r, ' points')}"
                 for r in mine["rare_words"]
@@ -125,7 +137,7 @@ def verdicts(comparison: Comparison) -> list[dict]:
             )
         far = [r for r in mine["jumps"] if r["stratum"] == "jump 10+"]
         if far:
-            ok = all(r["significant"] and r["diff"] > 0 for r in far)
+            ok = [(r["a"], r["significant"] and r["diff"] > 0) for r in far]
             acc = []
             for r in far:
                 a = comparison.alignment_by_jump.get(r["a"], {}).get("10+")
