@@ -1,15 +1,17 @@
 """`python -m ablate` as a user runs it: real Hydra, offline W&B.
 
 Bad input ends with one line naming the problem, exit code 1 and no traceback. Every row
-of README's bad-input table goes through `ablate.cli.entry` in this process (the checks,
-Hydra, `train.run`: the command's own path, without starting a Python per row); a few
-rows and one good run also go through a real `python -m ablate` subprocess (`slow`).
+of README's bad-input table runs `ablate/__main__.py` in this process (`runpy`: the checks
+of `ablate.cli.entry`, Hydra, `train.run`; the command's own path without starting a
+Python per row); a few rows and one good run also go through a real `python -m ablate`
+subprocess (`slow`).
 """
 
 import json
 import logging
 import os
 import re
+import runpy
 import shlex
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablate import cli, translate
+from ablate import translate
 
 from conftest import ROOT, TINY, write_parallel
 
@@ -119,8 +121,7 @@ def assert_one_error_line(code: int, text: str, message: str) -> None:
 
 
 def in_process(args: list[str], capsys, monkeypatch) -> tuple[int, str]:
-    """Exit code and output of `python -m ARGS`, run in this process (`ablate.cli.entry` is
-    what `python -m ablate` calls)."""
+    """Exit code and output of `python -m ARGS`, run in this process."""
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
     if args[0] == "ablate.translate":  # its __main__ is `sys.exit(main())`
         code = translate.main(args[1:])
@@ -129,7 +130,7 @@ def in_process(args: list[str], capsys, monkeypatch) -> tuple[int, str]:
         root = logging.getLogger()
         handlers, level = list(root.handlers), root.level
         try:
-            cli.entry()
+            runpy.run_module("ablate", run_name="__main__")  # ablate/__main__.py
             code = 0
         except SystemExit as e:
             code = 0 if e.code is None else e.code
