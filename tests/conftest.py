@@ -44,6 +44,25 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+def unrendered(fig, path: Path) -> Path:
+    """`ablate.outputs.save_figure` without the PNG: an empty file where it would go."""
+    from matplotlib.figure import Figure
+
+    assert isinstance(fig, Figure) and fig.axes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+@pytest.fixture
+def no_png(monkeypatch):
+    """Runs build their figures but do not render them to PNG, which is most of a tiny
+    run's time: for tests whose claim is not the figures. tests/test_plots.py, the
+    `defaults` and `dataset=…` smoke runs, test_run_dir_contract and the W&B run render
+    theirs."""
+    monkeypatch.setattr("ablate.train.save_figure", unrendered)
+
+
 def compose(overrides=()):
     """The config `python -m ablate OVERRIDES` would run."""
     from hydra import compose as hydra_compose

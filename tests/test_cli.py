@@ -22,7 +22,7 @@ import torch
 
 from ablate import translate
 
-from conftest import ROOT, TINY, write_parallel
+from conftest import ROOT, TINY, unrendered, write_parallel
 
 
 def readme_bad_inputs() -> dict[str, tuple[str, str]]:
@@ -55,7 +55,9 @@ def tiny_ckpt(tmp_path_factory):
     from conftest import compose
 
     run_dir = tmp_path_factory.mktemp("tiny")
-    run(compose([*TINY, "logger=none"]), run_dir)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("ablate.train.save_figure", unrendered)  # `no_png`, for a module
+        run(compose([*TINY, "logger=none"]), run_dir)
     return run_dir / "checkpoints" / "last.ckpt"
 
 
@@ -204,7 +206,7 @@ def check_run_dir(run_dir: Path, code: int, text: str) -> None:
     assert (run_dir / "csv" / "metrics.csv").exists()
 
 
-def test_a_run_writes_the_run_dir_and_prints_the_table(tmp_path, capsys, monkeypatch):
+def test_a_run_writes_the_run_dir_and_prints_the_table(tmp_path, capsys, monkeypatch, no_png):
     args = ["ablate", *TINY, "logger=csv", f"hydra.run.dir={tmp_path / 'run'}"]
     check_run_dir(tmp_path / "run", *in_process(args, capsys, monkeypatch))
 
@@ -215,7 +217,7 @@ def test_a_real_process_writes_the_run_dir_and_prints_the_table(tmp_path):
     check_run_dir(tmp_path / "run", *subprocess_run(args))
 
 
-def test_a_sweep_reports_its_failed_job_and_exits_1(tmp_path, capsys, monkeypatch):
+def test_a_sweep_reports_its_failed_job_and_exits_1(tmp_path, capsys, monkeypatch, no_png):
     # model.hidden must be even: job 1 fails, job 0 must not care, the report names job 1.
     args = ["ablate", "-m", *TINY, "logger=none", "model.hidden=8,7", f"hydra.sweep.dir={tmp_path}"]
     code, text = in_process(args, capsys, monkeypatch)

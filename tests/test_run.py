@@ -2,10 +2,8 @@
 run leaves the files DESIGN.md promises."""
 
 import json
-from pathlib import Path
 
 import pytest
-from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from ablate.train import run
@@ -41,8 +39,7 @@ OPTIONS = [("defaults", "")] + [
     if SMOKE_DEFAULTS[g] != o and (g, o) not in RUN_ELSEWHERE
 ]
 # Options that change no word a figure shows (axis labels come from the data and the
-# buckets): their runs build every figure but do not render it to PNG, which is most of a
-# tiny run's time. The `defaults` run and every other option render theirs.
+# buckets) run with `no_png`; the `defaults` run and every other option render theirs.
 UNRENDERED = ("attention", "model", "trainer")
 
 
@@ -65,14 +62,6 @@ def _overrides(tmp_path, group, option):
     return base + extra
 
 
-def figure_unrendered(fig: Figure, path: Path) -> Path:
-    """`ablate.outputs.save_figure` without the PNG: an empty file where it would go."""
-    assert isinstance(fig, Figure) and fig.axes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")
-    return path
-
-
 def test_the_groups_hold_every_option_and_the_defaults():
     assert all(DEFAULTS[g] in opts for g, opts in GROUPS.items()), DEFAULTS
     assert set(RUN_ELSEWHERE) <= {(g, o) for g, opts in GROUPS.items() for o in opts}
@@ -82,9 +71,9 @@ def test_the_groups_hold_every_option_and_the_defaults():
 @pytest.mark.parametrize(
     ("group", "option"), OPTIONS, ids=[f"{g}={o}" if o else g for g, o in OPTIONS]
 )
-def test_every_option_runs_one_fast_step(tmp_path, monkeypatch, group, option):
+def test_every_option_runs_one_fast_step(tmp_path, request, group, option):
     if group in UNRENDERED:
-        monkeypatch.setattr("ablate.train.save_figure", figure_unrendered)
+        request.getfixturevalue("no_png")
     cfg = compose(_overrides(tmp_path, group, option))
     results = run(cfg, tmp_path / "run", choices={} if group == "defaults" else {group: option})
     assert results["status"] == "complete"
@@ -152,7 +141,7 @@ def test_no_attention_has_no_alignment(tmp_path):
     assert not list((tmp_path / "run" / "plots").glob("alignment_*.png"))
 
 
-def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path):
+def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path, no_png):
     import sacrebleu
 
     from ablate.translate import load, translate
@@ -191,7 +180,7 @@ def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path):
     assert isinstance(translator.text(out), str)
 
 
-def test_validation_on_the_first_batches_only_scores_those(tmp_path):
+def test_validation_on_the_first_batches_only_scores_those(tmp_path, no_png):
     """`trainer.limit_val_batches` validates on a part of the split: val/bleu is of the
     sentences decoded (it crashed looking up the others)."""
     results = run(

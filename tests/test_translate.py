@@ -24,7 +24,7 @@ def never_ends(translator):
     return translator
 
 
-def test_translate_prints_the_matrix_and_saves_a_png(tmp_path, capsys):
+def test_translate_prints_the_matrix_and_saves_a_png(tmp_path, capsys, no_png):
     run(compose([*TINY, "logger=none", "attention=additive"]), tmp_path / "run", choices={})
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     src, out, weights = translate(never_ends(load(ckpt)), "the cat sat on the mat")
@@ -38,7 +38,7 @@ def test_translate_prints_the_matrix_and_saves_a_png(tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_translate_without_attention_has_no_matrix(tmp_path, capsys):
+def test_translate_without_attention_has_no_matrix(tmp_path, capsys, no_png):
     run(compose([*TINY, "logger=none", "attention=none"]), tmp_path / "run", choices={})
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     assert main([f"ckpt={ckpt}", "the cat"]) == 0
