@@ -264,7 +264,9 @@ def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> 
         },
         decode={"beam_size": system.beam_size, "length_penalty": system.length_penalty},
         data={
-            k: corpus.meta[k] for k in ("dropped", "drop_reasons", "subword") if k in corpus.meta
+            k: corpus.meta[k]
+            for k in ("dropped", "drop_reasons", "deduplicated", "missing", "subword")
+            if k in corpus.meta
         },
         best_checkpoint=trainer.checkpoint_callback.best_model_path,
     )
