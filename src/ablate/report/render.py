@@ -276,18 +276,12 @@ def summary_markdown(report: Mapping) -> str:
 def report_table(report: Mapping) -> Table:
     """The main table for the terminal, verdicts in the caption, failed jobs in red."""
     n_runs = sum(v["n_runs"] for v in report["variants"].values())
-    table = Table(
-        title=f"{escape(report['sweep_dir'])} · {n_runs} complete run(s)\n"
+    table = _table(
+        f"{escape(report['sweep_dir'])} · {n_runs} complete run(s)\n"
         "test BLEU by source length: mean over seeds, 95% CI below · acc, AER: "
         "attention vs gold alignment · H: attention entropy (nats)",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
+        *_main_rows(report, terminal=True),
     )
-    header, rows = _main_rows(report, terminal=True)
-    for i, col in enumerate(header):
-        table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
     caption = [escape(v["line"].replace("**", "")) for v in report["verdicts"]]
     if report["failed"]:
         names = ", ".join(f"{Path(f['dir']).name} ({f['reason']})" for f in report["failed"])
@@ -302,16 +296,19 @@ def comparison_table(report: Mapping) -> Table | None:
     rows = report["comparisons"]["bleu"]
     if not rows:
         return None
-    table = Table(
-        title="paired ΔBLEU (A − B) by bucket, 95% CI below, * Holm p < "
+    return _table(
+        "paired ΔBLEU (A − B) by bucket, 95% CI below, * Holm p < "
         f"{report['significance']['alpha']}",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
+        *comparison_rows(rows, terminal=True),
     )
-    header, body = comparison_rows(rows, terminal=True)
+
+
+def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1))
     for i, col in enumerate(header):
+        # The first column names the row: never wrapped, it is what a reader scans for.
         table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
-    for row in body:
+    for row in rows:
         table.add_row(*row)
     return table
 
