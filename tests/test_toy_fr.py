@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from ablate.data import toy_fr
+from ablate.data import toy_fr_lexicon
 from ablate.data.toy_fr import LEXICON_SIZE, REORDERINGS, generate, translate
 from ablate.metrics import link_jumps
 
@@ -262,20 +262,20 @@ def test_translate_and_generate_check_reordering(reordering):
 
 
 def test_made_up_nouns_are_new_distinct_and_a_function_of_their_number():
-    entries = toy_fr._made_up_nouns(3000)
+    entries = toy_fr_lexicon.made_up_nouns(3000)
     english = [en for en, _, _ in entries]
     french = [fr for _, (fr,), _ in entries]
     assert len(set(english)) == len(set(french)) == 3000
-    assert not set(english) & toy_fr._ENGLISH_WORDS
-    assert not set(french) & toy_fr._FRENCH_WORDS
-    assert toy_fr._made_up_nouns(100) == entries[:100]
+    assert not set(english) & toy_fr_lexicon.ENGLISH_WORDS
+    assert not set(french) & toy_fr_lexicon.FRENCH_WORDS
+    assert toy_fr_lexicon.made_up_nouns(100) == entries[:100]
     assert {g for _, _, g in entries} == {0, 1}
 
 
 def test_rare_words_appear_at_their_share_and_translate():
     pairs = generate(2000, min_len=1, max_len=64, seed=3, rare_words=500, rare_share=0.2)
-    made_up = {en for en, _, _ in toy_fr._made_up_nouns(500)}
-    nouns = set(toy_fr._NOUNS)
+    made_up = {en for en, _, _ in toy_fr_lexicon.made_up_nouns(500)}
+    nouns = set(toy_fr_lexicon.NOUNS)
     rare = sum(w in made_up for p in pairs for w in p.src)
     slots = rare + sum(w in nouns for p in pairs for w in p.src)
     assert 0.17 < rare / slots < 0.23
@@ -287,7 +287,7 @@ def test_rare_words_appear_at_their_share_and_translate():
 
 
 def test_made_up_nouns_agree_in_gender():
-    for en, (fr,), g in toy_fr._made_up_nouns(50):
+    for en, (fr,), g in toy_fr_lexicon.made_up_nouns(50):
         tgt, _ = translate(["the", "black", en, "sat"], rare_words=50)
         assert tgt == (("le", "la")[g], fr, ("noir", "noire")[g], "était", ("assis", "assise")[g])
 

@@ -51,229 +51,30 @@ contractions ("de le", "à le"), no elision (all nouns start with a consonant).
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import random
 from collections.abc import Callable, Sequence
 
 from ablate.data.corpus import Pair, check_generate_args
-
-# --- the lexicon ----------------------------------------------------------------------
-# Lists are in frequency order: sampling weight is 1 / rank within each list.
-
-# English noun, French tokens, gender.
-_NOUN_ROWS = """
-cat chat m | dog chien m | mat tapis m | table table f | boy garçon m | girl fille f
-horse cheval m | house maison f | book livre m | door porte f | garden jardin m
-window fenêtre f | bed lit m | chair chaise f | king roi m | queen reine f
-woman femme f | rabbit lapin m | cow vache f | fox renard m | mouse souris f
-wolf loup m | frog grenouille f | duck canard m | turtle tortue f | lion lion m
-goat chèvre f | tiger tigre m | hen poule f | snake serpent m | ball balle f
-hat chapeau m | apple pomme f | cake gâteau m | soup soupe f | bread pain m
-cup tasse f | cheese fromage m | bottle bouteille f | baker boulanger m | box boîte f
-doctor médecin m | lamp lampe f | teacher professeur m | letter lettre f
-farmer fermier m | flower fleur f | soldier soldat m | street rue f | painter peintre m
-beach plage f | neighbour voisin m | sister sœur f | brother frère m | mother mère f
-father père m | aunt tante f | cousin cousin m | city ville f | village village m
-forest forêt f | castle château m | mountain montagne f | bridge pont m | river rivière f
-boat bateau m | car voiture f | train train m | kitchen cuisine f | bicycle vélo m
-room chambre f | phone téléphone m | key clé f | piano piano m | doll poupée f
-violin violon m | watch montre f | market marché m | dress robe f | shop magasin m
-shirt chemise f | wall mur m | shoe chaussure f | roof toit m | fork fourchette f
-knife couteau m | spoon cuillère f | pen stylo m | pear poire f | pencil crayon m
-banana banane f | coat manteau m | bank banque f | sofa canapé m | niece nièce f
-nephew neveu m | witch sorcière f | pirate pirate m | princess princesse f
-prince prince m | owl chouette f | parrot perroquet m | giraffe girafe f
-penguin pingouin m | whale baleine f | monkey singe m | sheep mouton m | pig cochon m
-camel chameau m | zebra zèbre m | hedgehog hérisson m | potato pomme_de_terre f
-railway chemin_de_fer m | typewriter machine_à_écrire f
-"""
-
-# English adjective, French masculine, feminine, "pre" if it precedes the noun in French.
-_ADJ_ROWS = """
-black noir noire | big grand grande pre | white blanc blanche | small petit petite pre
-red rouge rouge | old vieux vieille pre | happy heureux heureuse | green vert verte
-young jeune jeune pre | sad triste triste | good bon bonne pre | blue bleu bleue
-tired fatigué fatiguée | pretty joli jolie pre | hungry affamé affamée
-yellow jaune jaune | bad mauvais mauvaise pre | angry fâché fâchée | grey gris grise
-beautiful beau belle pre | lazy paresseux paresseuse | brown brun brune
-new nouveau nouvelle pre | clever intelligent intelligente | quiet silencieux silencieuse
-long long longue pre | round rond ronde | heavy lourd lourde | warm chaud chaude
-cold froid froide | wet mouillé mouillée | dirty sale sale | clean propre propre
-strange étrange étrange | famous célèbre célèbre | broken cassé cassée | empty vide vide
-full plein pleine | soft doux douce | noisy bruyant bruyante | funny drôle drôle
-sleepy endormi endormie | proud fier fière | curious curieux curieuse | shy timide timide
-brave courageux courageuse | polite poli polie
-"""
-
-# English present | past, French present | past. In the French, `*` marks the finite
-# token (a moved adverb goes right after it) and `+` the participle that takes "-e"
-# after a feminine subject.
-_INTRANSITIVE_ROWS = """
-sleeps | slept | dort* | a* dormi
-sits | sat | est* assis+ | était* assis+
-runs | ran | court* | a* couru
-arrives | arrived | arrive* | est* arrivé+
-falls | fell | tombe* | est* tombé+
-comes | came | vient* | est* venu+
-goes | went | va* | est* allé+
-laughs | laughed | rit* | a* ri
-sings | sang | chante* | a* chanté
-dances | danced | danse* | a* dansé
-swims | swam | nage* | a* nagé
-cries | cried | pleure* | a* pleuré
-works | worked | travaille* | a* travaillé
-plays | played | joue* | a* joué
-jumps | jumped | saute* | a* sauté
-stays | stayed | reste* | est* resté+
-smiles | smiled | sourit* | a* souri
-walks | walked | marche* | a* marché
-hides | hid | se cache* | s'est* caché+
-rests | rested | se repose* | s'est* reposé+
-dreams | dreamed | rêve* | a* rêvé
-sneezes | sneezed | éternue* | a* éternué
-"""
-
-_TRANSITIVE_ROWS = """
-sees | saw | voit* | a* vu
-eats | ate | mange* | a* mangé
-likes | liked | aime* | a* aimé
-watches | watched | regarde* | a* regardé
-finds | found | trouve* | a* trouvé
-takes | took | prend* | a* pris
-chases | chased | poursuit* | a* poursuivi
-hears | heard | entend* | a* entendu
-follows | followed | suit* | a* suivi
-carries | carried | porte* | a* porté
-looks for | looked for | cherche* | a* cherché
-buys | bought | achète* | a* acheté
-opens | opened | ouvre* | a* ouvert
-waits for | waited for | attend* | a* attendu
-closes | closed | ferme* | a* fermé
-loves | loved | adore* | a* adoré
-helps | helped | aide* | a* aidé
-paints | painted | peint* | a* peint
-draws | drew | dessine* | a* dessiné
-reads | read | lit* | a* lu
-sells | sold | vend* | a* vendu
-breaks | broke | casse* | a* cassé
-holds | held | tient* | a* tenu
-cleans | cleaned | nettoie* | a* nettoyé
-drops | dropped | laisse* tomber | a* laissé tomber
-knows | knew | connaît* | a* connu
-touches | touched | touche* | a* touché
-pushes | pushed | pousse* | a* poussé
-visits | visited | visite* | a* visité
-forgets | forgot | oublie* | a* oublié
-writes | wrote | écrit* | a* écrit
-"""
-
-# English determiner, French masculine, feminine.
-_DET_ROWS = """
-the le la | a un une | this ce cette | my mon ma | every chaque chaque
-our notre notre | your votre votre
-"""
-
-# English words | French words | links "i-j" (English i → French j within the phrase).
-_PREP_ROWS = """
-on | sur | 0-0
-in | dans | 0-0
-under | sous | 0-0
-near | près de | 0-0 0-1
-with | avec | 0-0
-behind | derrière | 0-0
-next to | à côté de | 0-1 1-0 1-2
-of | de | 0-0
-in front of | devant | 0-0 1-0 2-0
-to | à | 0-0
-from | de | 0-0
-for | pour | 0-0
-without | sans | 0-0
-above | au-dessus de | 0-0 0-1
-towards | vers | 0-0
-around | autour de | 0-0 0-1
-after | après | 0-0
-along | le long de | 0-0 0-1 0-2
-across | à travers | 0-0 0-1
-against | contre | 0-0
-during | pendant | 0-0
-by | par | 0-0
-"""
-
-# English conjunction, French tokens (each linked to the English word).
-_CONJ_ROWS = """
-and et | but mais | because parce_que | while pendant_que | when quand | so donc
-or ou | since puisque
-"""
-
-# English adverb (before the verb), French adverb (after the finite verb).
-_ADV_ROWS = """
-often souvent | always toujours | sometimes parfois | already déjà | rarely rarement
-suddenly soudain | finally enfin
-"""
-
-_RELATIVE = ("that", "qui")
-
-
-def _rows(text: str, sep: str = "|") -> list[str]:
-    return [r.strip() for r in text.replace("\n", " " + sep + " ").split(sep) if r.strip()]
-
-
-def _verb_form(french: str, transitive: bool) -> tuple:
-    """One verb form: `(transitive, (masculine tokens, feminine tokens), finite index)`."""
-    marked = french.split()
-    finite = next(k for k, tok in enumerate(marked) if tok.endswith("*"))
-    masc, fem = [], []
-    for tok in marked:
-        tok = tok.rstrip("*")
-        masc.append(tok.rstrip("+"))
-        fem.append(tok[:-1] + "e" if tok.endswith("+") else tok)
-    return transitive, (tuple(masc), tuple(fem)), finite
-
-
-_NOUNS: dict[str, tuple[str, tuple[str, ...], int]] = {}  # english → noun entry
-for _row in _rows(_NOUN_ROWS):
-    _en, _fr, _g = _row.split()
-    _NOUNS[_en] = (_en, tuple(_fr.split("_")), "mf".index(_g))
-
-_ADJS: dict[str, tuple[tuple[str, str], bool]] = {}  # english → ((masc, fem), pre)
-for _row in _rows(_ADJ_ROWS):
-    _en, _m, _f, *_pre = _row.split()
-    _ADJS[_en] = ((_m, _f), bool(_pre))
-
-_VERBS: dict[tuple[str, ...], tuple] = {}  # english words → _verb_form(...)
-_INTRANSITIVE_LEMMAS: list[tuple[tuple[str, ...], tuple[str, ...]]] = []  # (present, past)
-_TRANSITIVE_LEMMAS: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-for _text, _transitive, _lemmas in (
-    (_INTRANSITIVE_ROWS, False, _INTRANSITIVE_LEMMAS),
-    (_TRANSITIVE_ROWS, True, _TRANSITIVE_LEMMAS),
-):
-    for _line in _text.strip().splitlines():
-        _pres, _past, _fr_pres, _fr_past = (c.strip() for c in _line.split("|"))
-        _keys = (tuple(_pres.split()), tuple(_past.split()))
-        _VERBS[_keys[0]] = _verb_form(_fr_pres, _transitive)
-        _VERBS[_keys[1]] = _verb_form(_fr_past, _transitive)
-        _lemmas.append(_keys)
-
-_DETS: dict[str, tuple[str, str]] = {}
-for _row in _rows(_DET_ROWS):
-    _en, _m, _f = _row.split()
-    _DETS[_en] = (_m, _f)
-
-_PREPS: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[int, int], ...]]] = {}
-for _line in _PREP_ROWS.strip().splitlines():
-    _en, _fr, _links = (c.strip() for c in _line.split("|"))
-    _PREPS[tuple(_en.split())] = (
-        tuple(_fr.split()),
-        tuple(tuple(int(x) for x in link.split("-")) for link in _links.split()),
-    )
-
-_CONJS: dict[str, tuple[str, ...]] = {}
-for _row in _rows(_CONJ_ROWS):
-    _en, _fr = _row.split()
-    _CONJS[_en] = tuple(_fr.split("_"))
-
-_ADVS: dict[str, str] = dict(_row.split() for _row in _rows(_ADV_ROWS))
+from ablate.data.toy_fr_lexicon import (  # noqa: F401 (LEXICON_SIZE etc. re-exported)
+    ADJS,
+    ADVS,
+    CONJS,
+    DETS,
+    ENGLISH_WORDS,
+    INTRANSITIVE_LEMMAS,
+    LEXICON_SIZE,
+    MAX_RARE_WORDS,
+    NOUNS,
+    PREP_INDEX,
+    PREPS,
+    RELATIVE,
+    TRANSITIVE_LEMMAS,
+    VERB_INDEX,
+    VERBS,
+    lexicon_nouns,
+    made_up_nouns,
+)
 
 REORDERINGS = ("local", "long")
 """How far the French moves words: `local` only within a phrase, `long` also fronts
@@ -283,93 +84,11 @@ a subordinate clause."""
 _SUBORDINATING = frozenset({"because", "while", "when", "since"})
 
 
-def _by_first_word(keys) -> dict[str, list[tuple[str, ...]]]:
-    """Multi-word keys indexed by their first word, longest first (longest match wins)."""
-    index: dict[str, list[tuple[str, ...]]] = {}
-    for key in sorted(keys, key=len, reverse=True):
-        index.setdefault(key[0], []).append(key)
-    return index
-
-
-_VERB_INDEX = _by_first_word(_VERBS)
-_PREP_INDEX = _by_first_word(_PREPS)
-
-_CATEGORIES: dict[str, set[str]] = {
-    "noun": set(_NOUNS),
-    "adjective": set(_ADJS),
-    "verb": {w for key in _VERBS for w in key},
-    "determiner": set(_DETS),
-    "preposition": {w for key in _PREPS for w in key},
-    "conjunction": set(_CONJS),
-    "adverb": set(_ADVS),
-    "relative": {_RELATIVE[0]},
-}
-_ENGLISH_WORDS = frozenset().union(*_CATEGORIES.values())
-
-_FRENCH_WORDS = frozenset(
-    [tok for _, fr, _ in _NOUNS.values() for tok in fr]
-    + [form for forms, _ in _ADJS.values() for form in forms]
-    + [tok for _, genders, _ in _VERBS.values() for toks in genders for tok in toks]
-    + [form for forms in _DETS.values() for form in forms]
-    + [tok for fr, _ in _PREPS.values() for tok in fr]
-    + [tok for fr in _CONJS.values() for tok in fr]
-    + [*_ADVS.values(), _RELATIVE[1]]
-)
-
-LEXICON_SIZE: int = len(_ENGLISH_WORDS)
-"""Number of distinct English words in the lexicon."""
-
 VERSION: int = 3
 """Bumped whenever the lexicon, grammar or sampling changes what `generate` returns
 (on-disk caches of generated corpora are keyed by it). 2: disjoint splits redrawn
 through `accept`, `reordering`, `rare_words`; 3: `long` fronts one span, not each
 subordinate clause."""
-
-# Made-up nouns for `rare_words`, spelled from syllables by a generator with a fixed
-# seed: the lexicon tail is a function of its size alone (the first n words of one
-# sequence), so `translate` needs no seed and every data seed shares the same words.
-_EN_ONSETS = "b bl br d dr f fl fr g gl gr k kl kr l m n p pl pr s sk sl sn sp st t tr v z"
-_EN_VOWELS = "a e i o u oo ee"
-_EN_CODAS = "b d g k m n p t x nk sk mp"
-_FR_ONSETS = "b br ch d f fr g gr j l m n p pr r s t tr v"
-_FR_VOWELS = "a ai e é i o ou u"
-_FR_ENDINGS = ("on ier ard eau in", "ette ine elle ière ade")  # masculine, feminine
-
-MAX_RARE_WORDS: int = 10_000
-"""The most made-up nouns `rare_words` may ask for."""
-
-
-@functools.cache
-def _made_up_nouns(n: int) -> tuple[tuple[str, tuple[str, ...], int], ...]:
-    """The first `n` made-up noun entries `(english, (french,), gender)`, all distinct
-    from each other and from the built-in lexicon on both sides."""
-    if not (isinstance(n, int) and 0 <= n <= MAX_RARE_WORDS):
-        raise ValueError(f"rare_words must be an integer in [0, {MAX_RARE_WORDS}], got {n!r}")
-    if n == 0:
-        return ()
-    rng = random.Random("toy_fr made-up nouns")
-    en_on, en_v, en_co = _EN_ONSETS.split(), _EN_VOWELS.split(), _EN_CODAS.split()
-    fr_on, fr_v = _FR_ONSETS.split(), _FR_VOWELS.split()
-    endings = [e.split() for e in _FR_ENDINGS]
-    taken_en = set(_ENGLISH_WORDS)
-    taken_fr = set(_FRENCH_WORDS)
-    entries = []
-    while len(entries) < n:
-        en = "".join(map(rng.choice, (en_on, en_v, en_on, en_v, en_co)))
-        g = rng.randrange(2)
-        fr = "".join(map(rng.choice, (fr_on, fr_v, fr_on, endings[g])))
-        if en in taken_en or fr in taken_fr:
-            continue
-        taken_en.add(en)
-        taken_fr.add(fr)
-        entries.append((en, (fr,), g))
-    return tuple(entries)
-
-
-def _lexicon_nouns(rare_words: int) -> dict[str, tuple[str, tuple[str, ...], int]]:
-    """English noun → entry, the built-in nouns and the first `rare_words` made-up ones."""
-    return _NOUNS | {entry[0]: entry for entry in _made_up_nouns(rare_words)}
-
 
 # --- trees ----------------------------------------------------------------------------
 # np     = (det | None, adjectives tuple, noun entry, ext | None)
@@ -387,13 +106,13 @@ def _emit_np(np: tuple, src: list, tgt: list, links: list) -> int:
     if det is not None:
         src.append(det)
         links.append((i, len(tgt)))
-        tgt.append(_DETS[det][g])
+        tgt.append(DETS[det][g])
         i += 1
     src.extend(adjs)
     src.append(noun)
     post = []
     for k, adj in enumerate(adjs):
-        forms, pre = _ADJS[adj]
+        forms, pre = ADJS[adj]
         if pre:
             links.append((i + k, len(tgt)))
             tgt.append(forms[g])
@@ -412,14 +131,14 @@ def _emit_np(np: tuple, src: list, tgt: list, links: list) -> int:
             _emit_pp(ext[1], ext[2], src, tgt, links)
         else:
             links.append((len(src), len(tgt)))
-            src.append(_RELATIVE[0])
-            tgt.append(_RELATIVE[1])
+            src.append(RELATIVE[0])
+            tgt.append(RELATIVE[1])
             _emit_vp(ext[1], g, src, tgt, links)
     return g
 
 
 def _emit_pp(prep: tuple[str, ...], np: tuple, src: list, tgt: list, links: list) -> None:
-    fr, local = _PREPS[prep]
+    fr, local = PREPS[prep]
     i, j = len(src), len(tgt)
     src.extend(prep)
     tgt.extend(fr)
@@ -430,7 +149,7 @@ def _emit_pp(prep: tuple[str, ...], np: tuple, src: list, tgt: list, links: list
 def _emit_vp(vp: tuple, g: int, src: list, tgt: list, links: list) -> None:
     """Append a verb phrase whose subject has gender `g`."""
     adv, verb, obj, pp = vp
-    _, forms, finite = _VERBS[verb]
+    _, forms, finite = VERBS[verb]
     i_adv = len(src)
     if adv is not None:
         src.append(adv)
@@ -445,7 +164,7 @@ def _emit_vp(vp: tuple, g: int, src: list, tgt: list, links: list) -> None:
         tgt.append(tok)
         if k == finite and adv is not None:
             links.append((i_adv, len(tgt)))
-            tgt.append(_ADVS[adv])
+            tgt.append(ADVS[adv])
     if obj is not None:
         _emit_np(obj, src, tgt, links)
     if pp is not None:
@@ -468,8 +187,8 @@ def _realise(tree: tuple, reordering: str) -> tuple[list[str], list[str], list[t
         seg_links: list[tuple[int, int]] = []
         if k % 2:
             seg_src.append(part)
-            seg_tgt.extend(_CONJS[part])
-            seg_links.extend((0, m) for m in range(len(_CONJS[part])))
+            seg_tgt.extend(CONJS[part])
+            seg_links.extend((0, m) for m in range(len(CONJS[part])))
         else:
             g = _emit_np(part[0], seg_src, seg_tgt, seg_links)
             _emit_vp(part[1], g, seg_src, seg_tgt, seg_links)
@@ -539,7 +258,7 @@ class _Parser:
             return ("np", np)
         parts = [(np, self.vp())]
         while self.peek() is not None:
-            if self.peek() not in _CONJS:
+            if self.peek() not in CONJS:
                 self.fail("a conjunction or the end of the sentence")
             parts.append(self.words[self.pos])
             self.pos += 1
@@ -548,11 +267,11 @@ class _Parser:
 
     def np(self) -> tuple:
         det = None
-        if self.peek() in _DETS:
+        if self.peek() in DETS:
             det = self.words[self.pos]
             self.pos += 1
         start = self.pos
-        while self.peek() in _ADJS:
+        while self.peek() in ADJS:
             self.pos += 1
         adjs = tuple(self.words[start : self.pos])
         if self.peek() not in self.nouns:
@@ -560,24 +279,24 @@ class _Parser:
         noun = self.nouns[self.words[self.pos]]
         self.pos += 1
         ext = None
-        prep = self.match(_PREP_INDEX)
+        prep = self.match(PREP_INDEX)
         if prep is not None:
             ext = ("pp", prep, self.np())
-        elif self.peek() == _RELATIVE[0]:
+        elif self.peek() == RELATIVE[0]:
             self.pos += 1
             ext = ("rel", self.vp())
         return (det, adjs, noun, ext)
 
     def vp(self) -> tuple:
         adv = None
-        if self.peek() in _ADVS:
+        if self.peek() in ADVS:
             adv = self.words[self.pos]
             self.pos += 1
-        verb = self.match(_VERB_INDEX)
+        verb = self.match(VERB_INDEX)
         if verb is None:
             self.fail("a verb")
-        obj = self.np() if _VERBS[verb][0] else None
-        prep = self.match(_PREP_INDEX)
+        obj = self.np() if VERBS[verb][0] else None
+        prep = self.match(PREP_INDEX)
         pp = (prep, self.np()) if prep is not None else None
         return (adv, verb, obj, pp)
 
@@ -603,12 +322,12 @@ def translate(
             leaves the grammar, or a bad `reordering` or `rare_words`.
     """
     _check_reordering(reordering)
-    nouns = _lexicon_nouns(rare_words)
+    nouns = lexicon_nouns(rare_words)
     words = [w.lower() for w in src]
     if not words:
         raise ValueError("cannot translate an empty sentence")
     for w in words:
-        if w not in _ENGLISH_WORDS and w not in nouns:
+        if w not in ENGLISH_WORDS and w not in nouns:
             raise ValueError(f"unknown word {w!r}: not in the toy_fr lexicon")
     _, tgt, links = _realise(_Parser(words, nouns).sentence(), reordering)
     return tuple(tgt), tuple(sorted(links))
@@ -629,17 +348,17 @@ def _zipf(items: Sequence) -> tuple[list, list[float]]:
     return list(items), list(itertools.accumulate(1.0 / r for r in range(1, len(items) + 1)))
 
 
-_NOUN_DIST = _zipf(list(_NOUNS.values()))
-_PRE_ADJ_DIST = _zipf([a for a, (_, pre) in _ADJS.items() if pre])
-_POST_ADJ_DIST = _zipf([a for a, (_, pre) in _ADJS.items() if not pre])
-_INTRANSITIVE_DIST = _zipf(_INTRANSITIVE_LEMMAS)
-_TRANSITIVE_DIST = _zipf(_TRANSITIVE_LEMMAS)
-_TRANSITIVE_ONE_WORD_DIST = _zipf([lemma for lemma in _TRANSITIVE_LEMMAS if len(lemma[1]) == 1])
-_DET_DIST = _zipf(list(_DETS))
-_CONJ_DIST = _zipf(list(_CONJS))
-_ADV_DIST = _zipf(list(_ADVS))
+_NOUN_DIST = _zipf(list(NOUNS.values()))
+_PRE_ADJ_DIST = _zipf([a for a, (_, pre) in ADJS.items() if pre])
+_POST_ADJ_DIST = _zipf([a for a, (_, pre) in ADJS.items() if not pre])
+_INTRANSITIVE_DIST = _zipf(INTRANSITIVE_LEMMAS)
+_TRANSITIVE_DIST = _zipf(TRANSITIVE_LEMMAS)
+_TRANSITIVE_ONE_WORD_DIST = _zipf([lemma for lemma in TRANSITIVE_LEMMAS if len(lemma[1]) == 1])
+_DET_DIST = _zipf(list(DETS))
+_CONJ_DIST = _zipf(list(CONJS))
+_ADV_DIST = _zipf(list(ADVS))
 _PREP_DISTS = {  # by the most English words a preposition may take
-    n: _zipf([p for p in _PREPS if len(p) <= n]) for n in (1, 2, 3)
+    n: _zipf([p for p in PREPS if len(p) <= n]) for n in (1, 2, 3)
 }
 
 _P_PAST = 0.6  # past tense (mostly two French tokens) vs present
@@ -791,7 +510,7 @@ def generate(
     if not 0.0 <= rare_share <= 1.0:
         raise ValueError(f"rare_share must be in [0, 1], got {rare_share!r}")
     rng = random.Random(seed)
-    gen = _Generator(rng, _made_up_nouns(rare_words), rare_share)
+    gen = _Generator(rng, made_up_nouns(rare_words), rare_share)
     pairs = []
     for _ in range(n):
         length = rng.randint(min_len, max_len)
