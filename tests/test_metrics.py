@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import sacrebleu
 
+from ablate.alignment import alignment_scores
 from ablate.buckets import Bucket, make_buckets
-from ablate.metrics import alignment_scores, bucket_scores, corpus_scores
+from ablate.metrics import bucket_scores, corpus_scores
 
 EDGES = [1, 11, 21, 31, 41, 51, 61]
 VOCAB = [f"w{i}" for i in range(40)] + ["le", "chat", "noir", ",", ".", "l'", "était"]
@@ -215,7 +216,7 @@ def test_rare_word_matches_are_clipped_by_the_reference_count():
 def test_alignment_by_jump_counts_target_words_in_the_band_of_their_nearest_link():
     import numpy as np
 
-    from ablate.metrics import alignment_by_jump, link_jumps
+    from ablate.alignment import alignment_by_jump, link_jumps
 
     # Reverse a 12-word sentence: jumps 11, 9, 7, ..., the middle words stay near.
     links = [(11 - j, j) for j in range(12)]

@@ -6,9 +6,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from ablate.alignment import link_jumps
 from ablate.data import toy_fr_lexicon
 from ablate.data.toy_fr import LEXICON_SIZE, REORDERINGS, generate, translate
-from ablate.metrics import link_jumps
 
 
 @pytest.fixture(scope="module")

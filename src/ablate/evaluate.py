@@ -12,11 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ablate.alignment import alignment_by_jump, alignment_scores
 from ablate.buckets import Bucket, assign
 from ablate.data.corpus import Pair
 from ablate.metrics import (
-    alignment_by_jump,
-    alignment_scores,
     bucket_scores,
     corpus_scores,
     counted_words,
