@@ -52,6 +52,13 @@ def ablate(*args, timeout=300, **extra_env):
     )
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and a child inherits that:
+    # Python then never raises KeyboardInterrupt. A user's Ctrl-C reaches a foreground
+    # run, so the test gives its run the default handler, however pytest was started.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(*args, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "ablate", *args],
@@ -59,6 +66,7 @@ def start(*args, log: Path) -> subprocess.Popen:
         env=env(),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        preexec_fn=_default_sigint,
     )
 
 
