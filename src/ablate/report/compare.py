@@ -29,6 +29,7 @@ from ablate.report.stats import (
     bleu_from_stats,
     difference,
     holm,
+    mean,
     n_replicates_for,
     ratio_from_stats,
     slope,
@@ -102,6 +103,7 @@ class Comparison:
         self.alignment_by_jump: dict[str, dict] = {}
         self.aso: dict[str, dict] = {}
         self.reference: dict[str, str] = {}
+        self._scores: dict[tuple, tuple[float, np.ndarray]] = {}
         size = 0
         for group, variants in groups.items():
             runs = [r for rs in variants.values() for r in rs]
@@ -131,9 +133,22 @@ class Comparison:
 
     # ------------------------------------------------------------------ per group
 
-    def _score(self, group, variant, runs, stratum, idx, stats_of, metric):
-        return self.boot.variant(
-            f"{group}/{variant}", f"{group}|{stratum}", [stats_of(r)[idx] for r in runs], metric
+    def _score(self, group, variant, runs, stratum, idx, measure, stats_of, metric):
+        """A variant's `(observed, replicates)` of one measure on one stratum, computed
+        once (the baseline's serves every variant compared with it)."""
+        key = (group, variant, stratum, measure)
+        if key not in self._scores:
+            self._scores[key] = self.boot.variant(
+                f"{group}/{variant}",
+                f"{group}|{stratum}",
+                [stats_of(r)[idx] for r in runs],
+                metric,
+            )
+        return self._scores[key]
+
+    def _bleu(self, group, variant, runs, stratum, idx):
+        return self._score(
+            group, variant, runs, stratum, idx, "bleu", self.sentences.bleu_stats, bleu_from_stats
         )
 
     def _group(self, group: str, variants: Mapping[str, list[dict]]) -> None:
@@ -144,9 +159,7 @@ class Comparison:
         bleu = {}  # (variant, stratum) -> (observed, replicates)
         for v, runs in variants.items():
             for stratum, idx in cells.items():
-                bleu[v, stratum] = self._score(
-                    group, v, runs, stratum, idx, self.sentences.bleu_stats, bleu_from_stats
-                )
+                bleu[v, stratum] = self._bleu(group, v, runs, stratum, idx)
         for a, b, kind in _pairs(variants):
             for stratum, idx in cells.items():
                 self.rows["bleu"].append(
@@ -154,11 +167,11 @@ class Comparison:
                 )
         self._aso(group, variants)
         valid = {
-            v: np.mean([r.get("valid_bleu") or np.nan for r in rs])
+            v: mean([r.get("valid_bleu") for r in rs])
             for v, rs in variants.items()
             if _attention(rs) != BASELINE
         }
-        valid = {v: x for v, x in valid.items() if np.isfinite(x)}
+        valid = {v: x for v, x in valid.items() if x is not None}
         if valid:
             self.reference[group] = max(valid, key=valid.get)
         base = next((v for v, rs in variants.items() if _attention(rs) == BASELINE), None)
@@ -166,7 +179,7 @@ class Comparison:
             return
         buckets = [s for s in cells if s != ALL]
         x = [float(lengths[cells[s]].mean()) for s in buckets]
-        sides = {v: [Sentences.side_stats(r) for r in rs] for v, rs in variants.items()}
+        sides = {v: [self.sentences.side_stats(r) for r in rs] for v, rs in variants.items()}
         for v in variants:
             if v == base:
                 continue
@@ -197,16 +210,14 @@ class Comparison:
             k = labels.index(band)
 
             def stats(run, k=k):
-                side = Sentences.side_stats(run)["rare_words"]
-                return np.stack(
-                    [np.asarray(side["hits"])[:, k], np.asarray(side["totals"])[:, k]], axis=1
-                )
+                return self.sentences.band_counts(run, "rare_words", "hits", "totals", k)
 
             n_tokens = int(stats(variants[v][0])[:, 1].sum())
             if n_tokens == 0:
                 continue
-            a = self._score(group, v, variants[v], ALL, idx, stats, ratio_from_stats)
-            b = self._score(group, base, variants[base], ALL, idx, stats, ratio_from_stats)
+            measure = f"rare {band}"
+            a = self._score(group, v, variants[v], ALL, idx, measure, stats, ratio_from_stats)
+            b = self._score(group, base, variants[base], ALL, idx, measure, stats, ratio_from_stats)
             row = _row(group, v, base, "vs none", f"freq {band}", n_tokens, a, b)
             self.rows["rare_words"].append(row)
 
@@ -216,18 +227,8 @@ class Comparison:
         if not cells:
             return
         for stratum, idx in cells.items():
-            a = self._score(
-                group, v, variants[v], stratum, idx, self.sentences.bleu_stats, bleu_from_stats
-            )
-            b = self._score(
-                group,
-                base,
-                variants[base],
-                stratum,
-                idx,
-                self.sentences.bleu_stats,
-                bleu_from_stats,
-            )
+            a = self._bleu(group, v, variants[v], stratum, idx)
+            b = self._bleu(group, base, variants[base], stratum, idx)
             self.rows["jumps"].append(_row(group, v, base, "vs none", stratum, len(idx), a, b))
         by_jump = side["alignment_by_jump"]
         if by_jump.get("correct") is None:
@@ -236,16 +237,15 @@ class Comparison:
         for k, label in enumerate(by_jump["labels"]):
 
             def stats(run, k=k):
-                s = Sentences.side_stats(run)["alignment_by_jump"]
-                return np.stack(
-                    [np.asarray(s["correct"])[:, k], np.asarray(s["linked"])[:, k]], axis=1
-                )
+                return self.sentences.band_counts(run, "alignment_by_jump", "correct", "linked", k)
 
             n_links = int(stats(variants[v][0])[:, 1].sum())
             if not n_links:
                 continue
             idx = np.arange(len(by_jump["max_jump"]))
-            obs, reps = self._score(group, v, variants[v], ALL, idx, stats, ratio_from_stats)
+            obs, reps = self._score(
+                group, v, variants[v], ALL, idx, f"aligned {label}", stats, ratio_from_stats
+            )
             reps = reps[np.isfinite(reps)]
             low, high = np.percentile(reps, [2.5, 97.5]) if reps.size else (None, None)
             out[label] = {"n": n_links, "accuracy": obs, "ci_low": low, "ci_high": high}

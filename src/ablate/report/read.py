@@ -157,6 +157,7 @@ class Sentences:
     def __init__(self):
         self._tables: dict[str, dict | str] = {}
         self._bleu: dict[str, np.ndarray] = {}
+        self._sides: dict[str, dict | None] = {}
 
     def table(self, run: Mapping) -> dict | str:
         """The run's `hypotheses.tsv` columns, or the reason it cannot be had."""
@@ -183,6 +184,15 @@ class Sentences:
             )
         return self._bleu[key]
 
-    @staticmethod
-    def side_stats(run: Mapping) -> dict | None:
-        return read_sentence_stats(run["dir"])
+    def side_stats(self, run: Mapping) -> dict | None:
+        """The run's `sentence_stats.json` (None for a run without one)."""
+        key = run["dir"]
+        if key not in self._sides:
+            self._sides[key] = read_sentence_stats(key)
+        return self._sides[key]
+
+    def band_counts(self, run: Mapping, part: str, num: str, den: str, band: int) -> np.ndarray:
+        """`(N, 2)` per-sentence `(num, den)` counts of one band of a `sentence_stats.json`
+        part, e.g. `("rare_words", "hits", "totals", 1)`: what `ratio_from_stats` sums."""
+        side = self.side_stats(run)[part]
+        return np.stack([np.asarray(side[num])[:, band], np.asarray(side[den])[:, band]], axis=1)
