@@ -16,10 +16,10 @@ from ablate.alignment import alignment_by_jump, alignment_scores
 from ablate.buckets import Bucket, assign
 from ablate.data.corpus import Pair
 from ablate.metrics import (
+    band_accuracy,
     bucket_scores,
     corpus_scores,
     counted_words,
-    rare_word_accuracy,
     rare_word_counts,
 )
 
@@ -52,8 +52,10 @@ def evaluate(
         weights: teacher-forced attention `(T, S)` per pair, for alignment metrics where the
             pairs carry gold alignments; None for `attention=none`.
         train_counts: training frequency of each counted target word
-            (`ablate.metrics.word_counts` of the training references, `counted_words`), for
-            the rare-word analysis (`rare_words` is None without it).
+            (`ablate.metrics.word_counts` of the training references, `counted_words`).
+            Given, the test-time analyses run: rare words, alignment by jump distance and
+            their per-sentence counts (`rare_words`, `alignment_by_jump` and
+            `sentence_stats` are None / empty without it).
         n_bootstrap: resamples for each bucket's 95% BLEU interval (0 = no interval).
 
     Returns:
@@ -75,14 +77,17 @@ def evaluate(
     gold = [p.alignment for p in pairs]
     has_gold = bool(pairs) and all(g is not None for g in gold)
     out["alignment"] = alignment_scores(weights, gold) if weights is not None and has_gold else None
-    # Per-sentence counts, so a sweep report can resample sentences (sentence_stats.json).
+    # The test-time analyses (asked for by train_counts; validation needs none of them),
+    # with their per-sentence counts, so a sweep report can resample sentences.
     out["sentence_stats"] = {}
     out["rare_words"] = out["alignment_by_jump"] = None
-    if train_counts is not None:
-        hyp_words = [counted_words(h, tokenize) for h in hyps]
-        ref_words = [counted_words(r, tokenize) for r in refs]
-        out["rare_words"] = rare_word_accuracy(hyp_words, ref_words, train_counts)
-        out["sentence_stats"]["rare_words"] = rare_word_counts(hyp_words, ref_words, train_counts)
+    if train_counts is None:
+        return out
+    hyp_words = [counted_words(h, tokenize) for h in hyps]
+    ref_words = [counted_words(r, tokenize) for r in refs]
+    counts = rare_word_counts(hyp_words, ref_words, train_counts)
+    out["rare_words"] = band_accuracy(counts)
+    out["sentence_stats"]["rare_words"] = counts
     if has_gold:
         sizes = [(len(p.src), len(p.tgt)) for p in pairs]
         by_jump = alignment_by_jump(weights, gold, sizes)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -236,13 +237,9 @@ def _punctuation(word: str) -> bool:
     return all(unicodedata.category(c).startswith("P") for c in word)
 
 
+@functools.cache
 def _tokenizer(tokenize: str):
-    if tokenize not in _TOKENIZERS:
-        _TOKENIZERS[tokenize] = _bleu(tokenize).tokenizer
-    return _TOKENIZERS[tokenize]
-
-
-_TOKENIZERS: dict = {}
+    return _bleu(tokenize).tokenizer
 
 
 def _band_labels(bands: Sequence[tuple[int, int | None]]) -> list[str]:
@@ -307,7 +304,13 @@ def rare_word_accuracy(
         one dict per band, `{"label", "lo", "hi", "n", "accuracy"}` (`n` = reference words in
         the band; accuracy in 0-1, None when `n` is 0).
     """
-    counts = rare_word_counts(hypotheses, references, train_counts, bands)
+    return band_accuracy(rare_word_counts(hypotheses, references, train_counts, bands), bands)
+
+
+def band_accuracy(
+    counts: Mapping, bands: Sequence[tuple[int, int | None]] = FREQUENCY_BANDS
+) -> list[dict]:
+    """`rare_word_accuracy` from `rare_word_counts`' per-sentence counts (the same bands)."""
     hits = np.asarray(counts["hits"], dtype=np.int64).reshape(-1, len(bands) + 1).sum(0)
     totals = np.asarray(counts["totals"], dtype=np.int64).reshape(-1, len(bands) + 1).sum(0)
     out = []
