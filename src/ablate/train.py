@@ -29,6 +29,7 @@ from ablate.outputs import save_figure
 from ablate.perf import keep_freed_memory, peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
 from ablate.results import (
+    HYPOTHESES,
     RunResults,
     complete_results,
     fingerprint,
@@ -270,7 +271,7 @@ def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> 
         },
         best_checkpoint=trainer.checkpoint_callback.best_model_path,
     )
-    write_hypotheses(run_dir / "hypotheses.tsv", rows)
+    write_hypotheses(run_dir / HYPOTHESES, rows)
     write_sentence_stats(run_dir, scores["sentence_stats"])
     plots = run_dir / "plots"
     images = {

@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ablate.metrics import bleu_from_stats
 from ablate.report.read import BASELINE, Sentences, tokenizer
 from ablate.report.stats import (
     ALPHA,
     ASO_MIN_SEEDS,
     Bootstrap,
     aso,
-    bleu_from_stats,
     difference,
     holm,
     mean,

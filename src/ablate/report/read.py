@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from ablate.metrics import sentence_bleu_stats
-from ablate.results import read_hypotheses, read_json, read_sentence_stats
+from ablate.results import HYPOTHESES, read_hypotheses, read_json, read_sentence_stats
 
 BASELINE = "none"
 # The no-attention baseline and the built-in variants, in DESIGN.md's order; other
@@ -163,13 +163,13 @@ class Sentences:
         """The run's `hypotheses.tsv` columns, or the reason it cannot be had."""
         key = run["dir"]
         if key not in self._tables:
-            path = Path(key) / "hypotheses.tsv"
+            path = Path(key) / HYPOTHESES
             if not path.is_file():
-                self._tables[key] = f"no hypotheses.tsv in {Path(key).name}"
+                self._tables[key] = f"no {HYPOTHESES} in {Path(key).name}"
             else:
                 try:
                     table = read_hypotheses(path)
-                    self._tables[key] = table if table["source"] else "empty hypotheses.tsv"
+                    self._tables[key] = table if table["source"] else f"empty {HYPOTHESES}"
                 except (OSError, ValueError) as e:
                     self._tables[key] = str(e)
         return self._tables[key]

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ablate.metrics import bleu_from_stats
-
 ALPHA = 0.05
 ASO_MIN_SEEDS = 5
 # Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30.
@@ -103,12 +101,6 @@ def ratio_from_stats(stats: np.ndarray) -> np.ndarray:
     stats = np.asarray(stats, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(stats[..., 1] > 0, 100.0 * stats[..., 0] / stats[..., 1], np.nan)
-
-
-METRICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "bleu": bleu_from_stats,
-    "ratio": ratio_from_stats,
-}
 
 
 # --------------------------------------------------------------------------- bootstrap

@@ -8,7 +8,7 @@ interval of the largest difference says how similar.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ablate.report.compare import ALL, Comparison
 from ablate.report.stats import format_p
@@ -151,7 +151,3 @@ def verdicts(comparison: Comparison) -> list[dict]:
                 text += "; " + ", ".join(acc)
             out.append(_verdict("reordering", group, ok, text, many))
     return out
-
-
-def verdict_lines(items: Sequence[Mapping]) -> list[str]:
-    return [v["line"] for v in items]
