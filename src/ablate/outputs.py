@@ -11,7 +11,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from ablate.results import atomic_write_bytes
+from ablate.atomic import atomic_write_bytes
 
 
 def save_figure(fig: Figure, path: Path) -> Path:

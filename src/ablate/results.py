@@ -1,4 +1,4 @@
-"""What a run and a sweep leave on disk (DESIGN.md's contract), in one place.
+"""What a run and a sweep leave on disk (the contract of docs/design.md), in one place.
 
 A run dir holds `results.json` (a `RunResults` record), `hypotheses.tsv` (one row per
 test sentence), `sentence_stats.json` (per-sentence counts the sweep report resamples)
@@ -6,8 +6,9 @@ and `plots/alignment_examples.json` (the attention matrices of three fixed test
 sentences, for the sweep's side-by-side grid). This module writes and reads all of them;
 the training entry point, the CLI's failure record and the sweep report go through it.
 
-Every file is written atomically (a temporary file, then a rename), so a killed run never
-leaves a half-written file for a report to misread. Standard library only.
+Every file is written atomically (`ablate.atomic`: a temporary file, then a rename), so
+a killed run never leaves a half-written file for a report to misread. Standard library
+only.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ablate.atomic import atomic_write_text, read_json, write_json
 
 RESULTS = "results.json"
 HYPOTHESES = "hypotheses.tsv"
@@ -28,45 +29,6 @@ ALIGNMENT_EXAMPLES = Path("plots") / "alignment_examples.json"
 HYPOTHESES_COLUMNS = ("source", "reference", "hypothesis", "bucket")
 STATUSES = ("complete", "interrupted", "diverged", "failed")
 _STOP_ONLY = ("error", "overrides", "last_checkpoint")  # said by runs that did not complete
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file and a rename: readers see all or nothing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_json(path: Path, data: Mapping) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
-def read_json(path: Path) -> dict:
-    """A JSON object from `path`.
-
-    Raises:
-        OSError: the file cannot be read.
-        ValueError: it is not JSON, or not an object.
-    """
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} is not a JSON object")
-    return data
 
 
 # --------------------------------------------------------------------------- results.json

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from sacrebleu.metrics import BLEU
 
+from ablate.atomic import atomic_write_text
 from ablate.console import console
 from ablate.data import subword as subwords
 from ablate.data import synthetic as synthetic_tasks
 from ablate.data import toy_fr as toy_fr_grammar
 from ablate.data.corpus import Corpus, Pair
-from ablate.results import atomic_write_text
 
 SPLITS = ("train", "valid", "test")
 

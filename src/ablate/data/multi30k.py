@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
+from ablate.atomic import atomic_write_bytes
 from ablate.console import console
 from ablate.data.corpus import Corpus
 from ablate.data.datasets import (
@@ -30,7 +31,6 @@ from ablate.data.datasets import (
     default_cache_dir,
     text_corpus,
 )
-from ablate.results import atomic_write_bytes
 
 LANGS = ("de", "en", "fr")
 # Our split names → the release's file names.

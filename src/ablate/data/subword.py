@@ -26,8 +26,8 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from ablate.atomic import atomic_write_bytes
 from ablate.console import console
-from ablate.results import atomic_write_bytes
 
 MODELS = ("bpe", "unigram")
 KEYS = ("model", "vocab_size", "joint")

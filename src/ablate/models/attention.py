@@ -105,26 +105,25 @@ class Attention(nn.Module):
         """
         return weights
 
-    def forward(
+    def align(
         self,
         query: torch.Tensor,
         keys: torch.Tensor,
         mask: torch.Tensor,
-        final: torch.Tensor | None = None,
         prepared: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Context vectors for every query step.
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The alignment model (Bahdanau et al. 2015, §3.1): masked scores and weights.
 
         Args:
             query: decoder states `(B, T, H)`.
-            keys: encoder states `(B, S, H)`, also the values.
+            keys: encoder states `(B, S, H)`.
             mask: `(B, S)` bool, True on real source tokens.
-            final: the final encoder state `(B, H)`; unused here (see `NoAttention`).
             prepared: `prepare(keys)` if the caller kept it; computed here otherwise.
 
         Returns:
-            context `(B, T, H)` and weights `(B, T, S)` (exactly 0 on padding; each row
-            sums to 1 unless `reweight` changes that).
+            scores `(B, T, S)` before the softmax (`-inf` on padding) and weights
+            `(B, T, S)` (exactly 0 on padding; each row sums to 1 unless `reweight`
+            changes that).
         """
         prepared = self.prepare(keys) if prepared is None else prepared
         scores = self.score(query, prepared)  # (B, T, S)
@@ -136,14 +135,41 @@ class Attention(nn.Module):
             )
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
         weights = self.reweight(torch.softmax(scores, dim=-1), query, mask)  # (B, T, S)
-        context = torch.bmm(weights, keys)  # (B, T, S)·(B, S, H) → (B, T, H)
+        return scores, weights
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        mask: torch.Tensor,
+        final: torch.Tensor | None = None,
+        prepared: torch.Tensor | None = None,
+        values: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Context vectors for every query step.
+
+        Args:
+            query: decoder states `(B, T, H)`.
+            keys: encoder states `(B, S, H)`.
+            mask: `(B, S)` bool, True on real source tokens.
+            final: the final encoder state `(B, H)`; unused here (see `NoAttention`).
+            prepared: `prepare(keys)` if the caller kept it; computed here otherwise.
+            values: what the weights sum, `(B, S, H_v)`; default the keys (the RNN
+                family's encoder states are both; a Transformer projects its own).
+
+        Returns:
+            context `(B, T, H_v)` and weights `(B, T, S)` (as `align`'s).
+        """
+        _, weights = self.align(query, keys, mask, prepared)
+        values = keys if values is None else values
+        context = torch.bmm(weights, values)  # (B, T, S)·(B, S, H_v) → (B, T, H_v)
         return context, weights
 
 
 class NoAttention(Attention):
     """The fixed-context baseline: `c_t = h_final` for every t (Cho et al. 2014)."""
 
-    def forward(self, query, keys, mask, final=None, prepared=None):
+    def forward(self, query, keys, mask, final=None, prepared=None, values=None):
         if final is None:
             raise ValueError("attention=none needs the final encoder state")
         B, T, _ = query.shape

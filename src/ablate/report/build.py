@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sacrebleu
 
+from ablate.atomic import atomic_write_text, write_json
 from ablate.outputs import save_figure
 from ablate.report.compare import Comparison
 from ablate.report.read import Sentences, attention_rank, collect, name_runs
@@ -24,7 +25,6 @@ from ablate.report.render import (
 from ablate.report.stats import ALPHA
 from ablate.report.variants import summarise
 from ablate.report.verdicts import verdicts
-from ablate.results import atomic_write_text, write_json
 
 METHOD = (
     "two-level paired bootstrap: test sentences resampled once per replicate and shared "

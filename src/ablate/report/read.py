@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ablate.atomic import read_json
 from ablate.metrics import sentence_bleu_stats
-from ablate.results import HYPOTHESES, read_hypotheses, read_json, read_sentence_stats
+from ablate.results import HYPOTHESES, read_hypotheses, read_sentence_stats
 
 BASELINE = "none"
 # The no-attention baseline and the built-in variants, in DESIGN.md's order; other
