@@ -17,6 +17,7 @@ from ablate.results import (
     write_hypotheses,
     write_results,
 )
+from ablate.scores import AlignmentScore, BucketScore, FrequencyBand, JumpBand, Scores
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "ablate"
 
@@ -27,16 +28,33 @@ def test_results_round_trip_and_unknown_keys_are_kept(tmp_path):
         dataset="toy_fr",
         seed=0,
         status="complete",
-        bleu=91.5,
+        scores=Scores(
+            bleu=91.5,
+            chrf=95.0,
+            exact_match=80.0,
+            signature={"bleu": "tok:none"},
+            buckets=(BucketScore("01-10", 1, 10, 3, 91.5, 90.0, 93.0, 95.0, 80.0),),
+            alignment=AlignmentScore(0.9, 0.1, 0.5),
+            alignment_by_jump=(JumpBand("0-2", 5, 1.0), JumpBand("10+", 0, None)),
+            rare_words=(FrequencyBand("1-5", 1, 5, 2, 0.5),),
+            sentence_stats={"rare_words": {"labels": ["1-5"], "hits": [[1]], "totals": [[2]]}},
+        ),
         valid_bleu=92.0,
-        buckets=[],
         train={"epochs": 3},
         extra={"from_a_newer_version": 1},
     )
     write_results(tmp_path, r)
     data = json.loads((tmp_path / "results.json").read_text())
     assert "error" not in data and data["from_a_newer_version"] == 1  # None fields left out
-    assert read_results(tmp_path) == r and complete_results(tmp_path) == r
+    assert data["bleu"] == 91.5 and data["buckets"][0]["label"] == "01-10"  # the file's layout
+    assert list(data)[:8] == ["attention", "dataset", "seed", "status", "bleu", "chrf"] + [
+        "exact_match",
+        "valid_bleu",
+    ]
+    assert read_results(tmp_path, sentences=True) == r
+    assert complete_results(tmp_path) == read_results(tmp_path)  # without per-sentence counts
+    bare = RunResults(attention="none", dataset="x", seed=0, status="complete")
+    assert bare.to_json()["alignment"] is None  # a complete run states every score key
     with pytest.raises(ValueError, match="status"):
         RunResults(attention="dot", dataset="x", seed=0, status="done")
 
@@ -131,8 +149,9 @@ def test_the_import_graph_has_no_cycle():
 
 def test_frameworks_stay_at_the_edges():
     stdlib = set(sys.stdlib_module_names)
-    for path in (SRC / "results.py", SRC / "atomic.py"):  # stdlib (and each other) only
-        imports = {m for m in _imports(path) if m != "ablate.atomic"}
+    # The on-disk records: the standard library (and each other) only.
+    for path in (SRC / "results.py", SRC / "atomic.py", SRC / "scores.py"):
+        imports = {m for m in _imports(path) if m not in ("ablate.atomic", "ablate.scores")}
         assert {m.split(".")[0] for m in imports} <= stdlib | {"__future__"}, path
     for path in SRC.glob("data/*.py"):  # the data layer writes through atomic, not results
         assert "ablate.results" not in _imports(path), path

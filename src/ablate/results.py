@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ablate.atomic import atomic_write_text, read_json, write_json
+from ablate.scores import Scores
 
 RESULTS = "results.json"
 HYPOTHESES = "hypotheses.tsv"
@@ -38,11 +39,12 @@ _STOP_ONLY = ("error", "overrides", "last_checkpoint")  # said by runs that did 
 class RunResults:
     """`results.json`: what one run reports, whether it completed, stopped or failed.
 
-    A complete run has every score; a stopped run (`interrupted`, `diverged`) has `error`
-    (what happened and how to continue), `train` (epochs, steps) and `last_checkpoint`; a
+    A complete run has its test `scores` (`ablate.scores.Scores`, whose keys sit at the
+    top level of the file); a stopped run (`interrupted`, `diverged`) has `error` (what
+    happened and how to continue), `train` (epochs, steps) and `last_checkpoint`; a
     failed sweep job keeps whatever it had written and adds `error` and `overrides`.
-    A complete run writes every score field (`null` where there is none, as
-    `alignment` for `attention=none`); other records leave `None` fields out.
+    A complete run writes every field (`null` where there is none, as `alignment` for
+    `attention=none`); other records leave `None` fields out.
     """
 
     attention: str
@@ -51,16 +53,9 @@ class RunResults:
     status: str
     error: str | None = None
     overrides: list[str] | None = None
-    bleu: float | None = None
-    chrf: float | None = None
-    exact_match: float | None = None
+    scores: Scores | None = None  # the test set's
     valid_bleu: float | None = None  # the best checkpoint's validation BLEU
-    signature: dict | None = None
     test_set: str | None = None  # fingerprint of the test sentences (`fingerprint`)
-    buckets: list[dict] | None = None
-    alignment: dict | None = None
-    alignment_by_jump: list[dict] | None = None  # accuracy by how far gold links jump
-    rare_words: list[dict] | None = None
     train: dict | None = None  # epochs, steps, seconds, tokens/s, threads, peak RSS
     decode: dict | None = None
     data: dict | None = None
@@ -73,22 +68,40 @@ class RunResults:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
 
     def to_json(self) -> dict:
+        """The file's content; its keys keep their first version's order."""
+        complete = self.status == "complete"
+        scores = Scores.to_json(self.scores) if self.scores is not None else {}
+        if complete and not scores:
+            scores = dict.fromkeys(Scores.JSON_KEYS)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.pop("scores")
+        extra = fields.pop("extra")
         out = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "extra":
-                out.update(value)
-            elif value is not None or (self.status == "complete" and f.name not in _STOP_ONLY):
-                out[f.name] = value  # a complete run states `alignment: null` etc.
+        for key in _ORDER:
+            if key in Scores.JSON_KEYS and key not in scores:
+                continue
+            value = scores[key] if key in Scores.JSON_KEYS else fields[key]
+            if value is not None or (complete and key not in _STOP_ONLY):
+                out[key] = value  # a complete run states `alignment: null` etc.
+        out.update(extra)
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping) -> RunResults:
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    def from_json(cls, data: Mapping, sentence_stats: Mapping | None = None) -> RunResults:
+        """The record in a `results.json`'s content (the one reader of that file).
+
+        Raises:
+            ValueError: an unknown status.
+            KeyError, TypeError: scores without their fields.
+        """
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra", "scores"}
         known = {k: v for k, v in data.items() if k in names}
         for key in ("attention", "dataset", "seed", "status"):
             known.setdefault(key, None if key != "status" else "failed")
-        return cls(**known, extra={k: v for k, v in data.items() if k not in names})
+        if data.get("bleu") is not None:
+            known["scores"] = Scores.from_json(data, sentence_stats)
+        extra = {k: v for k, v in data.items() if k not in names and k not in Scores.JSON_KEYS}
+        return cls(**known, extra=extra)
 
     def failed(self, error: str, overrides: Sequence[str]) -> RunResults:
         """This record marked failed (a `diverged` status stays), keeping what it had."""
@@ -96,25 +109,58 @@ class RunResults:
         return dataclasses.replace(self, status=status, error=error, overrides=list(overrides))
 
 
+# `results.json`'s keys in their order: the record's fields with the scores' in between.
+_ORDER = (
+    "attention",
+    "dataset",
+    "seed",
+    "status",
+    "error",
+    "overrides",
+    "bleu",
+    "chrf",
+    "exact_match",
+    "valid_bleu",
+    "signature",
+    "test_set",
+    "buckets",
+    "alignment",
+    "alignment_by_jump",
+    "rare_words",
+    "train",
+    "decode",
+    "data",
+    "best_checkpoint",
+    "last_checkpoint",
+)
+
+
 def write_results(run_dir: Path, results: RunResults) -> None:
+    """`results.json`, and `sentence_stats.json` where the scores carry per-sentence
+    counts."""
+    if results.scores is not None and results.scores.sentence_stats:
+        write_sentence_stats(run_dir, results.scores.sentence_stats)
     write_json(Path(run_dir) / RESULTS, results.to_json())
 
 
-def read_results(run_dir: Path) -> RunResults:
-    """The run's `results.json`.
+def read_results(run_dir: Path, sentences: bool = False) -> RunResults:
+    """The run's `results.json`; with `sentences`, its scores carry the run's
+    `sentence_stats.json` too (None where it has none).
 
     Raises:
         OSError: no readable file.
         ValueError: not a JSON object, or an unknown status.
+        KeyError, TypeError: scores without their fields.
     """
-    return RunResults.from_json(read_json(Path(run_dir) / RESULTS))
+    stats = read_sentence_stats(run_dir) if sentences else None
+    return RunResults.from_json(read_json(Path(run_dir) / RESULTS), stats)
 
 
 def complete_results(run_dir: Path) -> RunResults | None:
     """`results.json` of a run that finished in `run_dir`, else None."""
     try:
         results = read_results(run_dir)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, KeyError):
         return None
     return results if results.status == "complete" else None
 
@@ -124,7 +170,7 @@ def record_failure(run_dir: Path, error: str, overrides: Sequence[str]) -> None:
     (metrics, a `diverged` status)."""
     try:
         results = read_results(run_dir)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, KeyError):
         results = RunResults(attention=None, dataset=None, seed=None, status="failed")
     write_results(run_dir, results.failed(error, overrides))
 

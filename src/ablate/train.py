@@ -36,8 +36,8 @@ from ablate.results import (
     write_alignment_examples,
     write_hypotheses,
     write_results,
-    write_sentence_stats,
 )
+from ablate.scores import Scores
 from ablate.system import Seq2SeqSystem
 
 # Lightning 2.6 on torch 2.13 warns about its own use of a torch pytree class at every
@@ -245,16 +245,9 @@ def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> 
         dataset=corpus.name,
         seed=cfg.seed,
         status="complete",
-        bleu=scores["bleu"],
-        chrf=scores["chrf"],
-        exact_match=scores["exact_match"],
+        scores=Scores.from_json(scores, scores["sentence_stats"]),
         valid_bleu=None if best is None else round(float(best), 4),
-        signature=scores["signature"],
         test_set=fingerprint([r[0] for r in rows], [r[1] for r in rows]),
-        buckets=scores["buckets"],
-        alignment=scores["alignment"],
-        alignment_by_jump=scores["alignment_by_jump"],
-        rare_words=scores["rare_words"],
         train={
             "epochs": train["epochs"],
             "steps": train["steps"],
@@ -272,7 +265,6 @@ def write_run(run_dir, cfg, variant, corpus, system, trainer, train, logger) -> 
         best_checkpoint=trainer.checkpoint_callback.best_model_path,
     )
     write_hypotheses(run_dir / HYPOTHESES, rows)
-    write_sentence_stats(run_dir, scores["sentence_stats"])
     plots = run_dir / "plots"
     images = {
         "test/bleu_by_length_plot": save_figure(
