@@ -1,14 +1,18 @@
-"""Vocabularies, length-grouped batching, the toy_fr cache and the parallel reader."""
+"""Vocabularies, length-grouped batching, the toy_fr cache, the parallel reader and the
+loader paths configs name."""
 
 import json
 
 import pytest
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from ablate.data.datamodule import LengthGroupedBatches, Seq2SeqData, collate
-from ablate.data.datasets import CorpusError, parallel, synthetic, toy_fr
+from ablate.data.generated import synthetic, toy_fr
+from ablate.data.text import CorpusError, parallel
 from ablate.data.vocab import Vocab
 
-from conftest import write_parallel
+from conftest import compose, write_parallel
 
 
 def test_vocab_round_trip_min_freq_and_unk():
@@ -182,3 +186,29 @@ def test_parallel_in_subwords_caches_its_models_under_cache_dir(tmp_path):
     assert len(list((tmp_path / "cache" / "subword").glob("unigram-30-*.model"))) == 2
     assert corpus.meta["subword"]["model"] == "unigram"
     assert all(corpus.detokenize(p.tgt) == p.tgt_text for p in corpus.test)
+
+
+SMALL = ["dataset.train_size=200", "dataset.valid_size=20", "dataset.test_size=20"]
+
+
+@pytest.mark.parametrize("dataset", ["toy_fr", "copy", "reverse", "sort", "parallel"])
+def test_a_config_naming_ablate_data_datasets_builds_the_same_corpus(tmp_path, dataset):
+    """Configs written when every loader lived in `ablate.data.datasets` still build, and
+    build what the config of the same name in conf/dataset builds now."""
+    if dataset == "parallel":
+        overrides = [f"dataset.path={write_parallel(tmp_path / 'text')}"]
+    else:
+        overrides = SMALL
+    cfg = compose([f"dataset={dataset}", *overrides]).dataset
+    old = OmegaConf.merge(cfg, {"_target_": "ablate.data.datasets." + cfg._target_.split(".")[-1]})
+    assert cfg._target_ != old._target_
+    # Separate caches: each corpus is generated, not one read from the other's cache.
+    caches = [{"cache_dir": str(tmp_path / d)} if "cache_dir" in cfg else {} for d in "ab"]
+    new_corpus, old_corpus = instantiate(cfg, **caches[0]), instantiate(old, **caches[1])
+    for split in ("train", "valid", "test"):
+        assert getattr(old_corpus, split) == getattr(new_corpus, split)
+    assert (old_corpus.name, old_corpus.tokenize) == (new_corpus.name, new_corpus.tokenize)
+    cache = {"cache"}  # the path of toy_fr's cache file, which names the cache folder
+    assert {k: v for k, v in old_corpus.meta.items() if k not in cache} == {
+        k: v for k, v in new_corpus.meta.items() if k not in cache
+    }

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ablate.data import multi30k as m30k
-from ablate.data.datasets import CorpusError
 from ablate.data.multi30k import multi30k
+from ablate.data.text import CorpusError
 
 from conftest import multi30k_sentence, write_multi30k
 

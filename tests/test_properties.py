@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from ablate.data import subword as subwords
-from ablate.data.datasets import SPLITS, CorpusError, _read_lines, parallel
+from ablate.data.corpus import SPLITS
 from ablate.data.multi30k import multi30k
 from ablate.data.subword import normalize
+from ablate.data.text import CorpusError, parallel, read_lines
 from ablate.data.vocab import SPECIALS, Vocab
 
 from conftest import write_parallel
@@ -242,7 +243,7 @@ def test_gzip_file_reads_the_same_lines_as_the_plain_file(lines, eol, trailing, 
         plain, packed = Path(tmp) / "train.de", Path(tmp) / "train.de.gz"
         plain.write_bytes(raw)
         packed.write_bytes(_gzip(raw, level, mtime, cut))
-        assert _read_lines(packed) == _read_lines(plain) == lines
+        assert read_lines(packed) == read_lines(plain) == lines
 
 
 @settings(max_examples=15, **FAST)
@@ -299,7 +300,7 @@ def test_damaged_gzip_reads_the_original_lines_or_raises_corpus_error(lines, dam
         path = Path(tmp) / "test.src.gz"
         path.write_bytes(bytes(packed))
         try:
-            assert _read_lines(path) == lines
+            assert read_lines(path) == lines
         except CorpusError as e:
             assert str(e).startswith(str(path)) and "\n" not in str(e)
 

@@ -10,7 +10,7 @@ import pytest
 from hydra.utils import instantiate
 
 from ablate.buckets import make_buckets
-from ablate.data.datasets import synthetic
+from ablate.data.generated import synthetic
 
 from conftest import compose
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from ablate.buckets import make_buckets
 from ablate.data import subword as subwords
 from ablate.data.corpus import Pair
-from ablate.data.datasets import parallel
 from ablate.data.subword import Subword, SubwordSettings, normalize
+from ablate.data.text import parallel
 from ablate.evaluate import evaluate, hypotheses_rows, pick_examples
 from ablate.metrics import counted_words
 

@@ -9,6 +9,9 @@ and metrics read *words*: buckets count source words, BLEU scores detokenised te
 rare-word accuracy counts target words. `Pair.src_text` / `tgt_text` keep the sentence
 behind the tokens where they are not plain words, and `Corpus.detokenize` turns model
 output back into text.
+
+The split names (`SPLITS`) and the argument checks that every loader and generator
+shares live here too.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from ablate.metrics import word_counts
 
 if TYPE_CHECKING:
     from ablate.data.subword import Subword
+
+SPLITS = ("train", "valid", "test")
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,17 @@ class Corpus:
         counts it: after the BLEU tokenizer, case-folded, without punctuation
         (`ablate.metrics.counted_words`)."""
         return word_counts((p.reference for p in self.train), self.tokenize)
+
+
+def check_sizes(prefix: str, **sizes: int) -> None:
+    """The check of a loader's size settings (`dataset.train_size`, `dataset.max_len`, …).
+
+    Raises:
+        ValueError: naming `{prefix}.{name}` of the first size that is not a positive int.
+    """
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{prefix}.{name} must be a positive integer, got {value!r}")
 
 
 def check_generate_args(n: int, min_len: int, max_len: int) -> None:

@@ -23,14 +23,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from ablate.atomic import atomic_write_bytes
 from ablate.console import console
-from ablate.data.corpus import Corpus
-from ablate.data.datasets import (
-    SPLITS,
-    CorpusError,
-    check_text_settings,
-    default_cache_dir,
-    text_corpus,
-)
+from ablate.data.cache import cache_root
+from ablate.data.corpus import SPLITS, Corpus
+from ablate.data.text import CorpusError, check_text_settings, text_corpus
 
 LANGS = ("de", "en", "fr")
 # Our split names → the release's file names.
@@ -105,7 +100,7 @@ def multi30k(
             )
         found = {name: _local_file(root, name) for name in names}
     else:
-        root = (Path(cache_dir).expanduser() if cache_dir else default_cache_dir()) / "multi30k"
+        root = cache_root(cache_dir) / "multi30k"
         found = fetch([f"{name}.gz" for name in names], url, root)
         found = {name: found[f"{name}.gz"] for name in names}
     files = {
