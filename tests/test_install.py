@@ -1,5 +1,8 @@
 """ablate installs as a package: `pip install .` (not editable) into a fresh environment,
-then `python -m ablate` from any folder finds the configs that ship inside it."""
+then `python -m ablate` from any folder finds the configs that ship inside it.
+
+The distribution is `ablate-attention` (`ablate` on PyPI is another project); the import
+package, `python -m ablate` and the `ablate` command are `ablate`."""
 
 import json
 import os
@@ -11,6 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+DISTRIBUTION = "ablate-attention"
 
 
 def test_every_package_and_config_file_is_in_the_wheels_list():
@@ -49,6 +53,7 @@ def test_a_wheel_in_a_fresh_venv_runs_a_job_from_outside_the_checkout(tmp_path):
         assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
         return out.stdout + out.stderr
 
+    before = {p.name for p in ROOT.iterdir()}
     # Built from a copy: setuptools leaves build/ and *.egg-info in the tree it builds.
     source = tmp_path / "source"
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
@@ -67,13 +72,25 @@ def test_a_wheel_in_a_fresh_venv_runs_a_job_from_outside_the_checkout(tmp_path):
         dist,
         source,
     )
-    (wheel,) = dist.glob("ablate-*.whl")
+    (wheel,) = dist.glob(DISTRIBUTION.replace("-", "_") + "-*.whl")
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
     # torch pinned to the CPU wheel on local disk; the rest comes from the package index
     run(python, "-m", "pip", "install", "-q", "torch==2.13.0", wheel, timeout=1800)
     where = run(python, "-c", "import ablate, ablate.plugins as p; print(ablate.__file__, p.CONF)")
     assert str(ROOT) not in where and "site-packages" in where
+    # The installed distribution is ours under its own name, and it alone provides the
+    # `ablate` command.
+    names = run(
+        python,
+        "-c",
+        "import importlib.metadata as m; "
+        f"print(m.version({DISTRIBUTION!r}), m.distribution({DISTRIBUTION!r}).entry_points); "
+        "print([d.metadata['Name'] for d in m.distributions() if d.metadata['Name'] == 'ablate'])",
+    )
+    assert "ablate.cli:entry" in names and names.rstrip().endswith("[]"), names
+    help_text = run(venv / "bin" / "ablate", "--help", cwd=work)
+    assert "attention: additive" in help_text, help_text[-2000:]  # the shipped configs
     text = run(
         python,
         "-m",
@@ -91,3 +108,5 @@ def test_a_wheel_in_a_fresh_venv_runs_a_job_from_outside_the_checkout(tmp_path):
     )
     results = json.loads((work / "run" / "results.json").read_text())
     assert results["status"] == "complete" and results["attention"] == "additive", text[-2000:]
+    left = {p.name for p in ROOT.iterdir()} - before
+    assert not left, f"the build left {sorted(left)} in the checkout"
