@@ -4,7 +4,7 @@
                                     [--threads 2] [--rounds 5] [--attention-dim A] [--quick]
 
 A benchmark, not a test: it prints a Rich table per workload and, with `--json`, writes
-the numbers. Workloads (fixed, from the issue):
+the numbers. Workloads (fixed, so figures compare across versions):
 
 - `reverse`: `synthetic("reverse", …)`, 30 symbols, sources of 5–50 tokens;
 - `toy_fr`: the English → French-like grammar, sources of 1–64 words;
