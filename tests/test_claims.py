@@ -18,15 +18,15 @@ from ablate.report.claims import (
     verdicts,
 )
 from ablate.report.rows import Comparisons, JumpAccuracy, Kind, Row, Tables, TrendRow
-from ablate.report.stats import Test
+from ablate.report.stats import PairedTest
 from ablate.report.strata import ALL, FAR, JUMP_BANDS, RARE_BANDS, Stratum, StratumKind
 
 BUCKETS = tuple(Stratum(StratumKind.LENGTH, lab) for lab in ("01-10", "11-20", "21+"))
 
 
-def holm_tested(diff: float, significant: bool) -> Test:
+def holm_tested(diff: float, significant: bool) -> PairedTest:
     """A Holm-adjusted test of `diff` (interval ±1), significant or not."""
-    return Test(
+    return PairedTest(
         diff=diff,
         ci_low=diff - 1.0,
         ci_high=diff + 1.0,

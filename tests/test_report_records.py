@@ -75,6 +75,14 @@ def test_another_model_is_another_group_even_without_a_clash():
         run("toy_fr", "dot", 0, ["attention=dot", "+model.hidden=16"]),
     ]
     assert [g for _, g in named(runs)] == ["toy_fr model.hidden=8", "toy_fr model.hidden=16"]
+    runs = [
+        run("toy_fr", "dot", 0, ["attention=dot", "model/decoder=rnn"]),
+        run("toy_fr", "dot", 1, ["attention=dot", "model/decoder=transformer"]),
+    ]
+    assert [g for _, g in named(runs)] == [
+        "toy_fr model/decoder=rnn",
+        "toy_fr model/decoder=transformer",
+    ]
 
 
 def test_other_axes_name_a_variant_only_where_they_clash():

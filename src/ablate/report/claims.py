@@ -20,7 +20,7 @@ from enum import Enum
 from typing import ClassVar
 
 from ablate.report.rows import Comparisons, JumpAccuracy, Kind, Row, Tables, TrendRow
-from ablate.report.stats import Test, format_p
+from ablate.report.stats import PairedTest, format_p
 from ablate.report.strata import ALL, FAR
 
 
@@ -110,7 +110,7 @@ class Claim(ABC):
         return Verdict(self.name, group, verdict, line)
 
 
-def effect(test: Test, unit: str = "") -> str:
+def effect(test: PairedTest, unit: str = "") -> str:
     """`+1.6 BLEU [+1.4, +1.8], p_Holm < 0.0008`."""
     return (
         f"{test.diff:+.1f}{unit} [{test.ci_low:+.1f}, {test.ci_high:+.1f}], "

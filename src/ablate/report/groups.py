@@ -35,8 +35,9 @@ def _override_items(overrides: Sequence[str]) -> dict[str, str]:
 
 
 def is_model_key(key: str) -> bool:
-    """`model=…` or `model.hidden=…`: an override that configures the model."""
-    return key == MODEL_KEY or key.startswith(MODEL_KEY + ".")
+    """`model=…`, `model.hidden=…` or `model/decoder=…`: an override that configures the
+    model."""
+    return key == MODEL_KEY or key.startswith((MODEL_KEY + ".", MODEL_KEY + "/"))
 
 
 def name_runs(runs: Sequence[Run]) -> list[Run]:

@@ -1,7 +1,7 @@
 """The records a comparison hands the claims and the renderers: paired rows, trend rows,
 alignment accuracy by jump, seed-level ASO, and the tables that hold them.
 
-Every row is one paired bootstrap test (`ablate.report.stats.Test`), Holm-adjusted within
+Every row is one paired bootstrap test (`ablate.report.stats.PairedTest`), Holm-adjusted within
 its table. `to_json` gives `summary.json`'s layout.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from enum import Enum
 
-from ablate.report.stats import Aso, Test, holm_adjusted
+from ablate.report.stats import Aso, PairedTest, holm_adjusted
 from ablate.report.strata import Stratum
 
 
@@ -35,7 +35,7 @@ class Row:
     n: int
     a_score: float
     b_score: float
-    test: Test
+    test: PairedTest
 
     def to_json(self) -> dict:
         return {
@@ -62,7 +62,7 @@ class TrendRow:
     buckets: tuple[Stratum, ...]
     x: tuple[float, ...]
     gain: tuple[float, ...]
-    test: Test
+    test: PairedTest
     unit: str = "BLEU per 10 source words"
 
     def to_json(self) -> dict:

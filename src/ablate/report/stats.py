@@ -176,7 +176,7 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
-class Test:
+class PairedTest:
     """A paired difference tested by the bootstrap, and (once its table is known) Holm.
 
     Args:
@@ -204,7 +204,7 @@ class Test:
         """Significantly above zero after the correction."""
         return self.significant and self.diff > 0
 
-    def adjusted(self, p_holm: float | None) -> Test:
+    def adjusted(self, p_holm: float | None) -> PairedTest:
         """This test with its Holm-adjusted p."""
         return dataclasses.replace(
             self,
@@ -213,7 +213,7 @@ class Test:
             significant=p_holm is not None and p_holm < ALPHA,
         )
 
-    def scaled(self, factor: float) -> Test:
+    def scaled(self, factor: float) -> PairedTest:
         """The difference and its interval in other units (the p does not change)."""
         if self.diff is None:
             return self
@@ -228,7 +228,7 @@ class Test:
         return dataclasses.asdict(self)
 
 
-def difference(observed: float, replicates: np.ndarray) -> Test:
+def difference(observed: float, replicates: np.ndarray) -> PairedTest:
     """Interval and p-value of a difference from its bootstrap replicates.
 
     Args:
@@ -242,10 +242,10 @@ def difference(observed: float, replicates: np.ndarray) -> Test:
     """
     d = replicates[np.isfinite(replicates)]
     if not math.isfinite(observed) or d.size == 0:
-        return Test(None, None, None, None, None, int(d.size))
+        return PairedTest(None, None, None, None, None, int(d.size))
     low, high = np.percentile(d, [2.5, 97.5])
     beyond = int(np.sum(np.abs(d - observed) >= abs(observed) - 1e-9))
-    return Test(
+    return PairedTest(
         diff=observed,
         ci_low=float(low),
         ci_high=float(high),
@@ -255,7 +255,7 @@ def difference(observed: float, replicates: np.ndarray) -> Test:
     )
 
 
-def holm_adjusted(tests: Sequence[Test]) -> list[Test]:
+def holm_adjusted(tests: Sequence[PairedTest]) -> list[PairedTest]:
     """`tests` Holm-adjusted as one family (`holm`), in the input order."""
     return [t.adjusted(p) for t, p in zip(tests, holm([t.p for t in tests]), strict=True)]
 
