@@ -13,6 +13,7 @@ from ablate.report.claims import (
     Finding,
     GainGrowsWithLength,
     Holds,
+    PerVariantClaim,
     ScoresPerformSimilarly,
     register,
     verdicts,
@@ -240,17 +241,27 @@ def test_verdicts_per_group_in_registration_order():
 
 
 def test_a_new_claim_is_one_object_and_its_registration():
-    class BeatsNoneEverywhere(Claim):
+    class BeatsNoneEverywhere(PerVariantClaim):
         name = "everywhere"
         sentence = "attention beats none in every bucket"
 
-        def judge(self, evidence):
-            rows = [r for r in evidence.tables.bleu if r.kind is Kind.VS_NONE]
-            return Finding.per_variant([(r.a, r.test.positive) for r in rows], "by bucket")
+        def rows(self, evidence):
+            return [r for r in evidence.tables.bleu if r.kind is Kind.VS_NONE]
+
+        def label(self, row):
+            return f"{row.a} on {row.stratum}"
+
+        def describe(self, rows, evidence):
+            return f"{len(rows)} strata"
 
     claim = BeatsNoneEverywhere()
-    found = verdicts(comparisons(["g"], bleu=(row("dot", 40.0, True),)), [*CLAIMS, claim])
-    assert found[-1].claim == "everywhere" and found[-1].verdict is Holds.SUPPORTED
+    bleu = (row("dot", 40.0, True), row("dot", 0.1, False, stratum=BUCKETS[0]))
+    found = verdicts(comparisons(["g"], bleu=bleu), [*CLAIMS, claim])
+    assert found[-1].claim == "everywhere" and found[-1].verdict is Holds.NOT_SUPPORTED
+    assert found[-1].line == (
+        "attention beats none in every bucket: **not supported** "
+        "(holds for dot on all; not for dot on 01-10) — 2 strata"
+    )
     with pytest.raises(ValueError, match="attention"):
         register(AttentionBeatsFixedContext())
     assert [c.name for c in CLAIMS] == ["attention", "length", "scores", "rare_words", "reordering"]

@@ -10,6 +10,7 @@ from ablate.console import console
 from ablate.report.build import build_report, write_report
 from ablate.report.read import job_dirs
 from ablate.report.terminal import show
+from ablate.results import RESULTS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dir.is_dir():
         return error(f"sweep dir {args.dir} does not exist or is not a directory")
     if not job_dirs(args.dir):
-        return error(f"no job dirs (subdirs with .hydra/ or results.json) in {args.dir}")
+        return error(f"no job dirs (subdirs with .hydra/ or {RESULTS}) in {args.dir}")
     try:
         report = build_report(args.dir, n_bootstrap=args.n_bootstrap, seed=args.seed)
     except (OSError, ValueError) as e:

@@ -7,8 +7,8 @@ its test: "no pair differs" is what "similar performance" is taken to mean, and 
 interval of the largest difference says how similar. A claim tested per variant is
 supported only where it holds for every one; a mixed finding names both sides.
 
-A new claim is a `Claim` subclass and one `register(MyClaim())`; it reads the tables of
-`ablate.report.rows` for one group (`Evidence`).
+A new claim is a `Claim` (or `PerVariantClaim`) subclass and one `register(MyClaim())`;
+it reads the tables of `ablate.report.rows` for one group (`Evidence`).
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ class Claim(ABC):
     """A claim of the lecture, tested by the comparison that fits it.
 
     Subclasses set `name` (its key in `summary.json`) and `sentence` (the claim in the
-    lecture's words) and define `judge`.
+    lecture's words) and define `judge`; a claim tested variant by variant subclasses
+    `PerVariantClaim` instead.
     """
 
     name: ClassVar[str]
@@ -110,6 +111,34 @@ class Claim(ABC):
         return Verdict(self.name, group, verdict, line)
 
 
+class PerVariantClaim(Claim):
+    """A claim tested row by row (a variant, or a variant's band): it reads `rows`, holds
+    for a row where `holds` says so, and is supported where it holds for every row."""
+
+    @abstractmethod
+    def rows(self, evidence: Evidence) -> Sequence[Row | TrendRow]:
+        """The rows the claim reads."""
+
+    def holds(self, row: Row | TrendRow) -> bool:
+        """Whether the claim holds on one row: by default, a significant gain."""
+        return row.test.positive
+
+    def label(self, row: Row | TrendRow) -> str:
+        """Who the row speaks for, in a mixed verdict."""
+        return row.a
+
+    @abstractmethod
+    def describe(self, rows: Sequence[Row | TrendRow], evidence: Evidence) -> str:
+        """The effects and the test, in words."""
+
+    def judge(self, evidence: Evidence) -> Finding | None:
+        rows = self.rows(evidence)
+        if not rows:
+            return None
+        where = [(self.label(r), self.holds(r)) for r in rows]
+        return Finding.per_variant(where, self.describe(rows, evidence))
+
+
 def effect(test: PairedTest, unit: str = "") -> str:
     """`+1.6 BLEU [+1.4, +1.8], p_Holm < 0.0008`."""
     return (
@@ -126,37 +155,39 @@ def vs_none(tables: Tables, stratum=ALL) -> list[Row]:
 # --------------------------------------------------------------------------- the claims
 
 
-class AttentionBeatsFixedContext(Claim):
+class AttentionBeatsFixedContext(PerVariantClaim):
     """Each variant's overall test BLEU is significantly above `none`'s."""
 
     name = "attention"
     sentence = "attention beats the fixed context vector"
 
-    def judge(self, evidence: Evidence) -> Finding | None:
-        rows = vs_none(evidence.tables)
-        if not rows:
-            return None
+    def rows(self, evidence: Evidence) -> list[Row]:
+        return vs_none(evidence.tables)
+
+    def describe(self, rows: Sequence[Row], evidence: Evidence) -> str:
         text = "; ".join(f"{r.a} {effect(r.test, ' BLEU')}" for r in rows)
-        return Finding.per_variant(
-            [(r.a, r.test.positive) for r in rows],
-            f"{text} (overall test BLEU vs none, two-level paired bootstrap)",
-        )
+        return f"{text} (overall test BLEU vs none, two-level paired bootstrap)"
 
 
-class GainGrowsWithLength(Claim):
+class GainGrowsWithLength(PerVariantClaim):
     """The slope of each variant's per-bucket gain over `none` with source length is
     significantly positive (Bahdanau et al. 2015, Fig. 2)."""
 
     name = "length"
     sentence = "attention helps most on long sentences (gain grows with source length)"
 
-    def judge(self, evidence: Evidence) -> Finding | None:
-        trend: Sequence[TrendRow] = evidence.tables.trend
-        if not trend:
-            if vs_none(evidence.tables):
-                return Finding("fewer than 3 populated buckets", None)
-            return None
+    def rows(self, evidence: Evidence) -> Sequence[TrendRow]:
+        return evidence.tables.trend
 
+    def label(self, row: TrendRow) -> str:
+        return row.variant
+
+    def judge(self, evidence: Evidence) -> Finding | None:
+        if not self.rows(evidence) and vs_none(evidence.tables):
+            return Finding("fewer than 3 populated buckets", None)
+        return super().judge(evidence)
+
+    def describe(self, rows: Sequence[TrendRow], evidence: Evidence) -> str:
         def beats(variant: str) -> int:  # buckets where the variant beats none
             return sum(
                 r.test.positive
@@ -164,16 +195,14 @@ class GainGrowsWithLength(Claim):
                 if r.a == variant and r.kind is Kind.VS_NONE and r.stratum != ALL
             )
 
-        n_buckets = len(trend[0].buckets)
         text = "; ".join(
             f"{r.variant} slope {effect(r.test, ' BLEU/10 words')}, beats none in "
-            f"{beats(r.variant)} of {n_buckets} buckets"
-            for r in trend
+            f"{beats(r.variant)} of {len(rows[0].buckets)} buckets"
+            for r in rows
         )
-        return Finding.per_variant(
-            [(r.variant, r.test.positive) for r in trend],
+        return (
             f"{text} (least-squares slope of the per-bucket gain over none against mean "
-            "source length)",
+            "source length)"
         )
 
 
@@ -204,49 +233,47 @@ class ScoresPerformSimilarly(Claim):
         return Finding(text, not differ)
 
 
-class AttentionHelpsRareWords(Claim):
+class AttentionHelpsRareWords(PerVariantClaim):
     """Each variant's rare-word accuracy is significantly above `none`'s in each rare
     frequency band."""
 
     name = "rare_words"
     sentence = "attention helps rare words"
 
-    def judge(self, evidence: Evidence) -> Finding | None:
-        rows = evidence.tables.rare_words
-        if not rows:
-            return None
+    def rows(self, evidence: Evidence) -> Sequence[Row]:
+        return evidence.tables.rare_words
+
+    def label(self, row: Row) -> str:
+        return f"{row.a} {row.stratum}"
+
+    def describe(self, rows: Sequence[Row], evidence: Evidence) -> str:
         text = "; ".join(
             f"{r.a} {r.stratum} ({r.n} tokens) {effect(r.test, ' points')}" for r in rows
         )
-        return Finding.per_variant(
-            [(f"{r.a} {r.stratum}", r.test.positive) for r in rows],
-            f"{text} (rare-word accuracy vs none, by training frequency)",
-        )
+        return f"{text} (rare-word accuracy vs none, by training frequency)"
 
 
-class AttentionHandlesLongReordering(Claim):
+class AttentionHandlesLongReordering(PerVariantClaim):
     """Each variant's BLEU is significantly above `none`'s on the sentences whose gold
     links jump far (`FAR`); its alignment accuracy on those links is reported."""
 
     name = "reordering"
     sentence = "attention handles long reordering"
 
-    def judge(self, evidence: Evidence) -> Finding | None:
-        far = [r for r in evidence.tables.jumps if r.stratum == FAR]
-        if not far:
-            return None
-        text = "; ".join(f"{r.a} {effect(r.test, ' BLEU')}" for r in far)
+    def rows(self, evidence: Evidence) -> list[Row]:
+        return [r for r in evidence.tables.jumps if r.stratum == FAR]
+
+    def describe(self, rows: Sequence[Row], evidence: Evidence) -> str:
+        text = "; ".join(f"{r.a} {effect(r.test, ' BLEU')}" for r in rows)
         text += (
-            f" on the {far[0].n} sentences whose gold links jump >= {FAR.lo} words (BLEU vs none)"
+            f" on the {rows[0].n} sentences whose gold links jump >= {FAR.lo} words (BLEU vs none)"
         )
         aligned = [
             f"{r.a} aligns {a.accuracy:.1f}% of them"
-            for r in far
+            for r in rows
             if (a := evidence.alignment_by_jump.get(r.a, {}).get(FAR.label))
         ]
-        if aligned:
-            text += "; " + ", ".join(aligned)
-        return Finding.per_variant([(r.a, r.test.positive) for r in far], text)
+        return text + ("; " + ", ".join(aligned) if aligned else "")
 
 
 # --------------------------------------------------------------------------- registry

@@ -39,7 +39,7 @@ class Run:
     Args:
         dir: its job dir.
         overrides: Hydra's override strings (`attention=dot`, `seed=1`).
-        results: its `results.json`, scores with their per-sentence counts.
+        results: its results record, scores with their per-sentence counts.
         variant: the variant it belongs to (one configuration, all its seeds).
         group: the variants compared with each other (same data and model, so the same
             test sentences); set by `ablate.report.groups.name_runs`.
