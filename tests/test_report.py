@@ -24,6 +24,8 @@ from ablate.report import (
     write_report,
 )
 from ablate.report.__main__ import main
+from ablate.report.claims import Holds
+from ablate.report.rows import Kind
 
 N_BOOT = 200  # enough resamples for clear-cut tests, fast on 2 cores
 SIGNATURE = {
@@ -189,57 +191,59 @@ def test_mean_ci_is_the_t_interval():
 
 def test_variants_are_the_attention_choices_in_design_order(sweep_report):
     _, report = sweep_report
-    assert list(report["variants"]) == ["none", "additive", "multiplicative"]
-    assert report["buckets"] == [lab for lab, _, _ in LABELS]
-    assert report["reference"] == {"toy_fr": "additive"}  # best on validation BLEU
-    for v in report["variants"].values():
-        assert v["seeds"] == [0, 1] and v["n_runs"] == 2
-    assert report["failed"] == []
-    json.dumps(report, allow_nan=False)  # plain JSON, no NaN
+    assert list(report.variants) == ["none", "additive", "multiplicative"]
+    assert report.buckets == tuple(lab for lab, _, _ in LABELS)
+    assert report.comparisons.reference == {"toy_fr": "additive"}  # best on validation BLEU
+    for v in report.variants.values():
+        assert v.seeds == (0, 1) and v.n_runs == 2
+    assert report.failed == ()
+    json.dumps(report.to_json(), allow_nan=False)  # plain JSON, no NaN
 
 
 def test_bucket_mean_is_the_mean_over_seeds_and_ci_contains_it(sweep_report):
     _, report = sweep_report
     for name, per_seed in BUCKET_BLEU.items():
-        v = report["variants"][name]
-        for i, b in enumerate(v["buckets"]):
+        v = report.variants[name]
+        for i, b in enumerate(v.buckets):
             values = [per_seed[s][i] for s in (0, 1)]
-            assert b["label"] == LABELS[i][0]
-            assert b["n"] == 10 + i
-            assert b["bleu"] == pytest.approx(np.mean(values))
-            assert b["bleu_ci_low"] <= b["bleu"] <= b["bleu_ci_high"]
+            assert b.label == LABELS[i][0]
+            assert b.n == 10 + i
+            assert b.bleu == pytest.approx(np.mean(values))
+            assert b.bleu_ci_low <= b.bleu <= b.bleu_ci_high
             # The t interval over seeds, clipped to BLEU's 0-100 range.
             half = t_quantile_975(1) * np.std(values, ddof=1) / math.sqrt(2)
             expected = (max(0.0, np.mean(values) - half), min(100.0, np.mean(values) + half))
-            assert (b["bleu_ci_low"], b["bleu_ci_high"]) == pytest.approx(expected)
-            assert b["bleu_ci_low"] >= 0.0 and b["bleu_ci_high"] <= 100.0
+            assert (b.bleu_ci_low, b.bleu_ci_high) == pytest.approx(expected)
+            assert b.bleu_ci_low >= 0.0 and b.bleu_ci_high <= 100.0
         overall = [np.mean(per_seed[s]) for s in (0, 1)]
-        assert v["bleu"] == pytest.approx(np.mean(overall))
-        assert v["bleu_ci_low"] <= v["bleu"] <= v["bleu_ci_high"]
+        assert v.bleu == pytest.approx(np.mean(overall))
+        assert v.bleu_ci_low <= v.bleu <= v.bleu_ci_high
 
 
 def test_alignment_and_speed_means(sweep_report):
     _, report = sweep_report
-    assert report["variants"]["none"]["alignment"] is None
-    align = report["variants"]["additive"]["alignment"]
-    assert align["accuracy"] == pytest.approx(0.905) and align["aer"] == pytest.approx(0.095)
-    assert report["variants"]["additive"]["train"]["seconds"] == pytest.approx(100.5)
-    assert report["variants"]["additive"]["train"]["tokens_per_second"] == pytest.approx(1500.0)
-    assert report["variants"]["additive"]["train"]["peak_rss_mb"] == 601.0  # max, not mean
+    assert report.variants["none"].alignment is None
+    align = report.variants["additive"].alignment
+    assert align.accuracy == pytest.approx(0.905) and align.aer == pytest.approx(0.095)
+    train = report.variants["additive"].train
+    assert train.seconds == pytest.approx(100.5)
+    assert train.tokens_per_second == pytest.approx(1500.0)
+    assert train.peak_rss_mb == 601.0  # max, not mean
 
 
 def test_one_seed_uses_the_runs_bootstrap_interval(tmp_path):
     sweep = make_sweep(tmp_path, seeds=(0,))
     report = build_report(sweep, n_bootstrap=N_BOOT)
     for name, per_seed in BUCKET_BLEU.items():
-        v = report["variants"][name]
-        run = json.loads(next(Path(d) for d in v["dirs"]).joinpath("results.json").read_text())
-        for b, rb in zip(v["buckets"], run["buckets"], strict=True):
-            assert b["bleu"] == rb["bleu"]
-            assert (b["bleu_ci_low"], b["bleu_ci_high"]) == (rb["bleu_ci_low"], rb["bleu_ci_high"])
+        v = report.variants[name]
+        run = json.loads(v.dirs[0].joinpath("results.json").read_text())
+        for b, rb in zip(v.buckets, run["buckets"], strict=True):
+            assert b.bleu == rb["bleu"]
+            assert (b.bleu_ci_low, b.bleu_ci_high) == (rb["bleu_ci_low"], rb["bleu_ci_high"])
+            assert b.ci == "bootstrap"
         # No overall bootstrap interval in results.json: none is invented.
-        assert v["bleu"] == pytest.approx(np.mean(per_seed[0]))
-        assert v["bleu_ci_low"] is None and v["bleu_ci_high"] is None
+        assert v.bleu == pytest.approx(np.mean(per_seed[0]))
+        assert v.bleu_ci_low is None and v.bleu_ci_high is None
 
 
 # ---------------------------------------------------------------- significance
@@ -247,35 +251,36 @@ def test_one_seed_uses_the_runs_bootstrap_interval(tmp_path):
 
 def test_paired_table_per_bucket_with_holm(sweep_report):
     _, report = sweep_report
-    rows = report["comparisons"]["bleu"]
-    pairs = {(r["a"], r["b"]) for r in rows}
+    rows = report.comparisons.tables.bleu
+    pairs = {(r.a, r.b) for r in rows}
     assert pairs == {
         ("additive", "none"),
         ("multiplicative", "none"),
         ("additive", "multiplicative"),
     }
-    strata = {r["stratum"] for r in rows}
+    strata = {str(r.stratum) for r in rows}
     assert strata == {"all", *(lab for lab, _, _ in LABELS)}
+    assert {r.kind for r in rows if r.b == "none"} == {Kind.VS_NONE}
     # R = 10,000: p's resolution 1/(R+1) is below Holm's smallest threshold 0.05/12.
-    assert report["significance"]["n_bootstrap"] == 10_000
+    assert report.significance.n_bootstrap == 10_000
     for r in rows:
-        assert r["p_holm"] >= r["p"] >= r["p_floor"] > 0
-        assert r["ci_low"] <= r["diff"] <= r["ci_high"]
-        if r["b"] == "none":  # perfect output vs noisy: better in every bucket
-            assert r["significant"] and r["diff"] > 0 and r["a_score"] == pytest.approx(100.0)
+        t = r.test
+        assert t.p_holm >= t.p >= t.p_floor > 0
+        assert t.ci_low <= t.diff <= t.ci_high
+        if r.b == "none":  # perfect output vs noisy: better in every bucket
+            assert t.significant and t.diff > 0 and r.a_score == pytest.approx(100.0)
         else:  # multiplicative's output is additive's: nothing to find
-            assert r["diff"] == 0.0 and r["p"] == 1.0 and not r["significant"]
+            assert r.kind is Kind.PAIR
+            assert t.diff == 0.0 and t.p == 1.0 and not t.significant
 
 
 def test_verdicts_state_the_claim_the_effect_and_the_test(sweep_report):
     _, report = sweep_report
-    by_claim = {v["claim"]: v for v in report["verdicts"]}
-    assert by_claim["attention"]["verdict"] == "supported"
-    assert (
-        "additive +" in by_claim["attention"]["line"] and "p_Holm" in by_claim["attention"]["line"]
-    )
-    assert by_claim["scores"]["verdict"] == "supported"
-    assert "no pair differs" in by_claim["scores"]["line"]
+    by_claim = {v.claim: v for v in report.verdicts}
+    assert by_claim["attention"].verdict is Holds.SUPPORTED
+    assert "additive +" in by_claim["attention"].line and "p_Holm" in by_claim["attention"].line
+    assert by_claim["scores"].verdict is Holds.SUPPORTED
+    assert "no pair differs" in by_claim["scores"].line
     assert "length" in by_claim  # 3 buckets: a trend test
     md = summary_markdown(report)
     assert "## Verdicts" in md and "## Paired BLEU differences by bucket" in md
@@ -288,12 +293,13 @@ def test_different_test_sets_are_not_compared_or_averaged(tmp_path):
     write_job(sweep, "0", "none", 0, BUCKET_BLEU["none"][0], noisy(refs, 0), refs)
     write_job(sweep, "1", "additive", 0, BUCKET_BLEU["additive"][0], other, other)
     report = build_report(sweep, n_bootstrap=N_BOOT)
-    assert "tested on other sentences" in report["problems"]["toy_fr"]
-    assert report["comparisons"]["bleu"] == [] and report["verdicts"] == []
+    assert "tested on other sentences" in report.comparisons.problems["toy_fr"]
+    assert report.comparisons.tables.bleu == () and report.verdicts == ()
     assert "not compared" in summary_markdown(report)
     # Missing hypotheses: said, not skipped silently.
     write_job(sweep, "2", "dot", 0, BUCKET_BLEU["none"][0], None, refs)
-    assert "no hypotheses.tsv" in build_report(sweep, n_bootstrap=N_BOOT)["problems"]["toy_fr"]
+    problems = build_report(sweep, n_bootstrap=N_BOOT).comparisons.problems
+    assert "no hypotheses.tsv" in problems["toy_fr"]
 
 
 def test_seeds_of_one_variant_with_different_buckets_are_not_averaged(tmp_path):
@@ -304,8 +310,8 @@ def test_seeds_of_one_variant_with_different_buckets_are_not_averaged(tmp_path):
     results = json.loads((job / "results.json").read_text())
     results["buckets"][1]["lo"] = 12  # quantile edges of another test set
     (job / "results.json").write_text(json.dumps(results))
-    v = build_report(sweep, n_bootstrap=N_BOOT)["variants"]["additive"]
-    assert v["buckets"] == [] and "different test sets" in v["buckets_withheld"]
+    v = build_report(sweep, n_bootstrap=N_BOOT).variants["additive"]
+    assert v.buckets == () and "different test sets" in v.buckets_withheld
 
 
 # ---------------------------------------------------------------- failed jobs and outputs
@@ -334,10 +340,10 @@ def test_failed_jobs_are_listed_not_dropped(tmp_path):
     (sweep / "wandb").mkdir()  # not a job dir
     runs, failed = collect(sweep)
     assert len(runs) == 6
-    reasons = {Path(f["dir"]).name: f for f in failed}
-    assert reasons["9-attention=dot"]["reason"] == "no results.json"
-    assert reasons["9-attention=dot"]["overrides"] == ["attention=dot"]
-    assert reasons["8-attention=scaled_dot"]["reason"] == "status: diverged"
+    reasons = {f.dir.name: f for f in failed}
+    assert reasons["9-attention=dot"].reason == "no results.json"
+    assert reasons["9-attention=dot"].overrides == ("attention=dot",)
+    assert reasons["8-attention=scaled_dot"].reason == "status: diverged"
 
     assert main([str(sweep), "--n-bootstrap", str(N_BOOT)]) == 1
     md = (sweep / "summary.md").read_text()
@@ -354,9 +360,10 @@ def test_clean_sweep_writes_the_report(tmp_path, capsys):
         assert (sweep / name).is_file(), name
     assert matplotlib.image.imread(sweep / "bleu_by_length.png").ndim == 3
 
-    report = json.loads((sweep / "summary.json").read_text())
-    assert set(report["variants"]) == set(BUCKET_BLEU)
-    fig = report_figure(report)
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert set(summary["variants"]) == set(BUCKET_BLEU)
+    assert summary == build_report(sweep, n_bootstrap=N_BOOT).to_json()  # deterministic
+    fig = report_figure(build_report(sweep, n_bootstrap=N_BOOT))
     lines = [ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")]
     assert sorted(ln.get_label() for ln in lines) == sorted(BUCKET_BLEU)
 
@@ -418,15 +425,17 @@ def test_several_datasets_and_axes_name_the_variants(tmp_path):
             overrides=[f"attention={attention}", f"dataset={dataset}", f"model={model}"],
         )
     report = build_report(sweep, n_bootstrap=N_BOOT)
-    assert set(report["variants"]) == {
+    assert set(report.variants) == {
         "toy_fr/none model=default",
         "toy_fr/dot model=default",
         "reverse/dot model=default",
         "reverse/dot model=big",
     }
     # Each dataset and setting is compared within itself: only toy_fr has a `none`.
-    vs_none = {r["a"] for r in report["comparisons"]["bleu"] if r["kind"] == "vs none"}
+    vs_none = {r.a for r in report.comparisons.tables.bleu if r.kind is Kind.VS_NONE}
     assert vs_none == {"toy_fr/dot model=default"}
+    # Another model is another group: never compared with the default model's runs.
+    assert report.variants["reverse/dot model=big"].group == "reverse model=big"
 
 
 def test_read_hypotheses_keeps_empty_fields(tmp_path):
@@ -488,7 +497,42 @@ def test_rare_words_are_averaged_over_seeds_and_shown(tmp_path):
         }
         (job / "results.json").write_text(_json.dumps(results))
     report = build_report(tmp_path, n_bootstrap=10)
-    bands = {b["label"]: b for b in report["variants"]["additive"]["rare_words"]}
-    assert abs(bands["1-5"]["accuracy"] - 0.6) < 1e-9 and bands["1-5"]["n"] == 4
+    bands = {b.label: b for b in report.variants["additive"].rare_words}
+    assert abs(bands["1-5"].accuracy - 0.6) < 1e-9 and bands["1-5"].n == 4
     md = summary_markdown(report)
     assert "## Rare words" in md and "freq 1-5" in md and "60.0" in md
+
+
+def test_the_alignment_grid_shows_an_empty_translation(sweep_report, tmp_path):
+    from ablate.report import figures
+
+    _, report = sweep_report
+    src = ["le", "chat", "noir"]
+    examples = {
+        "additive": {"source": src, "hypothesis": [], "weights": []},
+        "multiplicative": {"source": src, "hypothesis": ["the", "cat"], "weights": [[1, 0, 0]] * 2},
+    }
+    fig = figures.alignment_grid(report, examples)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["additive (seed 0, empty output)", "multiplicative (seed 0)"]
+    assert figures.alignment_grid(report, {}) is None
+
+
+def test_the_jump_figure_orders_bands_by_distance():
+    from ablate.report import figures
+    from ablate.report.build import Report, Significance
+    from ablate.report.rows import Comparisons, Row, Tables
+    from ablate.report.stats import difference
+    from ablate.report.strata import JUMP_BANDS
+
+    test = difference(5.0, np.array([4.0, 6.0, 5.0]))
+    rows = tuple(
+        Row("g", "dot", "none", Kind.VS_NONE, band, 10, 60.0, 55.0, test)
+        for band in reversed(JUMP_BANDS)
+    )
+    comparisons = Comparisons(("g",), Tables(jumps=rows), {}, {}, {}, {}, 3)
+    report = Report(Path("s"), {}, (), (), (), comparisons, (), Significance("m", 0.05, 3, 0))
+    fig = figures.jump_figure(report)
+    labels = [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["00-02", "03-09", "10+"]
+    assert figures.gain_figure(report) is None  # no BLEU rows: nothing to draw

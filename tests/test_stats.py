@@ -92,7 +92,7 @@ def test_two_level_bootstrap_matches_brute_force_enumeration():
     d = difference(obs_a - obs_b, reps)
     observed = obs_a - obs_b
     p_exact = np.mean(np.abs(exact - observed) >= abs(observed) - 1e-9)
-    assert d["p"] == pytest.approx(p_exact, abs=0.01)
+    assert d.p == pytest.approx(p_exact, abs=0.01)
 
 
 def test_seed_level_variance_widens_the_interval():
@@ -110,8 +110,8 @@ def test_seed_level_variance_widens_the_interval():
     o1, r1 = boot.variant("steady", "all", steady, ratio_from_stats)
     o2, r2 = boot.variant("lucky", "all", lucky, ratio_from_stats)
     narrow, wide = difference(oa - o1, ra - r1), difference(oa - o2, ra - r2)
-    assert narrow["p"] < 0.001 and narrow["ci_low"] > 0
-    assert wide["ci_high"] - wide["ci_low"] > 3 * (narrow["ci_high"] - narrow["ci_low"])
+    assert narrow.p < 0.001 and narrow.ci_low > 0
+    assert wide.ci_high - wide.ci_low > 3 * (narrow.ci_high - narrow.ci_low)
 
 
 def test_identical_systems_give_p_one():
@@ -120,14 +120,14 @@ def test_identical_systems_give_p_one():
     oa, ra = boot.variant("a", "all", runs, ratio_from_stats)
     ob, rb = boot.variant("b", "all", runs, ratio_from_stats)
     d = difference(oa - ob, ra - rb)
-    assert d["diff"] == 0 and d["p"] == 1.0
+    assert d.diff == 0 and d.p == 1.0
 
 
 def test_p_value_floor_and_its_format():
     reps = np.full(9999, 5.0) + np.random.default_rng(0).normal(0, 0.1, 9999)
     d = difference(5.0, reps)
-    assert d["p"] == d["p_floor"] == pytest.approx(1e-4)
-    assert format_p(d["p"], at_floor=True) == "< 0.0001"
+    assert d.p == d.p_floor == pytest.approx(1e-4)
+    assert format_p(d.p, at_floor=True) == "< 0.0001"
     assert format_p(0.0123) == "0.012" and format_p(0.5) == "0.50" and format_p(None) == "–"
     # 70 comparisons at alpha 0.05: Holm's smallest threshold is 0.0007, so R >= 10,000.
     assert n_replicates_for(70) == 10_000 and 1 / (n_replicates_for(70) + 1) < 0.05 / 70

@@ -34,7 +34,7 @@ class SweepReport(Callback):
         if logger and str(logger.get("_target_", "")).endswith("wandb_logger"):
             choices = dict(config.hydra.runtime.choices)
             tracking.log_comparison(
-                report,
+                report.to_json(),
                 paths,
                 project=logger.project,
                 entity=logger.entity,
@@ -42,10 +42,10 @@ class SweepReport(Callback):
                 save_dir=str(sweep_dir),
             )
         console.print(f"sweep report: {paths.get('summary_md', sweep_dir)}")
-        if report["failed"]:
-            names = ", ".join(Path(f["dir"]).name for f in report["failed"])
+        if report.failed:
+            names = ", ".join(f.dir.name for f in report.failed)
             console.print(
-                f"[bold red]error:[/bold red] {len(report['failed'])} job(s) failed: {names}",
+                f"[bold red]error:[/bold red] {len(report.failed)} job(s) failed: {names}",
                 soft_wrap=True,
             )
             sys.exit(1)

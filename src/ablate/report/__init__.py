@@ -1,30 +1,43 @@
 """The sweep report: every variant's BLEU by source length side by side, the paired
 comparisons that test the lecture's claims, and a verdict line for each claim.
 
-`python -m ablate.report SWEEP_DIR` (and the sweep's own end-of-run callback) reads the
-`results.json`, `hypotheses.tsv` and `sentence_stats.json` of every job dir and writes,
-next to them, `summary.json`, `summary.md` and the figures. Parts:
+`python -m ablate.report SWEEP_DIR` (and the sweep's own end-of-run callback) reads every
+job dir's results, `hypotheses.tsv` and `sentence_stats.json` and writes, next to them,
+`summary.json`, `summary.md` and the figures. Parts, each handing the next typed records:
 
-- `read`: job dirs, results, variant names, per-sentence data;
-- `variants`: one row per variant, means and intervals over seeds;
+- `read`: job dirs → `Run`s (their `RunResults`) and `Failure`s, per-sentence data;
+- `groups`: variant names, and the groups compared within (one dataset and model);
+- `variants`: one `Variant` per configuration, means and intervals over seeds;
 - `stats`: two-level paired bootstrap, Holm, trend, ASO;
-- `compare`: the paired comparisons of a sweep; `verdicts`: the claims judged;
-- `render`: Markdown, Rich tables, figures; `build`: all of it for one sweep dir.
+- `strata`, `rows`, `compare`: the subsets compared on, the comparison records, and the
+  paired comparisons of a sweep;
+- `claims`: the lecture's claims, one object each, judged per group;
+- `markdown`, `terminal`, `figures`: `summary.md`, Rich tables, matplotlib figures;
+- `build`: the `Report` of one sweep dir, and writing it.
 """
 
-from ablate.report.build import build_report, write_report
+from ablate.report.build import Report, build_report, write_report
+from ablate.report.claims import CLAIMS, Claim, Evidence, Finding, register
+from ablate.report.figures import report_figure
+from ablate.report.markdown import summary_markdown
 from ablate.report.read import collect
-from ablate.report.render import comparison_table, report_figure, report_table, summary_markdown
 from ablate.report.stats import holm, mean_ci, t_quantile_975
+from ablate.report.terminal import comparison_table, report_table
 from ablate.results import read_hypotheses
 
 __all__ = [
+    "CLAIMS",
+    "Claim",
+    "Evidence",
+    "Finding",
+    "Report",
     "build_report",
     "collect",
     "comparison_table",
     "holm",
     "mean_ci",
     "read_hypotheses",
+    "register",
     "report_figure",
     "report_table",
     "summary_markdown",

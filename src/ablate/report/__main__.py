@@ -9,7 +9,8 @@ from pathlib import Path
 from ablate.console import console
 from ablate.report.build import build_report, write_report
 from ablate.report.read import job_dirs
-from ablate.report.render import comparison_table, report_table
+from ablate.report.terminal import show
+from ablate.results import RESULTS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dir.is_dir():
         return error(f"sweep dir {args.dir} does not exist or is not a directory")
     if not job_dirs(args.dir):
-        return error(f"no job dirs (subdirs with .hydra/ or results.json) in {args.dir}")
+        return error(f"no job dirs (subdirs with .hydra/ or {RESULTS}) in {args.dir}")
     try:
         report = build_report(args.dir, n_bootstrap=args.n_bootstrap, seed=args.seed)
     except (OSError, ValueError) as e:
@@ -50,23 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     paths = write_report(args.dir, report)
     show(report)
     console.print(f"sweep report: {paths['summary_md']}")
-    if not report["variants"]:
+    if not report.variants:
         return error(
-            f"no complete run in {args.dir}; {len(report['failed'])} failed job(s), "
+            f"no complete run in {args.dir}; {len(report.failed)} failed job(s), "
             f"see {paths['summary_md']}"
         )
-    if report["failed"]:
-        names = ", ".join(Path(f["dir"]).name for f in report["failed"])
-        return error(f"{len(report['failed'])} job(s) failed in {args.dir}: {names}")
+    if report.failed:
+        names = ", ".join(f.dir.name for f in report.failed)
+        return error(f"{len(report.failed)} job(s) failed in {args.dir}: {names}")
     return 0
-
-
-def show(report: dict) -> None:
-    """The report's tables in the terminal."""
-    if report["variants"]:
-        console.print(report_table(report))
-    if (table := comparison_table(report)) is not None:
-        console.print(table)
 
 
 if __name__ == "__main__":

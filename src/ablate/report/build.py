@@ -4,27 +4,26 @@ the claims; `write_report` puts `summary.json`, `summary.md` and the figures bes
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import sacrebleu
 
 from ablate.atomic import atomic_write_text, write_json
 from ablate.outputs import save_figure
-from ablate.report.compare import Comparison
-from ablate.report.read import Sentences, attention_rank, collect, name_runs
-from ablate.report.render import (
-    alignment_grid,
-    gain_figure,
-    jump_figure,
-    rare_words_figure,
-    report_figure,
-    summary_markdown,
-)
+from ablate.report import figures
+from ablate.report.claims import Verdict, verdicts
+from ablate.report.compare import compare
+from ablate.report.groups import name_runs
+from ablate.report.markdown import summary_markdown
+from ablate.report.read import Failure, Run, Sentences, alignment_examples, attention_rank, collect
+from ablate.report.rows import Comparisons
 from ablate.report.stats import ALPHA
-from ablate.report.variants import summarise
-from ablate.report.verdicts import verdicts
+from ablate.report.variants import Variant, summarise
 
 METHOD = (
     "two-level paired bootstrap: test sentences resampled once per replicate and shared "
@@ -33,41 +32,95 @@ METHOD = (
 )
 
 
-def _plain(value):
-    """`value` with NaN/inf floats as `None` (JSON has no NaN), numpy scalars as Python."""
+@dataclass(frozen=True)
+class Significance:
+    """How the report tests: the method in words, alpha, replicates R, resampling seed."""
+
+    method: str
+    alpha: float
+    n_bootstrap: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """A sweep's report: its variants, the comparisons between them, the verdicts.
+
+    Args:
+        sweep_dir: the multirun dir.
+        variants: name -> its row (means and intervals over seeds), in report order.
+        buckets: the bucket labels of every variant, in length order.
+        runs: the complete runs, variant by variant.
+        failed: the jobs that did not complete.
+        comparisons: the paired tests, per group.
+        verdicts: the claims judged, per group.
+        significance: how the tests were made.
+    """
+
+    sweep_dir: Path
+    variants: Mapping[str, Variant]
+    buckets: tuple[str, ...]
+    runs: tuple[Run, ...]
+    failed: tuple[Failure, ...]
+    comparisons: Comparisons
+    verdicts: tuple[Verdict, ...]
+    significance: Significance
+
+    def to_json(self) -> dict:
+        """`summary.json`'s content: plain JSON (no NaN; strata and kinds as text)."""
+        c = self.comparisons
+        return plain(
+            {
+                "sweep_dir": self.sweep_dir,
+                "variants": self.variants,
+                "buckets": self.buckets,
+                "runs": self.runs,
+                "failed": self.failed,
+                "reference": c.reference,
+                "comparisons": c.tables,
+                "alignment_by_jump": c.alignment_by_jump,
+                "aso": c.aso,
+                "problems": c.problems,
+                "verdicts": self.verdicts,
+                "significance": self.significance,
+            }
+        )
+
+
+def plain(value):
+    """`value` as JSON: records by their `to_json` or fields, enums by value, paths as
+    text, NaN/inf floats as `None` (JSON has no NaN), numpy scalars as Python."""
+    if hasattr(value, "to_json"):
+        return plain(value.to_json())
+    if dataclasses.is_dataclass(value):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
         value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
-def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int = 0) -> dict:
+def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int = 0) -> Report:
     """Compare the variants of a sweep.
 
-    Complete runs are grouped into variants by `attention` (named `dataset/attention`
-    when the sweep covers several datasets, with the other swept overrides appended when
-    it varied more than attention and seed); variants of one dataset and setting form a
-    group and are compared pairwise on their shared test sentences.
+    Complete runs are grouped into variants and groups (`ablate.report.groups`); the
+    variants of a group are compared pairwise on their shared test sentences, and every
+    registered claim (`ablate.report.claims`) is judged per group.
 
     Args:
         sweep_dir: the multirun dir.
         n_bootstrap: replicates R; default: enough that `1 / (R + 1)` is below Holm's
             smallest threshold for the table's comparisons (at least 10,000).
         seed: seed of the resampling.
-
-    Returns:
-        A JSON-serialisable dict: `sweep_dir`; `variants` (name -> seeds, means and
-        intervals, `buckets`, alignment, rare words, speed); `buckets` (labels in length
-        order); `runs`; `failed`; `reference` (group -> the variant best on validation
-        BLEU); `comparisons` (`bleu`, `trend`, `rare_words`, `jumps`: rows with diff,
-        ci_low, ci_high, p, p_holm, significant); `alignment_by_jump`; `aso`;
-        `problems` (group -> why it was not compared); `verdicts`; `significance`
-        (method, alpha, n_bootstrap, seed).
 
     Raises:
         FileNotFoundError: if `sweep_dir` is not a directory.
@@ -77,54 +130,40 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
     sweep_dir = Path(sweep_dir)
     runs, failed = collect(sweep_dir)
-    name_runs(runs)
-    members: dict[str, list[dict]] = {}
+    members: dict[str, list[Run]] = {}
     for r in sorted(
-        runs, key=lambda r: (r["group"], attention_rank(str(r["attention"])), r["variant"])
+        name_runs(runs), key=lambda r: (r.group, attention_rank(str(r.attention)), r.variant)
     ):
-        members.setdefault(r["variant"], []).append(r)
+        members.setdefault(r.variant, []).append(r)
     variants = {name: summarise(name, rs) for name, rs in members.items()}
-    groups: dict[str, dict[str, list[dict]]] = {}
+    groups: dict[str, dict[str, list[Run]]] = {}
     for name, rs in members.items():
-        groups.setdefault(variants[name]["group"], {})[name] = rs
-    comparison = Comparison(groups, Sentences(), n_bootstrap=n_bootstrap, seed=seed).run()
+        groups.setdefault(variants[name].group, {})[name] = rs
+    comparisons = compare(groups, Sentences(), n_bootstrap=n_bootstrap, seed=seed)
 
-    labels: list[str] = []
     lo: dict[str, int | None] = {}
     for v in variants.values():
-        for b in v["buckets"]:
-            if b["label"] not in labels:
-                labels.append(b["label"])
-                lo[b["label"]] = b["lo"]
-    labels.sort(key=lambda lab: (lo[lab] is None, lo[lab] or 0, lab))
-    return _plain(
-        {
-            "sweep_dir": str(sweep_dir),
-            "variants": variants,
-            "buckets": labels,
-            "runs": [
-                {k: r[k] for k in ("dir", "variant", "attention", "dataset", "seed", "bleu")}
-                for rs in members.values()
-                for r in rs
-            ],
-            "failed": failed,
-            "reference": comparison.reference,
-            "comparisons": comparison.rows,
-            "alignment_by_jump": comparison.alignment_by_jump,
-            "aso": comparison.aso,
-            "problems": comparison.problems,
-            "verdicts": verdicts(comparison),
-            "significance": {
-                "method": f"{METHOD} (sacrebleu {sacrebleu.__version__} statistics)",
-                "alpha": ALPHA,
-                "n_bootstrap": comparison.n_bootstrap,
-                "seed": seed,
-            },
-        }
+        for b in v.buckets:
+            lo.setdefault(b.label, b.lo)
+    labels = sorted(lo, key=lambda lab: (lo[lab] is None, lo[lab] or 0, lab))
+    return Report(
+        sweep_dir=sweep_dir,
+        variants=variants,
+        buckets=tuple(labels),
+        runs=tuple(r for rs in members.values() for r in rs),
+        failed=tuple(failed),
+        comparisons=comparisons,
+        verdicts=tuple(verdicts(comparisons)),
+        significance=Significance(
+            method=f"{METHOD} (sacrebleu {sacrebleu.__version__} statistics)",
+            alpha=ALPHA,
+            n_bootstrap=comparisons.n_bootstrap,
+            seed=seed,
+        ),
     )
 
 
-def write_report(sweep_dir: Path, report: dict) -> dict[str, Path]:
+def write_report(sweep_dir: Path, report: Report) -> dict[str, Path]:
     """Write `summary.json`, `summary.md` and (with a variant) the figures.
 
     Returns:
@@ -134,20 +173,21 @@ def write_report(sweep_dir: Path, report: dict) -> dict[str, Path]:
     """
     sweep_dir = Path(sweep_dir)
     paths = {"summary_json": sweep_dir / "summary.json", "summary_md": sweep_dir / "summary.md"}
-    write_json(paths["summary_json"], report)
+    write_json(paths["summary_json"], report.to_json())
     atomic_write_text(paths["summary_md"], summary_markdown(report))
-    if not report["variants"]:
+    if not report.variants:
         return paths
     paths["bleu_by_length_plot"] = save_figure(
-        report_figure(report), sweep_dir / "bleu_by_length.png"
+        figures.report_figure(report), sweep_dir / "bleu_by_length.png"
     )
-    figures = {
-        "gain_by_length_plot": (gain_figure(report), "gain_by_length.png"),
-        "bleu_by_jump_plot": (jump_figure(report), "bleu_by_jump.png"),
-        "rare_words_plot": (rare_words_figure(report), "rare_words.png"),
-        "alignment_grid": (alignment_grid(report), "alignment_grid.png"),
+    examples = {name: alignment_examples(v.dirs[:1])[0] for name, v in report.variants.items()}
+    drawn = {
+        "gain_by_length_plot": (figures.gain_figure(report), "gain_by_length.png"),
+        "bleu_by_jump_plot": (figures.jump_figure(report), "bleu_by_jump.png"),
+        "rare_words_plot": (figures.rare_words_figure(report), "rare_words.png"),
+        "alignment_grid": (figures.alignment_grid(report, examples), "alignment_grid.png"),
     }
-    for key, (fig, name) in figures.items():
+    for key, (fig, name) in drawn.items():
         if fig is not None:
             paths[key] = save_figure(fig, sweep_dir / name)
     return paths

@@ -1,81 +1,149 @@
-"""Reading a sweep dir: its job dirs, their results, and the variants they form.
+"""Reading a sweep dir: its job dirs, their results, and the sentences they were tested on.
 
-A job dir is an immediate subdir of the sweep dir with a `.hydra/` folder or a
-`results.json`. A job is complete when its `results.json` says `status: complete` and has
-the keys a report needs; every other job is returned as failed with its reason, never
-dropped. Complete runs are grouped into variants: one configuration, all its seeds.
+A job dir is an immediate subdir of the sweep dir with a `.hydra/` folder or a results
+file. A job is complete when its results (`ablate.results.read_results`, the one reader
+of that file) say `status: complete` and carry test scores; every other job is returned
+as a `Failure` with its reason, never dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from ablate.atomic import read_json
 from ablate.metrics import sentence_bleu_stats
-from ablate.results import HYPOTHESES, read_hypotheses, read_sentence_stats
+from ablate.results import (
+    HYPOTHESES,
+    RESULTS,
+    RunResults,
+    read_alignment_examples,
+    read_hypotheses,
+    read_results,
+)
+from ablate.scores import Scores
 
 BASELINE = "none"
-# The no-attention baseline and the built-in variants, in DESIGN.md's order; other
+# The no-attention baseline and the built-in variants, in the README's order; other
 # attention names follow, alphabetically.
 ATTENTION_ORDER = ("none", "dot", "scaled_dot", "additive", "multiplicative")
-# Keys whose variation across runs is already part of a variant's name, or is the
-# replication axis itself.
-_NAMED_KEYS = ("seed", "attention", "dataset")
-_REQUIRED = ("attention", "dataset", "seed", "bleu", "buckets")
 
 
-def _read_overrides(job: Path) -> list[str]:
+@dataclass(frozen=True)
+class Run:
+    """One complete job of a sweep.
+
+    Args:
+        dir: its job dir.
+        overrides: Hydra's override strings (`attention=dot`, `seed=1`).
+        results: its results record, scores with their per-sentence counts.
+        variant: the variant it belongs to (one configuration, all its seeds).
+        group: the variants compared with each other (same data and model, so the same
+            test sentences); set by `ablate.report.groups.name_runs`.
+    """
+
+    dir: Path
+    overrides: tuple[str, ...]
+    results: RunResults
+    variant: str = ""
+    group: str = ""
+
+    @property
+    def scores(self) -> Scores:
+        return self.results.scores
+
+    @property
+    def attention(self):
+        return self.results.attention
+
+    @property
+    def dataset(self):
+        return self.results.dataset
+
+    @property
+    def seed(self):
+        return self.results.seed
+
+    @property
+    def tokenizer(self) -> str | None:
+        """The sacrebleu tokenizer its BLEU used (`tok:` in the signature)."""
+        for part in str(self.scores.signature.get("bleu") or "").split("|"):
+            key, _, value = part.partition(":")
+            if key == "tok" and value:
+                return value
+        return None
+
+    def to_json(self) -> dict:
+        return {
+            "dir": str(self.dir),
+            "variant": self.variant,
+            "attention": self.attention,
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "bleu": self.scores.bleu,
+        }
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A job that did not complete: its dir, why, and the overrides it ran with."""
+
+    dir: Path
+    reason: str
+    overrides: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"dir": str(self.dir), "reason": self.reason, "overrides": list(self.overrides)}
+
+
+def _read_overrides(job: Path) -> tuple[str, ...]:
     path = job / ".hydra" / "overrides.yaml"
     if not path.is_file():
-        return []
+        return ()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        return []
-    return [str(x) for x in data] if isinstance(data, list) else []
+        return ()
+    return tuple(str(x) for x in data) if isinstance(data, list) else ()
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted(
         p
         for p in Path(sweep_dir).iterdir()
-        if p.is_dir() and ((p / ".hydra").is_dir() or (p / "results.json").is_file())
+        if p.is_dir() and ((p / ".hydra").is_dir() or (p / RESULTS).is_file())
     )
 
 
-def _read_job(job: Path) -> tuple[dict | None, str | None, list[str]]:
-    """`(results, None, overrides)` for a complete job, `(None, reason, overrides)` else."""
+def read_job(job: Path) -> Run | Failure:
+    """A job dir as a complete `Run`, or a `Failure` saying why it is not one."""
     overrides = _read_overrides(job)
-    path = job / "results.json"
-    if not path.is_file():
-        return None, "no results.json", overrides
+    if not (job / RESULTS).is_file():
+        return Failure(job, f"no {RESULTS}", overrides)
     try:
-        results = read_json(path)
-    except (OSError, ValueError) as e:
-        return None, f"unreadable results.json ({e})", overrides
-    # A job that failed inside ablate records its overrides in results.json.
-    overrides = overrides or [str(o) for o in results.get("overrides") or []]
-    status = results.get("status", "missing")
-    if status != "complete":
-        error = results.get("error")
-        return None, f"status: {status}" + (f" ({error})" if error else ""), overrides
-    missing = [k for k in _REQUIRED if k not in results]
-    if missing:
-        return None, f"results.json lacks {', '.join(missing)}", overrides
-    return results, None, overrides
+        results = read_results(job, sentences=True)
+    except KeyError as e:
+        return Failure(job, f"{RESULTS} lacks {e.args[0]}", overrides)
+    except (OSError, ValueError, TypeError) as e:
+        return Failure(job, f"unreadable {RESULTS} ({e})", overrides)
+    # A job that failed inside ablate records its overrides in its results.
+    overrides = overrides or tuple(str(o) for o in results.overrides or ())
+    if results.status != "complete":
+        error = f" ({results.error})" if results.error else ""
+        return Failure(job, f"status: {results.status}{error}", overrides)
+    if results.scores is None:
+        return Failure(job, f"{RESULTS} lacks bleu", overrides)
+    return Run(job, overrides, results)
 
 
-def collect(sweep_dir: Path) -> tuple[list[dict], list[dict]]:
+def collect(sweep_dir: Path) -> tuple[list[Run], list[Failure]]:
     """Read every job dir of a sweep.
 
     Returns:
-        `(runs, failed)`, both sorted by dir name: each run is its `results.json` plus
-        `"dir"` (str) and `"overrides"` (Hydra's override strings); each failure is
-        `{"dir", "reason", "overrides"}`.
+        `(runs, failed)`, both sorted by dir name (runs not yet named: `name_runs`).
 
     Raises:
         FileNotFoundError: if `sweep_dir` is not a directory.
@@ -83,24 +151,8 @@ def collect(sweep_dir: Path) -> tuple[list[dict], list[dict]]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"sweep dir {sweep_dir} does not exist or is not a directory")
-    runs, failed = [], []
-    for job in job_dirs(sweep_dir):
-        results, reason, overrides = _read_job(job)
-        if results is None:
-            failed.append({"dir": str(job), "reason": reason, "overrides": overrides})
-        else:
-            runs.append({**results, "dir": str(job), "overrides": overrides})
-    return runs, failed
-
-
-def tokenizer(run: Mapping) -> str | None:
-    """The sacrebleu tokenizer a run's BLEU used (`tok:` in its signature)."""
-    signature = (run.get("signature") or {}).get("bleu") or ""
-    for part in str(signature).split("|"):
-        key, _, value = part.partition(":")
-        if key == "tok" and value:
-            return value
-    return None
+    jobs = [read_job(job) for job in job_dirs(sweep_dir)]
+    return [j for j in jobs if isinstance(j, Run)], [j for j in jobs if isinstance(j, Failure)]
 
 
 def attention_rank(name: str) -> tuple[int, str]:
@@ -113,60 +165,26 @@ def seed_key(seed) -> tuple:
     return (0, seed, "") if isinstance(seed, int) else (1, 0, str(seed))
 
 
-def _override_items(overrides: Sequence[str]) -> dict[str, str]:
-    items = {}
-    for o in overrides:
-        key, sep, value = o.lstrip("+~").partition("=")
-        if sep and key not in _NAMED_KEYS:
-            items[key] = value
-    return items
-
-
-def name_runs(runs: list[dict]) -> None:
-    """Set each run's `variant` name and `group` (the variants compared with each other:
-    same dataset and same other swept settings, so the same test sentences)."""
-    several = len({r["dataset"] for r in runs}) > 1
-    for r in runs:
-        r["variant"] = f"{r['dataset']}/{r['attention']}" if several else str(r["attention"])
-        r["group"] = str(r["dataset"])
-
-    def collides() -> bool:
-        keys = [(r["variant"], r["seed"]) for r in runs]
-        return len(set(keys)) < len(keys)
-
-    if collides():
-        # Another axis was swept too (model=default,big): name it, so that one variant
-        # holds one configuration and its seeds, never two configurations mixed.
-        items = [_override_items(r["overrides"]) for r in runs]
-        keys = sorted({k for it in items for k in it})
-        varying = [k for k in keys if len({it.get(k) for it in items}) > 1]
-        for r, it in zip(runs, items, strict=True):
-            extra = ",".join(f"{k}={it[k]}" for k in varying if k in it)
-            if extra:
-                r["variant"] += f" {extra}"
-                r["group"] += f" {extra}"
-    if collides():
-        # Same configuration and seed twice (a re-run): keep both, told apart by dir.
-        for r in runs:
-            r["variant"] += f" [{Path(r['dir']).name}]"
+def alignment_examples(dirs: Sequence[Path], tag: str = "median") -> list[dict | None]:
+    """Each run dir's attention matrix of the `tag` example sentence (None without one)."""
+    return [read_alignment_examples(d).get(tag) for d in dirs]
 
 
 class Sentences:
-    """Each run's per-sentence data, read once: hypotheses.tsv, its BLEU statistics and
-    `sentence_stats.json`."""
+    """Each run's per-sentence data, read once: hypotheses.tsv and its BLEU statistics
+    (the counts of `sentence_stats.json` come with the run's scores)."""
 
     def __init__(self):
-        self._tables: dict[str, dict | str] = {}
-        self._bleu: dict[str, np.ndarray] = {}
-        self._sides: dict[str, dict | None] = {}
+        self._tables: dict[Path, dict | str] = {}
+        self._bleu: dict[Path, np.ndarray] = {}
 
-    def table(self, run: Mapping) -> dict | str:
+    def table(self, run: Run) -> dict | str:
         """The run's `hypotheses.tsv` columns, or the reason it cannot be had."""
-        key = run["dir"]
+        key = run.dir
         if key not in self._tables:
-            path = Path(key) / HYPOTHESES
+            path = key / HYPOTHESES
             if not path.is_file():
-                self._tables[key] = f"no {HYPOTHESES} in {Path(key).name}"
+                self._tables[key] = f"no {HYPOTHESES} in {key.name}"
             else:
                 try:
                     table = read_hypotheses(path)
@@ -175,24 +193,21 @@ class Sentences:
                     self._tables[key] = str(e)
         return self._tables[key]
 
-    def bleu_stats(self, run: Mapping) -> np.ndarray:
+    def bleu_stats(self, run: Run) -> np.ndarray:
         """`(N, 10)` per-sentence BLEU statistics of the run (its own tokenizer)."""
-        key = run["dir"]
-        if key not in self._bleu:
+        if run.dir not in self._bleu:
             table = self.table(run)
-            self._bleu[key] = sentence_bleu_stats(
-                table["hypothesis"], table["reference"], tokenize=tokenizer(run)
+            self._bleu[run.dir] = sentence_bleu_stats(
+                table["hypothesis"], table["reference"], tokenize=run.tokenizer
             )
-        return self._bleu[key]
+        return self._bleu[run.dir]
 
-    def side_stats(self, run: Mapping) -> dict | None:
+    @staticmethod
+    def side_stats(run: Run) -> dict | None:
         """The run's `sentence_stats.json` (None for a run without one)."""
-        key = run["dir"]
-        if key not in self._sides:
-            self._sides[key] = read_sentence_stats(key)
-        return self._sides[key]
+        return run.scores.sentence_stats
 
-    def band_counts(self, run: Mapping, part: str, num: str, den: str, band: int) -> np.ndarray:
+    def band_counts(self, run: Run, part: str, num: str, den: str, band: int) -> np.ndarray:
         """`(N, 2)` per-sentence `(num, den)` counts of one band of a `sentence_stats.json`
         part, e.g. `("rare_words", "hits", "totals", 1)`: what `ratio_from_stats` sums."""
         side = self.side_stats(run)[part]

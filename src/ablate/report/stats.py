@@ -21,6 +21,7 @@ bootstrap, Holm's correction, a trend test and Almost Stochastic Order.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -174,7 +175,60 @@ class Bootstrap:
         return observed, np.take_along_axis(per_seed, draws, axis=1).mean(1)
 
 
-def difference(observed: float, replicates: np.ndarray) -> dict:
+@dataclass(frozen=True)
+class PairedTest:
+    """A paired difference tested by the bootstrap, and (once its table is known) Holm.
+
+    Args:
+        diff: the observed difference `d` (None where it cannot be had).
+        ci_low, ci_high: its 95% percentile interval.
+        p: two-sided p; `p_floor = 1 / (R + 1)`, the smallest p possible.
+        n_replicates: the finite replicates behind it.
+        p_holm: Holm-adjusted over the comparisons of its table (`adjusted`).
+        p_at_floor: the raw p is at the floor, so the true p is smaller than shown.
+        significant: `p_holm < ALPHA`.
+    """
+
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p: float | None
+    p_floor: float | None
+    n_replicates: int
+    p_holm: float | None = None
+    p_at_floor: bool = False
+    significant: bool = False
+
+    @property
+    def positive(self) -> bool:
+        """Significantly above zero after the correction."""
+        return self.significant and self.diff > 0
+
+    def adjusted(self, p_holm: float | None) -> PairedTest:
+        """This test with its Holm-adjusted p."""
+        return dataclasses.replace(
+            self,
+            p_holm=p_holm,
+            p_at_floor=self.p is not None and self.p <= self.p_floor * (1 + 1e-9),
+            significant=p_holm is not None and p_holm < ALPHA,
+        )
+
+    def scaled(self, factor: float) -> PairedTest:
+        """The difference and its interval in other units (the p does not change)."""
+        if self.diff is None:
+            return self
+        return dataclasses.replace(
+            self,
+            diff=self.diff * factor,
+            ci_low=self.ci_low * factor,
+            ci_high=self.ci_high * factor,
+        )
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def difference(observed: float, replicates: np.ndarray) -> PairedTest:
     """Interval and p-value of a difference from its bootstrap replicates.
 
     Args:
@@ -183,29 +237,27 @@ def difference(observed: float, replicates: np.ndarray) -> dict:
             a band with no word drawn, are left out).
 
     Returns:
-        `{"diff", "ci_low", "ci_high", "p", "p_floor", "n_replicates"}`: 95% percentile
-        interval, two-sided p, `p_floor = 1 / (R + 1)` (the smallest p possible).
+        The test, not yet Holm-adjusted: a 95% percentile interval, two-sided
+        `p = (1 + #{|d* - d| >= |d|}) / (R + 1)`.
     """
     d = replicates[np.isfinite(replicates)]
     if not math.isfinite(observed) or d.size == 0:
-        return {
-            "diff": None,
-            "ci_low": None,
-            "ci_high": None,
-            "p": None,
-            "p_floor": None,
-            "n_replicates": int(d.size),
-        }
+        return PairedTest(None, None, None, None, None, int(d.size))
     low, high = np.percentile(d, [2.5, 97.5])
     beyond = int(np.sum(np.abs(d - observed) >= abs(observed) - 1e-9))
-    return {
-        "diff": observed,
-        "ci_low": float(low),
-        "ci_high": float(high),
-        "p": (1 + beyond) / (d.size + 1),
-        "p_floor": 1 / (d.size + 1),
-        "n_replicates": int(d.size),
-    }
+    return PairedTest(
+        diff=observed,
+        ci_low=float(low),
+        ci_high=float(high),
+        p=(1 + beyond) / (d.size + 1),
+        p_floor=1 / (d.size + 1),
+        n_replicates=int(d.size),
+    )
+
+
+def holm_adjusted(tests: Sequence[PairedTest]) -> list[PairedTest]:
+    """`tests` Holm-adjusted as one family (`holm`), in the input order."""
+    return [t.adjusted(p) for t, p in zip(tests, holm([t.p for t in tests]), strict=True)]
 
 
 def slope(x: Sequence[float], y: np.ndarray) -> np.ndarray:
@@ -253,23 +305,29 @@ def format_p(p: float | None, at_floor: bool = False) -> str:
 # --------------------------------------------------------------------------- ASO
 
 
+@dataclass(frozen=True)
+class Aso:
+    """Almost Stochastic Order of A over B: `eps_min`, or None with the reason it was not
+    run."""
+
+    eps_min: float | None
+    reason: str | None
+
+
 def aso(
     scores_a: Sequence[float], scores_b: Sequence[float], *, n_comparisons: int = 1, seed: int = 0
-) -> dict:
+) -> Aso:
     """Almost Stochastic Order of A over B on seed-level scores (Dror et al. 2019).
 
     `eps_min < 0.5` says A is almost stochastically larger than B; `eps_min = 0` is full
     stochastic dominance. Needs `ASO_MIN_SEEDS` scores per side.
-
-    Returns:
-        `{"eps_min", "reason"}`: `eps_min` None with the reason where it cannot be run.
     """
     if min(len(scores_a), len(scores_b)) < ASO_MIN_SEEDS:
-        return {
-            "eps_min": None,
-            "reason": f"ASO needs >= {ASO_MIN_SEEDS} seeds per variant "
+        return Aso(
+            eps_min=None,
+            reason=f"ASO needs >= {ASO_MIN_SEEDS} seeds per variant "
             f"(this sweep has {min(len(scores_a), len(scores_b))})",
-        }
+        )
     from deepsig import aso as deepsig_aso  # imported here: it loads pandas and scipy
 
     eps = deepsig_aso(
@@ -280,4 +338,4 @@ def aso(
         seed=seed,
         show_progress=False,
     )
-    return {"eps_min": float(eps), "reason": None}
+    return Aso(eps_min=float(eps), reason=None)

@@ -2,7 +2,7 @@
 
 - Intervals: with two or more seeds, a Student-t 95% interval of the mean over seeds
   (variation between training runs); with one seed, that run's own 95% bootstrap interval
-  over test sentences (Koehn 2004), as written in its `results.json`.
+  over test sentences (Koehn 2004) where its results have one (the buckets).
 - Buckets are averaged only where every seed scored the same buckets (the same labels and
   bounds, from the same test set); otherwise the variant's bucket means are withheld and
   the reason given — averaging "21-30" of one test set with "21-30" of another is not a
@@ -11,105 +11,174 @@
 
 from __future__ import annotations
 
-from ablate.report.read import seed_key
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ablate.report.read import Run, seed_key
 from ablate.report.stats import bleu_ci, finite, mean
+from ablate.scores import AlignmentScore
+
+WITHHELD = "its seeds were tested on different buckets (different test sets); not averaged"
 
 
-def _bucket_rows(runs: list[dict]) -> list[dict]:
+@dataclass(frozen=True)
+class BucketMean:
+    """One source-length bucket of a variant: `n` sentences, BLEU mean over seeds with
+    its interval (`ci`: `t over seeds`, `bootstrap` for one seed, None without one)."""
+
+    label: str
+    lo: int
+    hi: int | None
+    n: int
+    bleu: float | None
+    bleu_ci_low: float | None
+    bleu_ci_high: float | None
+    bleu_per_seed: tuple[float | None, ...]
+    ci: str | None
+
+
+@dataclass(frozen=True)
+class BandMean:
+    """A band's accuracy (rare words by frequency, alignment by jump), mean over seeds;
+    `n` None where the seeds counted different numbers."""
+
+    label: str
+    n: int | None
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class TrainMeans:
+    """Training cost, mean over seeds (peak memory: the largest)."""
+
+    epochs: float | None
+    steps: float | None
+    seconds: float | None
+    tokens_per_second: float | None
+    peak_rss_mb: float | None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A variant's row of the report: one configuration, its seeds, its mean scores."""
+
+    name: str
+    attention: str
+    dataset: str
+    group: str
+    seeds: tuple
+    n_runs: int
+    dirs: tuple[Path, ...]
+    bleu: float | None
+    bleu_ci_low: float | None
+    bleu_ci_high: float | None
+    bleu_ci: str | None
+    bleu_per_seed: tuple[float, ...]
+    valid_bleu: float | None
+    chrf: float | None
+    exact_match: float | None
+    alignment: AlignmentScore | None
+    train: TrainMeans
+    buckets: tuple[BucketMean, ...]
+    buckets_withheld: str | None
+    rare_words: tuple[BandMean, ...] | None
+    alignment_by_jump: tuple[BandMean, ...] | None
+
+
+def _bucket_means(runs: Sequence[Run]) -> tuple[BucketMean, ...]:
     """Per bucket (in length order): n, mean BLEU over seeds and its 95% interval."""
-    labels = [(b["label"], b.get("lo"), b.get("hi")) for b in runs[0]["buckets"]]
     rows = []
-    for k, (label, lo, hi) in enumerate(labels):
-        found = [r["buckets"][k] for r in runs]
-        bleus = [b.get("bleu") for b in found]
+    for k, first in enumerate(runs[0].scores.buckets):
+        found = [r.scores.buckets[k] for r in runs]
+        bleus = tuple(b.bleu for b in found)
         m, low, high = bleu_ci(bleus)
         ci = "t over seeds" if len(finite(bleus)) > 1 else None
         if len(finite(bleus)) == 1:  # one seed: its own bootstrap interval
-            one = next(b for b in found if finite([b.get("bleu")]))
-            low, high = one.get("bleu_ci_low"), one.get("bleu_ci_high")
+            one = next(b for b in found if finite([b.bleu]))
+            low, high = one.bleu_ci_low, one.bleu_ci_high
             ci = "bootstrap" if low is not None else None
-        rows.append(
-            {
-                "label": label,
-                "lo": lo,
-                "hi": hi,
-                "n": found[0].get("n"),
-                "bleu": m,
-                "bleu_ci_low": low,
-                "bleu_ci_high": high,
-                "bleu_per_seed": bleus,
-                "ci": ci,
-            }
-        )
-    return rows
+        rows.append(BucketMean(first.label, first.lo, first.hi, first.n, m, low, high, bleus, ci))
+    return tuple(rows)
 
 
-def _same_buckets(runs: list[dict]) -> bool:
-    def key(r):
-        return [(b["label"], b.get("lo"), b.get("hi"), b.get("n")) for b in r["buckets"]]
+def _same_buckets(runs: Sequence[Run]) -> bool:
+    def key(r: Run):
+        return [(b.label, b.lo, b.hi, b.n) for b in r.scores.buckets]
 
     return all(key(r) == key(runs[0]) for r in runs)
 
 
-def _band_rows(runs: list[dict], key: str) -> list[dict] | None:
+def _band_means(bands_per_run: Sequence[Sequence | None]) -> tuple[BandMean, ...] | None:
     """Mean over seeds of each band's accuracy (`rare_words`, `alignment_by_jump`)."""
     per_band: dict[str, list] = {}
-    for r in runs:
-        for band in r.get(key) or []:
-            per_band.setdefault(band["label"], []).append(band)
+    for bands in bands_per_run:
+        for band in bands or ():
+            per_band.setdefault(band.label, []).append(band)
     if not per_band:
         return None
-    return [
-        {
-            "label": label,
-            "n": bands[0]["n"] if len({b["n"] for b in bands}) == 1 else None,
-            "accuracy": mean([b["accuracy"] for b in bands]),
-        }
+    return tuple(
+        BandMean(
+            label,
+            bands[0].n if len({b.n for b in bands}) == 1 else None,
+            mean([b.accuracy for b in bands]),
+        )
         for label, bands in per_band.items()
-    ]
+    )
 
 
-def summarise(name: str, runs: list[dict]) -> dict:
+def _alignment(runs: Sequence[Run]) -> AlignmentScore | None:
+    aligned = [r.scores.alignment for r in runs if r.scores.alignment]
+    if not aligned:
+        return None
+    return AlignmentScore(
+        accuracy=mean([a.accuracy for a in aligned]),
+        aer=mean([a.aer for a in aligned]),
+        entropy=mean([a.entropy for a in aligned]),
+    )
+
+
+def _train(runs: Sequence[Run]) -> TrainMeans:
+    trains = [r.results.train or {} for r in runs]
+
+    def over_seeds(key: str) -> float | None:
+        return mean([t.get(key) for t in trains])
+
+    return TrainMeans(
+        epochs=over_seeds("epochs"),
+        steps=over_seeds("steps"),
+        seconds=over_seeds("seconds"),
+        tokens_per_second=over_seeds("tokens_per_second"),
+        peak_rss_mb=max(finite([t.get("peak_rss_mb") for t in trains]), default=None),
+    )
+
+
+def summarise(name: str, runs: Sequence[Run]) -> Variant:
     """A variant's row: seeds, mean scores with intervals, buckets, alignment, speed."""
-    runs = sorted(runs, key=lambda r: (seed_key(r["seed"]), r["dir"]))
-    bleus = [r["bleu"] for r in runs]
+    runs = sorted(runs, key=lambda r: (seed_key(r.seed), str(r.dir)))
+    bleus = tuple(r.scores.bleu for r in runs)
     m, low, high = bleu_ci(bleus)
-    method = "t over seeds" if len(runs) > 1 else None
-    if len(runs) == 1 and runs[0].get("bleu_ci_low") is not None:
-        low, high, method = runs[0]["bleu_ci_low"], runs[0].get("bleu_ci_high"), "bootstrap"
-    aligned = [r["alignment"] for r in runs if r.get("alignment")]
-    trains = [r.get("train") or {} for r in runs]
     same = _same_buckets(runs)
-    return {
-        "name": name,
-        "attention": runs[0]["attention"],
-        "dataset": runs[0]["dataset"],
-        "group": runs[0]["group"],
-        "seeds": [r["seed"] for r in runs],
-        "n_runs": len(runs),
-        "dirs": [r["dir"] for r in runs],
-        "bleu": m,
-        "bleu_ci_low": low,
-        "bleu_ci_high": high,
-        "bleu_ci": method,
-        "bleu_per_seed": bleus,
-        "valid_bleu": mean([r.get("valid_bleu") for r in runs]),
-        "chrf": mean([r.get("chrf") for r in runs]),
-        "exact_match": mean([r.get("exact_match") for r in runs]),
-        "alignment": {k: mean([a.get(k) for a in aligned]) for k in ("accuracy", "aer", "entropy")}
-        if aligned
-        else None,
-        "train": {
-            **{
-                k: mean([t.get(k) for t in trains])
-                for k in ("epochs", "steps", "seconds", "tokens_per_second")
-            },
-            "peak_rss_mb": max(finite([t.get("peak_rss_mb") for t in trains]), default=None),
-        },
-        "buckets": _bucket_rows(runs) if same else [],
-        "buckets_withheld": None
-        if same
-        else "its seeds were tested on different buckets (different test sets); not averaged",
-        "rare_words": _band_rows(runs, "rare_words"),
-        "alignment_by_jump": _band_rows(runs, "alignment_by_jump"),
-    }
+    return Variant(
+        name=name,
+        attention=runs[0].attention,
+        dataset=runs[0].dataset,
+        group=runs[0].group,
+        seeds=tuple(r.seed for r in runs),
+        n_runs=len(runs),
+        dirs=tuple(r.dir for r in runs),
+        bleu=m,
+        bleu_ci_low=low,
+        bleu_ci_high=high,
+        bleu_ci="t over seeds" if len(runs) > 1 else None,
+        bleu_per_seed=bleus,
+        valid_bleu=mean([r.results.valid_bleu for r in runs]),
+        chrf=mean([r.scores.chrf for r in runs]),
+        exact_match=mean([r.scores.exact_match for r in runs]),
+        alignment=_alignment(runs),
+        train=_train(runs),
+        buckets=_bucket_means(runs) if same else (),
+        buckets_withheld=None if same else WITHHELD,
+        rare_words=_band_means([r.scores.rare_words for r in runs]),
+        alignment_by_jump=_band_means([r.scores.alignment_by_jump for r in runs]),
+    )

@@ -1,0 +1,130 @@
+"""A built report's figures: BLEU by source length (Bahdanau et al. 2015, Fig. 2), the
+paired gain over `none` by length and by reordering distance, rare-word accuracy, and
+the same test sentence's attention under every variant (Fig. 3).
+
+Pure: an `ablate.report.Report` (and, for the grid, the attention examples the caller
+read) in, a matplotlib `Figure` out, or None where there is nothing to draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ablate.plots import alignment_grid_figure, bleu_by_length_figure
+from ablate.report.rows import Kind, Row
+from ablate.report.strata import ALL
+
+if TYPE_CHECKING:
+    from ablate.report.build import Report
+
+
+def report_figure(report: Report) -> Figure:
+    """BLEU by source length, one line per variant: mean over seeds with its 95% band."""
+    series = {
+        name: [asdict(b) for b in v.buckets] for name, v in report.variants.items() if v.buckets
+    }
+    if not series:
+        raise ValueError("no variant with buckets to draw")
+    datasets = sorted({str(v.dataset) for v in report.variants.values()})
+    return bleu_by_length_figure(
+        series, title=f"{', '.join(datasets)}: BLEU by source length (mean over seeds, 95% CI)"
+    )
+
+
+def _difference_series(rows: Sequence[Row], *, padded: bool = False) -> dict[str, list[dict]]:
+    """Each variant's paired differences by stratum (`all` left out); `padded`: x labels
+    zero-padded, so the axis sorts by distance."""
+    series: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.stratum == ALL or r.test.diff is None:
+            continue
+        series.setdefault(r.a, []).append(
+            {
+                "label": r.stratum.axis_label if padded else str(r.stratum),
+                "bleu": r.test.diff,
+                "bleu_ci_low": r.test.ci_low,
+                "bleu_ci_high": r.test.ci_high,
+                "n": r.n,
+            }
+        )
+    return series
+
+
+def gain_figure(report: Report) -> Figure | None:
+    """Paired BLEU gain over `none` by source length, 95% band (the length claim)."""
+    rows = [r for r in report.comparisons.tables.bleu if r.kind is Kind.VS_NONE]
+    series = _difference_series(rows)
+    if not series:
+        return None
+    return bleu_by_length_figure(
+        series,
+        title="gain over no attention by source length (paired, 95% CI)",
+        ylabel="ΔBLEU vs none",
+        difference=True,
+    )
+
+
+def jump_figure(report: Report) -> Figure | None:
+    """Paired BLEU gain over `none` by the sentence's farthest gold link (reordering)."""
+    series = _difference_series(report.comparisons.tables.jumps, padded=True)
+    if not series:
+        return None
+    return bleu_by_length_figure(
+        series,
+        title="gain over no attention by reordering distance (paired, 95% CI)",
+        ylabel="ΔBLEU vs none",
+        xlabel="farthest gold link jump (words)",
+        difference=True,
+    )
+
+
+def rare_words_figure(report: Report) -> Figure | None:
+    """Rare-word accuracy by training-frequency band, one line per variant (mean over
+    seeds; the paired tests are in summary.md)."""
+    series, order = {}, []
+    for name, v in report.variants.items():
+        bands = [b for b in v.rare_words or () if b.accuracy is not None]
+        if bands:
+            series[name] = [{"label": b.label, "bleu": 100 * b.accuracy, "n": b.n} for b in bands]
+            order += [b.label for b in bands if b.label not in order]
+    if not series:
+        return None
+    return bleu_by_length_figure(
+        series,
+        title="rare words: accuracy by training frequency",
+        ylabel="reference words produced (%)",
+        order=order,
+        xlabel="the word's frequency in the training targets",
+    )
+
+
+def alignment_grid(
+    report: Report, examples: Mapping[str, Mapping | None], tag: str = "median"
+) -> Figure | None:
+    """One heatmap per variant of the same test sentence.
+
+    Args:
+        report: the report.
+        examples: variant -> its first seed's `tag` example (`ablate.results`
+            `alignment_examples.json` entry: source, hypothesis, weights), or None.
+        tag: which example sentence, for the title.
+    """
+    panels = []
+    for name, v in report.variants.items():
+        if not (example := examples.get(name)):
+            continue
+        src, hyp = example["source"], example["hypothesis"]
+        # An empty translation has no attention rows: a (0, S) panel, not a failed grid.
+        weights = np.asarray(example["weights"], dtype=np.float64)  # (T, S)
+        if weights.size == 0:
+            weights = weights.reshape(len(hyp), len(src))
+        empty = "" if hyp else ", empty output"
+        panels.append((f"{name} (seed {v.seeds[0]}{empty})", weights, src, hyp))
+    if not panels:
+        return None
+    return alignment_grid_figure(panels, title=f"attention on the {tag} test sentence")

@@ -1,0 +1,190 @@
+"""`summary.md`: a built report as a person reads it, verdicts first, then the tables.
+
+Pure: an `ablate.report.Report` in, text out. One function per section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ablate.report.cells import comparison_rows, main_rows, number
+from ablate.report.stats import format_p
+
+if TYPE_CHECKING:
+    from ablate.report.build import Report
+
+# The paired tables, in order: (table, section title).
+PAIRED_TABLES = (
+    ("bleu", "Paired BLEU differences by bucket"),
+    ("rare_words", "Rare-word accuracy vs none (points, by training frequency)"),
+    ("jumps", "BLEU vs none by how far the gold links jump (farthest link)"),
+)
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table: the first column left-aligned, the others right."""
+    lines = [
+        "| " + " | ".join(_cell(h) for h in header) + " |",
+        "|" + "|".join(" --- " if i < 1 else " ---: " for i in range(len(header))) + "|",
+    ]
+    return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+
+
+def _section(title: str, intro: str | None = None) -> list[str]:
+    return ["", f"## {title}", ""] + ([intro, ""] if intro else [])
+
+
+def significance_text(report: Report) -> str:
+    sig = report.significance
+    r = sig.n_bootstrap
+    return (
+        f"Δ = A − B, mean over seeds; [95% interval]; p two-sided, Holm-adjusted within "
+        f"the table (`< x`: the raw p hit the bootstrap's floor, so the adjusted p is below x); "
+        f"`*` significant at α = {sig.alpha}. {sig.method}; R = {r:,} "
+        f"replicates (p cannot go below 1/(R+1) = {1 / (r + 1):.1g}), seed {sig.seed}."
+    )
+
+
+def verdicts_section(report: Report) -> list[str]:
+    lines = ["## Verdicts", ""]
+    lines += [f"- {v.line}" for v in report.verdicts] or [
+        "No claim could be tested (fewer than two variants)."
+    ]
+    for group, why in report.comparisons.problems.items():
+        lines.append(f"- {group}: not compared — {why}")
+    return lines
+
+
+def main_section(report: Report) -> list[str]:
+    lines = _section("BLEU by source length")
+    if not report.variants:
+        return lines + ["No complete run."]
+    lines += [
+        "Test BLEU, mean over seeds with a 95% interval (Student t over seeds; with "
+        "one seed, that run's bootstrap interval). Bucket columns: source length in "
+        "words (Bahdanau et al. 2015, Fig. 2). (ref) = best on validation BLEU.",
+        "",
+    ]
+    return lines + table(*main_rows(report))
+
+
+def rare_words_section(report: Report) -> list[str]:
+    rare = {name: v.rare_words for name, v in report.variants.items() if v.rare_words}
+    if not rare:
+        return []
+    labels = list(dict.fromkeys(b.label for bands in rare.values() for b in bands))
+    n = {
+        lab: next(b.n for bands in rare.values() for b in bands if b.label == lab) for lab in labels
+    }
+
+    def percent(bands, label: str) -> str:
+        found = [b.accuracy for b in bands if b.label == label and b.accuracy is not None]
+        return number(100 * found[0] if found else None)
+
+    lines = _section(
+        "Rare words",
+        "Share of reference words the hypotheses produce "
+        "(clipped), by the word's frequency in the training targets (words after the "
+        "BLEU tokenizer, case-folded, no punctuation); mean over seeds, percent.",
+    )
+    body = [[name] + [percent(bands, lab) for lab in labels] for name, bands in rare.items()]
+    return lines + table(["variant", *(f"freq {lab} (n={n[lab]})" for lab in labels)], body)
+
+
+def paired_sections(report: Report) -> list[str]:
+    lines = []
+    tables = dict(report.comparisons.tables.items())
+    for key, title in PAIRED_TABLES:
+        if tables[key]:
+            lines += _section(title, significance_text(report))
+            lines += table(*comparison_rows(tables[key]))
+    return lines
+
+
+def trend_section(report: Report) -> list[str]:
+    trend = report.comparisons.tables.trend
+    if not trend:
+        return []
+    lines = _section(
+        "Length trend",
+        "Slope of the per-bucket BLEU gain over none "
+        "against the bucket's mean source length (BLEU per 10 words).",
+    )
+    rows = [
+        [
+            t.variant,
+            f"{t.test.diff:+.2f} [{t.test.ci_low:+.2f}, {t.test.ci_high:+.2f}]",
+            format_p(t.test.p_holm, t.test.p_at_floor),
+            ", ".join(f"{b.label}: {g:+.1f}" for b, g in zip(t.buckets, t.gain, strict=True)),
+        ]
+        for t in trend
+    ]
+    return lines + table(["variant", "slope [95% CI]", "p (Holm)", "gain per bucket"], rows)
+
+
+def alignment_by_jump_section(report: Report) -> list[str]:
+    by_jump = report.comparisons.alignment_by_jump
+    if not by_jump:
+        return []
+    lines = _section(
+        "Alignment accuracy by jump distance",
+        "Share of target words whose attention argmax is a gold source, by how far "
+        "their gold link jumps from the diagonal (percent, 95% interval).",
+    )
+    labels = list(dict.fromkeys(k for v in by_jump.values() for k in v))
+
+    def cell(a) -> str:
+        if a is None:
+            return "–"
+        return f"{a.accuracy:.1f} [{number(a.ci_low)}, {number(a.ci_high)}] (n={a.n})"
+
+    rows = [[name] + [cell(bands.get(lab)) for lab in labels] for name, bands in by_jump.items()]
+    return lines + table(["variant", *labels], rows)
+
+
+def aso_section(report: Report) -> list[str]:
+    if not report.comparisons.aso:
+        return []
+    lines = _section("Almost Stochastic Order (seed level)")
+    for group, a in report.comparisons.aso.items():
+        if a.reason:
+            lines.append(f"- {group}: not run — {a.reason}")
+        for p in a.pairs:
+            lines.append(
+                f"- {p.a} over {p.b}: ε_min = {number(p.aso.eps_min, '.3f')} "
+                "(< 0.5: A almost stochastically dominates)"
+            )
+    return lines
+
+
+def failed_section(report: Report) -> list[str]:
+    lines = _section("Failed jobs")
+    for f in report.failed:
+        overrides = " ".join(f.overrides) or "no overrides recorded"
+        lines.append(f"- `{f.dir.name}`: {f.reason} ({overrides})")
+    return lines if report.failed else lines + ["none"]
+
+
+SECTIONS = (
+    verdicts_section,
+    main_section,
+    rare_words_section,
+    paired_sections,
+    trend_section,
+    alignment_by_jump_section,
+    aso_section,
+    failed_section,
+)
+
+
+def summary_markdown(report: Report) -> str:
+    """`summary.md`: verdicts, the main table, the paired comparisons, failed jobs."""
+    lines = [f"# Sweep report: {report.sweep_dir}", ""]
+    for section in SECTIONS:
+        lines += section(report)
+    return "\n".join(lines) + "\n"
