@@ -24,7 +24,7 @@ def test_every_package_and_config_file_is_in_the_wheels_list():
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     found = {
         ".".join(p.parent.relative_to(ROOT / "src").parts)
-        for p in (ROOT / "src" / "ablate").rglob("__init__.py")
+        for p in (ROOT / "src").rglob("__init__.py")  # ablate and hydra_plugins.ablate_tuning
     }
     assert set(setuptools["packages"]) == found | {"ablate.conf"}
     assert setuptools["package-dir"]["ablate.conf"] == "conf"

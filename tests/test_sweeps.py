@@ -49,6 +49,8 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
     if name == "multi30k":  # sizes come from the files: a tiny fake copy instead
         tiny = [o for o in TINY if not o.startswith("dataset.")]
         extra = [f"dataset.path={write_multi30k(tmp_path_factory.mktemp('multi30k'))}"]
+    if name == "tuned":  # one trial per variant, one seed (tests/test_tuning.py: the rest)
+        extra = ["tune.trials=1", "tune.seeds=[0]"]
     out = sweep(f"+experiment={name}", "logger=none", *extra, sweep_dir=tmp_path, tiny=tiny)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     jobs = job_results(tmp_path)
@@ -61,6 +63,7 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         "reordering": 6,
         "rare_words": 3,
         "luong": 8,
+        "tuned": 5,
     }[name]
     assert len(jobs) == expected and all(r["status"] == "complete" for r in jobs.values())
     summary = json.loads((tmp_path / "summary.json").read_text())

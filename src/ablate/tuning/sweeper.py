@@ -1,0 +1,394 @@
+"""Equal-budget tuning: every variant gets the same number of trials over the same search
+space, then its chosen setting trains with seeds for the sweep report's paired test.
+
+Melis, Dyer & Blunsom 2018 ("On the State of the Art of Evaluation in Neural Language
+Models", ICLR) found that rankings of models trained with one setting do not survive
+equal tuning; Dodge et al. 2019 ask for the expected best validation score against the
+budget (`ablate.tuning.expected_max`). `+experiment=tuned` runs this:
+
+1. One Optuna study per variant (`ablate.tuning.space`: a list like
+   `attention=none,dot` is the variants), each of `tune.trials` trials. Trials are asked
+   in batches of `tune.batch_size` per variant (Optuna's ask-and-tell interface), every
+   variant's batch goes to the configured Hydra launcher as one launch (basic, joblib,
+   submitit/SLURM), and each trial's objective is its validation BLEU, read from its
+   `results.json` (`RunResults.valid_bleu`, the best checkpoint's); its test BLEU is
+   never looked at. Trials live in `<sweep dir>/trials/<variant>/<number>/`, out of the
+   sweep report's sight.
+2. Each variant's best trial on validation (the earliest among ties) trains with every
+   seed of `tune.seeds` as an ordinary job dir of the sweep; the report compares those on
+   test when the sweep ends.
+3. `tuning.json` (`ablate.tuning.record`) and `tuning_curves.png` record the trials, the
+   choices and the expected-maximum curves.
+
+Resumable and deterministic: the studies live in `<sweep dir>/tuning.journal` (Optuna's
+JournalStorage with a file backend: appends, each a whole line, so `kill -9` loses at
+most the trials that had not been told). Trial `k` of every study is asked with a fresh
+sampler seeded by `(tune.seed, k)` and batches are fixed ranges of trial numbers, so a
+suggestion depends only on the seed and the history before its batch; a re-run with the
+same `hydra.sweep.dir` asks nothing that was asked, re-launches the asked-but-unfinished
+trials with their parameters (`train.run` skips a job dir whose `results.json` is
+complete, and `resume=true` continues one that has a checkpoint) and ends with the same
+choices. With the same seed, every variant's random start-up trials use the same
+settings.
+
+The Hydra plugin class is `hydra_plugins.ablate_tuning.TuningSweeper` (Hydra 1.3 takes
+sweepers from that namespace only); this module does the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from ablate.console import console
+from ablate.results import complete_results, record_failure
+from ablate.tuning.record import (
+    TUNING_CURVES,
+    TrialRecord,
+    TuningRecord,
+    VariantRecord,
+    write_tuning,
+)
+
+JOURNAL = "tuning.journal"
+TRIALS = "trials"
+SAMPLERS = ("tpe", "random")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The budget and the sampler, checked: what `tune.*` says."""
+
+    trials: int  # per variant
+    seeds: list[int]  # of the final runs
+    batch_size: int  # trials per variant asked and launched together
+    sampler: str  # tpe | random
+    startup_trials: int  # TPE's random trials before it models the history
+    seed: int  # the samplers'
+
+
+def check_settings(
+    trials, seeds, batch_size, sampler, startup_trials, seed, parallel: int
+) -> Settings:
+    """`Settings` from the config's values, or a `ValueError` naming the bad one.
+
+    Args:
+        parallel: the launcher's jobs at once, the default `batch_size`.
+    """
+
+    def integer(name: str, value, low: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"tune.{name} must be an integer >= {low}, got {value!r}")
+        return value
+
+    seeds = list(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else seeds
+    if not isinstance(seeds, list) or not seeds:
+        raise ValueError(f"tune.seeds must be a non-empty list of integers, got {seeds!r}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"tune.sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    return Settings(
+        trials=integer("trials", trials, 1),
+        seeds=[integer("seeds", s, 0) for s in seeds],
+        batch_size=parallel if batch_size is None else integer("batch_size", batch_size, 1),
+        sampler=sampler,
+        startup_trials=integer("startup_trials", startup_trials, 0),
+        seed=integer("seed", seed, 0),
+    )
+
+
+def launcher_parallelism(launcher: DictConfig) -> int:
+    """How many jobs the configured launcher runs at once (joblib's `n_jobs`), else 2."""
+    n_jobs = launcher.get("n_jobs") if launcher is not None else None
+    if isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs != 0:
+        return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return 2
+
+
+def make_sampler(settings: Settings, number: int):
+    """The sampler that asks trial `number`: seeded by `(tune.seed, number)` alone."""
+    import optuna
+
+    digest = hashlib.sha256(f"{settings.seed}:{number}".encode()).digest()
+    seed = int.from_bytes(digest[:4], "big")
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    # constant_liar: trials of a batch still running count as bad, so a batch spreads out.
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=settings.startup_trials, constant_liar=True
+    )
+
+
+class Tuning:
+    """One tuning sweep over a sweep dir; `run` does it all (see the module docstring).
+
+    Args:
+        settings: the budget and sampler.
+        space: the variants and the search space (`ablate.tuning.space.parse_space`).
+        sweep_dir: the sweep's folder.
+        launch: `launcher.launch(batch, initial_job_idx)` of the configured launcher.
+        validate: composes each job's config first (`Sweeper.validate_batch_is_legal`).
+    """
+
+    def __init__(self, settings: Settings, space, sweep_dir: Path, launch, validate: Callable):
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+        self.settings, self.space, self.sweep_dir = settings, space, Path(sweep_dir)
+        self.launch, self.validate = launch, validate
+        self.sweep_dir.mkdir(parents=True, exist_ok=True)
+        path = str(self.sweep_dir / JOURNAL)
+        # An O_EXCL lock file: NFSv3+ safe for a cluster's shared disk; a lock left by a
+        # killed sweep is taken over after its 30 s grace period.
+        self.storage = JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # ablate prints each trial
+        made_with = {
+            "space": space.text,
+            **{k: v for k, v in asdict(settings).items() if k not in ("trials", "seeds")},
+        }
+        for variant in space.variants:
+            study = optuna.create_study(
+                storage=self.storage,
+                study_name=variant.name,
+                direction="maximize",
+                load_if_exists=True,
+            )
+            before = study.user_attrs.get("made_with")
+            if before is None:
+                study.set_user_attr("made_with", made_with)
+            elif before != made_with:
+                changed = sorted(k for k in made_with if before.get(k) != made_with[k])
+                raise ValueError(
+                    f"{path} was tuned with other settings ({', '.join(changed)}: "
+                    f"{', '.join(str(before.get(k)) for k in changed)}); resume with the same "
+                    "ones, or give a new hydra.sweep.dir"
+                )
+            asked = len(study.get_trials(deepcopy=False))
+            if asked > settings.trials:
+                raise ValueError(
+                    f"{path}: {variant.name} already has {asked} trials; give "
+                    f"tune.trials >= {asked}, or a new hydra.sweep.dir"
+                )
+
+    # ------------------------------------------------------------------ studies
+
+    def _study(self, variant, number: int = 0):
+        import optuna
+
+        return optuna.load_study(
+            study_name=variant.name,
+            storage=self.storage,
+            sampler=make_sampler(self.settings, number),
+        )
+
+    def next_batch(self, variant) -> list[tuple[int, dict]]:
+        """`(number, params)` of the variant's next batch: its asked-but-unfinished trials
+        and new ones up to the batch's end (batch `b` is trials `b·k … (b+1)·k − 1`)."""
+        from optuna.trial import TrialState
+
+        trials = self._study(variant).get_trials(deepcopy=False)
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        first = min(t.number for t in running) if running else len(trials)
+        if first >= self.settings.trials:
+            return []
+        k = self.settings.batch_size
+        end = min((first // k + 1) * k, self.settings.trials)
+        batch = [(t.number, dict(t.params)) for t in sorted(running, key=lambda t: t.number)]
+        for number in range(len(trials), end):
+            trial = self._study(variant, number).ask(self.space.dimensions)
+            assert trial.number == number, (trial.number, number)  # one writer per study
+            batch.append((number, dict(trial.params)))
+        return batch
+
+    def trial_dir(self, variant, number: int) -> Path:
+        return self.sweep_dir / TRIALS / variant.name / str(number)
+
+    def tell(self, variant, number: int) -> float | None:
+        """Give the study trial `number`'s validation BLEU (None: it did not complete)."""
+        from optuna.trial import TrialState
+
+        done = complete_results(self.trial_dir(variant, number))
+        score = None if done is None else done.valid_bleu
+        study = self._study(variant, number)
+        if score is None:
+            study.tell(number, state=TrialState.FAIL)
+        else:
+            study.tell(number, float(score))
+        return score
+
+    def record(self) -> TuningRecord:
+        from optuna.trial import TrialState
+
+        status = {TrialState.COMPLETE: "complete", TrialState.RUNNING: "running"}
+        variants = []
+        for variant in self.space.variants:
+            trials = sorted(self._study(variant).get_trials(deepcopy=False), key=lambda t: t.number)
+            rows = [
+                TrialRecord(
+                    number=t.number,
+                    params=dict(t.params),
+                    valid_bleu=t.value if t.state == TrialState.COMPLETE else None,
+                    status=status.get(t.state, "failed"),
+                    dir=str(self.trial_dir(variant, t.number).relative_to(self.sweep_dir)),
+                )
+                for t in trials
+            ]
+            variants.append(VariantRecord(variant=variant.name, axes=variant.axes, trials=rows))
+        return TuningRecord(
+            trials=self.settings.trials,
+            seeds=self.settings.seeds,
+            batch_size=self.settings.batch_size,
+            sampler={
+                "name": self.settings.sampler,
+                "seed": self.settings.seed,
+                "startup_trials": self.settings.startup_trials,
+            },
+            space=self.space.text,
+            variants=variants,
+        )
+
+    # ------------------------------------------------------------------ the sweep
+
+    def run(self) -> list:
+        """Tune every variant, write `tuning.json` and the curves, train the choices."""
+        from ablate.tuning.space import format_value
+
+        returns, job = [], 0
+        while True:
+            asked = [(v, n, p) for v in self.space.variants for n, p in self.next_batch(v)]
+            if not asked:
+                break
+            batch = [
+                [
+                    *self.space.fixed,
+                    *v.overrides,
+                    *(f"{k}={format_value(x)}" for k, x in p.items()),
+                    f"hydra.sweep.subdir={TRIALS}/{v.name}/{n}",
+                ]
+                for v, n, p in asked
+            ]
+            self.validate(batch)
+            returns.append(self.launch(batch, initial_job_idx=job))
+            job += len(batch)
+            for v, n, p in asked:
+                score = self.tell(v, n)
+                shown = "failed" if score is None else f"{score:.1f}"
+                params = " ".join(f"{k}={_short(x)}" for k, x in p.items())
+                console.print(
+                    f"tuning {v.name}: trial {n + 1}/{self.settings.trials} "
+                    f"valid BLEU {shown} · {params}",
+                    soft_wrap=True,
+                )
+            write_tuning(self.sweep_dir, self.record())
+
+        record = self.record()
+        self.write(record)
+        finals, untuned = [], []
+        for variant, row in zip(self.space.variants, record.variants, strict=True):
+            chosen = row.chosen
+            if chosen is None:
+                untuned.append(variant)
+                continue
+            params = [f"{k}={format_value(x)}" for k, x in chosen.params.items()]
+            for seed in self.settings.seeds:
+                finals.append([*self.space.fixed, *variant.overrides, *params, f"seed={seed}"])
+        for variant in untuned:  # the report lists it as failed and the sweep exits 1
+            where = self.sweep_dir / f"{variant.name}-untuned"
+            why = f"no trial of {variant.name} completed (see {TRIALS}/{variant.name}/)"
+            console.print(f"[bold red]error:[/bold red] {why}", soft_wrap=True)
+            record_failure(where, why, variant.overrides)
+        if finals:
+            self.validate(finals)
+            returns.append(self.launch(finals, initial_job_idx=0))
+        return returns
+
+    def write(self, record: TuningRecord) -> None:
+        """`tuning.json`, `tuning_curves.png`, and the choices on the terminal."""
+        from ablate.outputs import save_figure
+        from ablate.tuning.curves import tuning_curves_figure
+
+        write_tuning(self.sweep_dir, record)
+        curves = {v.variant: c for v in record.variants if (c := v.curve()) is not None}
+        if curves:
+            trials = record.trials
+            save_figure(
+                tuning_curves_figure(
+                    curves, title=f"Expected best validation BLEU after n of {trials} trials"
+                ),
+                self.sweep_dir / TUNING_CURVES,
+            )
+        for v in record.variants:
+            chosen = v.chosen
+            text = (
+                "no trial completed"
+                if chosen is None
+                else f"trial {chosen.number} valid BLEU {chosen.valid_bleu:.1f} · "
+                + " ".join(f"{k}={_short(x)}" for k, x in chosen.params.items())
+            )
+            console.print(f"chosen for {v.variant} ({len(v.finished)} trials): {text}")
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def run_sweep(sweeper, arguments: Sequence[str]) -> list:
+    """`TuningSweeper.sweep`: check the settings and the space, then tune.
+
+    Args:
+        sweeper: the `hydra_plugins.ablate_tuning.TuningSweeper`, set up (its `options`,
+            `params`, `config`, `launcher`, `hydra_context`).
+        arguments: the command line's overrides.
+
+    A bad setting ends the command with one line (`ablate.cli.fail`), before any job runs.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ablate.cli import fail
+    from ablate.tuning.space import parse_space
+
+    def validate(batch):
+        try:
+            sweeper.validate_batch_is_legal(batch)
+        except (HydraException, OmegaConfBaseException) as e:
+            fail(str(e).strip().splitlines()[0])
+
+    config = sweeper.config
+    try:
+        parallel = launcher_parallelism(config.hydra.launcher)
+        settings = check_settings(**sweeper.options, parallel=parallel)
+        lines = [f"{k}={v}" for k, v in sweeper.params.items()]
+        parser = OverridesParser.create(config_loader=sweeper.hydra_context.config_loader)
+        space = parse_space([*lines, *arguments], parser)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as the basic sweeper does
+        tuning = Tuning(settings, space, sweep_dir, sweeper.launcher.launch, validate)
+    except (ValueError, HydraException) as e:
+        fail(str(e).strip().splitlines()[0])
+    return tuning.run()
+
+
+class RegisterTuningSweeper(Callback):
+    """Makes `hydra/sweeper=tune` work however ablate is installed.
+
+    Hydra 1.3 finds plugins by walking the `hydra_plugins` namespace package, which
+    setuptools' default editable install (`pip install -e`, PEP 660) hides from that walk;
+    `+experiment=tuned` registers the class by hand (Hydra's `Plugins.register`) when its
+    callbacks are built, which is before Hydra builds the sweeper.
+    """
+
+    def __init__(self) -> None:
+        from hydra.core.plugins import Plugins
+
+        from hydra_plugins.ablate_tuning.tuning_sweeper import TuningSweeper
+
+        Plugins.instance().register(TuningSweeper)
