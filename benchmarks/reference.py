@@ -13,7 +13,7 @@ the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2
 - batches are drawn uniformly at random, with no grouping by length
   (`random_batches`), so a batch is as long as its longest sentence;
 - the encoder runs its bidirectional RNN over a packed batch (`pack_padded_sequence`),
-  as tutorials that handle variable lengths do (`encode`: `Seq2Seq.encode(packed=True)`),
+  as tutorials that handle variable lengths do (`encode`),
   so the unpacked CPU encoder of ours does not change the reference's speed.
 
 `StepwiseSeq2Seq` wraps a `Seq2Seq` and reuses its encoder, bridge, embeddings, RNN,
@@ -47,8 +47,18 @@ class StepwiseSeq2Seq(nn.Module):
         self.weighted = not isinstance(model.decoder.attention, NoAttention)  # has weights
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
-        """`Seq2Seq.encode` as tutorials write it: the RNN over a packed batch."""
-        return self.model.encode(src, src_len, packed=True)
+        """`Seq2Seq.start` as tutorials write it: the RNN over a packed batch.
+
+        Returns:
+            keys `(B, S, H)`, mask `(B, S)`, the final state `(B, H)` and the decoder's
+            first state.
+        """
+        m = self.model
+        keys, final = m.encoder(src, src_len, packed=True)
+        h = final[0] if isinstance(final, tuple) else final  # (L, B, H)
+        init = torch.tanh(m.bridge(h))
+        state = (init, torch.zeros_like(init)) if isinstance(final, tuple) else init
+        return keys, src != m.pad_id, h[-1], state
 
     def step(self, y_prev, state, keys, mask, final):
         """One decoder step, as a tutorial writes it.
@@ -123,7 +133,7 @@ class StepwiseSeq2Seq(nn.Module):
     ) -> tuple[list[int], torch.Tensor | None]:
         """Beam search over one sentence, as tutorials write it.
 
-        The search of `Seq2Seq.beam_search`: every beam proposes its `2K` best next
+        The search of `search.beam_search`: every beam proposes its `2K` best next
         tokens; of the `2K` best candidates, an EOS among the first K ends a hypothesis
         (scored `log-prob sum / length**length_penalty`, the length counting the EOS),
         the first K others are the next beams; done when K have ended or at `max_len`,
@@ -186,7 +196,7 @@ class StepwiseSeq2Seq(nn.Module):
 
     @torch.no_grad()
     def greedy(self, src, src_len, max_len: int | None = None):
-        """Greedy decoding, one sentence after another; same interface as `Seq2Seq.greedy`.
+        """Greedy decoding, one sentence after another; same interface as `search.greedy`.
 
         Args:
             src: `(B, S)`; src_len: `(B,)`.
@@ -211,7 +221,7 @@ class StepwiseSeq2Seq(nn.Module):
         max_len: int | None = None,
         length_penalty: float = 1.0,
     ):
-        """Beam search, one sentence after another; same interface as `Seq2Seq.beam_search`."""
+        """Beam search, one sentence after another; as `search.beam_search`."""
         max_len = max_len or max_output_len(src.shape[1])
         outputs = [
             self.beam_one(src[b, : int(src_len[b])], beam_size, max_len, length_penalty)

@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.models.attention import ATTENTION_CHOICES
 from ablate.models.luong import LocalPAttention, LocationAttention
+from ablate.models.search import greedy
 from ablate.models.seq2seq import Dropout, Seq2Seq
 
 V_SRC, V_TGT = 20, 25
@@ -54,12 +55,12 @@ def test_teacher_forcing_equals_step_by_step(attention, rnn):
     model = _model(attention, rnn, layers=2)
     src, src_len, tgt_in = _batch()
     logits, weights = model(src, src_len, tgt_in)
-    keys, mask, final, state = model.encode(src, src_len)
+    memory, state = model.start(src, src_len)
     for t in range(tgt_in.shape[1]):
-        step_logits, step_w, state = model.decoder(tgt_in[:, t : t + 1], state, keys, mask, final)
-        torch.testing.assert_close(step_logits[:, 0], logits[:, t], rtol=1e-4, atol=1e-5)
+        step_logits, step_w, state = model.step(memory, state, tgt_in[:, t : t + 1])
+        torch.testing.assert_close(step_logits, logits[:, t], rtol=1e-4, atol=1e-5)
         if weights is not None:
-            torch.testing.assert_close(step_w[:, 0], weights[:, t], rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(step_w, weights[:, t], rtol=1e-4, atol=1e-5)
     assert (weights is None) == (attention == "none")
 
 
@@ -75,14 +76,12 @@ def test_stepwise_teacher_forcing_equals_decoding_steps(decoder, attention, rnn)
     logits, weights = model(src, src_len, tgt_in)
     assert logits.requires_grad
     with torch.no_grad():
-        keys, mask, final, state = model.encode(src, src_len)
+        memory, state = model.start(src, src_len)
         for t in range(tgt_in.shape[1]):
-            step_logits, step_w, state = model.decoder(
-                tgt_in[:, t : t + 1], state, keys, mask, final
-            )
-            torch.testing.assert_close(step_logits[:, 0], logits[:, t], rtol=1e-4, atol=1e-5)
+            step_logits, step_w, state = model.step(memory, state, tgt_in[:, t : t + 1])
+            torch.testing.assert_close(step_logits, logits[:, t], rtol=1e-4, atol=1e-5)
             if weights is not None:
-                torch.testing.assert_close(step_w[:, 0], weights[:, t], rtol=1e-4, atol=1e-5)
+                torch.testing.assert_close(step_w, weights[:, t], rtol=1e-4, atol=1e-5)
     assert (weights is None) == (attention == "none")
 
 
@@ -144,10 +143,10 @@ def test_batched_greedy_equals_one_sentence_at_a_time(attention):
     # Make some sentences end early so finished rows get dropped mid-decoding.
     with torch.no_grad():
         model.decoder.W_o.bias[3] = 2.0
-    tokens, weights = model.greedy(src, src_len, max_len=12)
+    tokens, weights = greedy(model, src, src_len, max_len=12)
     for b in range(src.shape[0]):
         n = int(src_len[b])
-        one, w1 = model.greedy(src[b : b + 1, :n], src_len[b : b + 1], max_len=12)
+        one, w1 = greedy(model, src[b : b + 1, :n], src_len[b : b + 1], max_len=12)
         L = one.shape[1]
         assert tokens[b, :L].tolist() == one[0].tolist()
         assert (tokens[b, L:] == 0).all()
@@ -161,7 +160,7 @@ def test_greedy_stops_when_all_sentences_end():
     with torch.no_grad():
         model.decoder.W_o.bias[3] = 100.0  # EOS always wins
     src, src_len, _ = _batch()
-    tokens, weights = model.greedy(src, src_len)
+    tokens, weights = greedy(model, src, src_len)
     assert tokens.shape[1] == 0 and weights.shape[1] == 0
 
 

@@ -19,6 +19,7 @@ from ablate import checkpoints
 from ablate.console import console
 from ablate.data.subword import Subword
 from ablate.data.vocab import Vocab
+from ablate.models import search
 from ablate.models.seq2seq import Seq2Seq
 from ablate.outputs import save_figure
 from ablate.plots import alignment_figure
@@ -86,7 +87,9 @@ def translate(translator: Translator, sentence: str, beam_size: int = 1):
     src = translator.tokens(sentence)
     if not src:
         raise ValueError("nothing to translate: give a sentence")
-    tokens, weights = translator.model.decode(
+    search.check_decoding(beam_size, 1.0)
+    tokens, weights = search.decode(
+        translator.model,
         torch.tensor([translator.src_vocab.encode(src)]),
         torch.tensor([len(src)]),
         beam_size=beam_size,
