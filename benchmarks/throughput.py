@@ -189,6 +189,7 @@ class Variant:
 
         from ablate.data.datamodule import Seq2SeqData
         from ablate.models.attention import AdditiveAttention
+        from ablate.models.cpu import speed_up
         from ablate.models.luong import LocalPAttention, LocationAttention
         from ablate.models.seq2seq import Seq2Seq
 
@@ -215,6 +216,7 @@ class Variant:
             bos_id=data.tgt_vocab.bos_id,
             eos_id=data.tgt_vocab.eos_id,
         )
+        speed_up(model)  # as the product does on a CPU
         net = StepwiseSeq2Seq(model) if reference else model
         loader = (
             random_batches(data, "train", BATCH_SIZE, seed=SEED)

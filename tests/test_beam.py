@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from ablate.models import search, seq2seq
 from ablate.models.attention import ATTENTION_CHOICES
+from ablate.models.cpu import speed_up
 from ablate.models.protocol import StepDecoder
 from ablate.models.search import beam_search, check_decoding, decode, greedy
 from ablate.models.seq2seq import Seq2Seq
@@ -125,11 +126,15 @@ def _simple_beam(model, src, K, max_len, length_penalty):
     return beams[0][1]
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
-def test_one_beam_is_greedy_exactly(attention, rnn):
+def test_one_beam_is_greedy_exactly(attention, rnn, fast):
+    """On the plain model and on the CPU paths a run decodes with (`speed_up`)."""
     src, src_len = _batch()
     model = _trained(attention, rnn)
+    if fast:
+        speed_up(model)
     # Sentences end at different steps (so finished ones are dropped mid-way), and with
     # a cap of 4 some stop at the cap.
     assert len(set(_lengths(greedy(model, src, src_len)[0]))) > 2
@@ -142,7 +147,7 @@ def test_one_beam_is_greedy_exactly(attention, rnn):
         else:
             assert torch.equal(beam_weights, weights)
     # An untrained model too: it tends to repeat one word up to the cap.
-    model = _model(attention, rnn)
+    model = speed_up(_model(attention, rnn)) if fast else _model(attention, rnn)
     tokens, weights = greedy(model, src, src_len)
     beam_tokens, beam_weights = beam_search(model, src, src_len, 1)
     assert torch.equal(beam_tokens, tokens)

@@ -11,6 +11,7 @@ import torch
 from ablate.data.corpus import Corpus, Pair
 from ablate.data.datamodule import Seq2SeqData
 from ablate.models.attention import ATTENTION_CHOICES
+from ablate.models.cpu import speed_up
 from ablate.models.search import beam_search, greedy
 from ablate.models.seq2seq import Seq2Seq
 
@@ -40,10 +41,13 @@ def _model(attention, rnn="gru"):
     ).eval()
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
-def test_stepwise_logits_equal_batched(attention, rnn):
-    model = _model(attention, rnn)
+def test_stepwise_logits_equal_batched(attention, rnn, fast):
+    """Also where the benchmark builds both with `speed_up` (the reference keeps the
+    packed encoder and PyTorch's RNN)."""
+    model = speed_up(_model(attention, rnn)) if fast else _model(attention, rnn)
     reference = StepwiseSeq2Seq(model)
     assert {id(p) for p in reference.parameters()} == {id(p) for p in model.parameters()}
     src, src_len, tgt_in = _batch()
@@ -56,9 +60,10 @@ def test_stepwise_logits_equal_batched(attention, rnn):
         torch.testing.assert_close(ref_weights, weights, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
-def test_stepwise_gradients_equal_batched(attention):
-    model = _model(attention)
+def test_stepwise_gradients_equal_batched(attention, fast):
+    model = speed_up(_model(attention)) if fast else _model(attention)
     src, src_len, tgt_in = _batch(seed=2)
     grads = []
     for net in (model, StepwiseSeq2Seq(model)):

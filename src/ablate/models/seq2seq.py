@@ -29,8 +29,9 @@ once and computes every attention score in one batched product.
 - `reorder` takes the state's rows on its batch dimension (1), `select` the memory's on
   its (0).
 
-On a CPU a few lines take a faster path to the same values (`ablate.models.cpu`: the
-GRUs, dropout); on a GPU the code below runs as written.
+This file computes as the papers write, on every device. On a CPU,
+`ablate.models.cpu.speed_up(model)` swaps faster code for the same values into the
+built model (the entry point calls it when a run is on a CPU).
 """
 
 from __future__ import annotations
@@ -42,9 +43,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.data.vocab import Vocab
-from ablate.models import cpu
 from ablate.models.attention import AttentionConfig, attention_record
-from ablate.models.cpu import Dropout
 from ablate.models.decoder import DECODER_CHOICES, DECODERS
 
 RNN_CHOICES = ("gru", "lstm")
@@ -80,30 +79,23 @@ class Encoder(nn.Module):
             bidirectional=True,
             dropout=dropout if layers > 1 else 0.0,
         )
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
 
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor):
         """Encode a padded batch.
 
         Args:
             src: `(B, S)` token ids.
             src_len: `(B,)` true lengths (on CPU or the device).
-            packed: run the RNN over a packed batch even where the unpacked path applies
-                (the same values; the benchmark's tutorial-style reference uses it).
 
         Returns:
             states `(B, S, H)` and the final state: `(L, B, H)` for a GRU, a pair of them
             for an LSTM (forward and backward directions concatenated per layer).
         """
         x = self.dropout(self.embedding(src))  # (B, S, E)
-        if not packed and isinstance(self.rnn, nn.GRU) and cpu.runs_here(x):
-            states, final = cpu.bidirectional_gru(self.rnn, x, src_len.to(x.device), self.training)
-        else:
-            x_packed = pack_padded_sequence(
-                x, src_len.cpu(), batch_first=True, enforce_sorted=False
-            )
-            out, final = self.rnn(x_packed)
-            states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        x_packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, final = self.rnn(x_packed)
+        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
         return states, merge_directions(final)  # (B, S, H)
 
 
