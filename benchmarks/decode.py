@@ -26,6 +26,7 @@ from rich.table import Table
 from ablate.buckets import make_buckets
 from ablate.console import console
 from ablate.evaluate import evaluate
+from ablate.models import search
 from ablate.translate import load
 
 
@@ -46,7 +47,7 @@ def decode_all(translator, pairs, beam: int, size: int) -> tuple[list, float]:
     hyps = [None] * len(pairs)
     start = time.perf_counter()
     for idx, src, src_len in batches(pairs, translator.src_vocab, size):
-        tokens, _ = translator.model.decode(src, src_len, beam_size=beam)
+        tokens, _ = search.decode(translator.model, src, src_len, beam_size=beam)
         for b, i in enumerate(idx):
             hyps[i] = translator.tgt_vocab.decode(tokens[b].tolist())
     return hyps, time.perf_counter() - start

@@ -13,8 +13,11 @@ the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2
 - batches are drawn uniformly at random, with no grouping by length
   (`random_batches`), so a batch is as long as its longest sentence;
 - the encoder runs its bidirectional RNN over a packed batch (`pack_padded_sequence`),
-  as tutorials that handle variable lengths do (`encode`: `Seq2Seq.encode(packed=True)`),
-  so the unpacked CPU encoder of ours does not change the reference's speed.
+  as tutorials that handle variable lengths do, and the decoder PyTorch's own RNN:
+  `Encoder.forward` and `nn.GRU.forward` even where `ablate.models.cpu.speed_up` swapped
+  in the unpacked encoder and the hand-written GRU of ours, so they do not change the
+  reference's speed (the rest of the CPU paths, dropout and the additive score, it
+  shares).
 
 `StepwiseSeq2Seq` wraps a `Seq2Seq` and reuses its encoder, bridge, embeddings, RNN,
 attention and output layers: the same parameters, so its logits, greedy and beam
@@ -31,7 +34,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from ablate.data.datamodule import Seq2SeqData, collate
 from ablate.models.attention import NoAttention
 from ablate.models.search import max_output_len
-from ablate.models.seq2seq import Seq2Seq
+from ablate.models.seq2seq import Encoder, Seq2Seq
 
 
 class StepwiseSeq2Seq(nn.Module):
@@ -47,8 +50,18 @@ class StepwiseSeq2Seq(nn.Module):
         self.weighted = not isinstance(model.decoder.attention, NoAttention)  # has weights
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
-        """`Seq2Seq.encode` as tutorials write it: the RNN over a packed batch."""
-        return self.model.encode(src, src_len, packed=True)
+        """`Seq2Seq.start` as tutorials write it: the RNN over a packed batch.
+
+        Returns:
+            keys `(B, S, H)`, mask `(B, S)`, the final state `(B, H)` and the decoder's
+            first state.
+        """
+        m = self.model
+        keys, final = Encoder.forward(m.encoder, src, src_len)  # packed, also after speed_up
+        h = final[0] if isinstance(final, tuple) else final  # (L, B, H)
+        init = torch.tanh(m.bridge(h))
+        state = (init, torch.zeros_like(init)) if isinstance(final, tuple) else init
+        return keys, src != m.pad_id, h[-1], state
 
     def step(self, y_prev, state, keys, mask, final):
         """One decoder step, as a tutorial writes it.
@@ -63,7 +76,8 @@ class StepwiseSeq2Seq(nn.Module):
         """
         dec = self.model.decoder
         x = dec.dropout(dec.embedding(y_prev))  # (B, 1, E)
-        s, state = dec.rnn(x, state)  # (B, 1, H)
+        rnn = nn.GRU if isinstance(dec.rnn, nn.GRU) else nn.LSTM  # PyTorch's, as tutorials
+        s, state = rnn.forward(dec.rnn, x, state)  # (B, 1, H)
         context, weights = dec.attention(s, keys, mask, final)  # (B, 1, H), (B, 1, S)
         out = torch.tanh(dec.W_c(torch.cat([s, context], dim=-1)))  # (B, 1, H)
         logits = dec.W_o(dec.dropout(out))[:, 0]  # (B, V)
@@ -123,7 +137,7 @@ class StepwiseSeq2Seq(nn.Module):
     ) -> tuple[list[int], torch.Tensor | None]:
         """Beam search over one sentence, as tutorials write it.
 
-        The search of `Seq2Seq.beam_search`: every beam proposes its `2K` best next
+        The search of `search.beam_search`: every beam proposes its `2K` best next
         tokens; of the `2K` best candidates, an EOS among the first K ends a hypothesis
         (scored `log-prob sum / length**length_penalty`, the length counting the EOS),
         the first K others are the next beams; done when K have ended or at `max_len`,
@@ -186,7 +200,7 @@ class StepwiseSeq2Seq(nn.Module):
 
     @torch.no_grad()
     def greedy(self, src, src_len, max_len: int | None = None):
-        """Greedy decoding, one sentence after another; same interface as `Seq2Seq.greedy`.
+        """Greedy decoding, one sentence after another; same interface as `search.greedy`.
 
         Args:
             src: `(B, S)`; src_len: `(B,)`.
@@ -211,7 +225,7 @@ class StepwiseSeq2Seq(nn.Module):
         max_len: int | None = None,
         length_penalty: float = 1.0,
     ):
-        """Beam search, one sentence after another; same interface as `Seq2Seq.beam_search`."""
+        """Beam search, one sentence after another; as `search.beam_search`."""
         max_len = max_len or max_output_len(src.shape[1])
         outputs = [
             self.beam_one(src[b, : int(src_len[b])], beam_size, max_len, length_penalty)

@@ -32,10 +32,10 @@ What is measured, per variant:
   is set up first, then each round times one pass of each variant in turn (the order
   turning by one each round), so that the machine's slow minutes (other tenants, on
   shared cores) fall on every variant alike rather than on whichever ran then.
-- `greedy_sentences_per_s`: `model.greedy` in eval mode over the 2,000 test sentences in
+- `greedy_sentences_per_s`: `search.greedy` in eval mode over the 2,000 test sentences in
   the length-sorted batches of 64 of `Seq2SeqData.test_dataloader()` (`--quick`: every
   10th test sentence, 200), after that training; median of 3 passes.
-- `beam5_sentences_per_s`: `model.beam_search(beam_size=5, length_penalty=1.0)` on the
+- `beam5_sentences_per_s`: `search.beam_search(beam_size=5, length_penalty=1.0)` on the
   same test batches as greedy, with the same step cap; median of 3 passes.
 - `peak_rss_mb`: peak resident memory (`ru_maxrss`) of the process that ran the variant.
   Every variant runs in its own Python process, so the number is that variant's own
@@ -189,6 +189,7 @@ class Variant:
 
         from ablate.data.datamodule import Seq2SeqData
         from ablate.models.attention import AdditiveAttention
+        from ablate.models.cpu import speed_up
         from ablate.models.luong import LocalPAttention, LocationAttention
         from ablate.models.seq2seq import Seq2Seq
 
@@ -215,6 +216,7 @@ class Variant:
             bos_id=data.tgt_vocab.bos_id,
             eos_id=data.tgt_vocab.eos_id,
         )
+        speed_up(model)  # as the product does on a CPU
         net = StepwiseSeq2Seq(model) if reference else model
         loader = (
             random_batches(data, "train", BATCH_SIZE, seed=SEED)
@@ -289,14 +291,15 @@ class Variant:
                 ]
         else:
             test_batches = list(data.test_dataloader())
-            from ablate.models.search import max_output_len
+            from ablate.models.search import beam_search, greedy, max_output_len
 
             caps = [0] * n_test  # the batched decoder's default cap per sentence
             for b in test_batches:
                 for i in b["index"].tolist():
                     caps[i] = max_output_len(b["src"].shape[1])
-            net.greedy(test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
-            net.beam_search(
+            greedy(model, test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
+            beam_search(
+                model,
                 test_batches[0]["src"],
                 test_batches[0]["src_len"],
                 BEAM_SIZE,
@@ -312,12 +315,12 @@ class Variant:
                 return out
 
             def decode():
-                return batched(net.greedy)
+                return batched(functools.partial(greedy, model))
 
             def decode_beam():
                 return batched(
-                    lambda src, src_len: net.beam_search(
-                        src, src_len, BEAM_SIZE, length_penalty=LENGTH_PENALTY
+                    lambda src, src_len: beam_search(
+                        model, src, src_len, BEAM_SIZE, length_penalty=LENGTH_PENALTY
                     )
                 )
 

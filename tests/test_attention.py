@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from ablate.models.attention import ATTENTION_CHOICES, build_attention
-from ablate.models.cpu import AdditiveScore
 
 SCORES = [a for a in ATTENTION_CHOICES if a != "none"]
 B, T, S, H = 3, 5, 7, 8
@@ -57,7 +56,7 @@ def test_batched_equals_per_step_loop(name):
 @pytest.mark.parametrize("name", SCORES)
 def test_scores_and_their_gradients_equal_the_formulas(name):
     """`score` itself (not only the softmax of it) is the formula, and so are its
-    gradients: additive computes vᵀtanh(a) in the form 2vᵀσ(2a) − Σv."""
+    gradients. (The CPU form of additive's: tests/test_cpu.py.)"""
     torch.manual_seed(0)
     att = build_attention(name, H).double()
     query, keys, _, _ = _inputs(4)
@@ -85,27 +84,6 @@ def test_scores_and_their_gradients_equal_the_formulas(name):
         strict=True,
     ):
         torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("rows", [1, 2, T - 1, T, 100])
-def test_blocked_additive_score_equals_autograd_on_the_whole_tensor(rows):
-    """The CPU path builds σ a block of query steps at a time and recomputes it in
-    backward; any block size gives the one-line form's scores and gradients."""
-    g = torch.Generator().manual_seed(6)
-    q, k, v = (
-        torch.randn(*shape, dtype=torch.double, generator=g).requires_grad_()
-        for shape in [(B, T, H), (B, S, H), (H,)]
-    )
-    ours = AdditiveScore.apply(q, k, v, rows)
-    whole = torch.matmul(torch.sigmoid(q[:, :, None] + k[:, None]), 2 * v) - v.sum()
-    torch.testing.assert_close(ours, whole, rtol=1e-12, atol=1e-12)
-    upstream = torch.randn(B, T, S, dtype=torch.double, generator=g)
-    for a, b in zip(
-        torch.autograd.grad(ours, [q, k, v], upstream),
-        torch.autograd.grad(whole, [q, k, v], upstream),
-        strict=True,
-    ):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", SCORES)

@@ -1,18 +1,25 @@
 """Beam search: one beam is greedy decoding exactly, the batched search equals a plain
 per-sentence loop and an exhaustive search, and its weights are those of teacher forcing;
 so too for the decoders that carry more than the RNN state (input feeding) or attend
-before the RNN step (Bahdanau's)."""
+before the RNN step (Bahdanau's). Search drives the model through the decoder-step
+protocol alone, and `search` and `seq2seq` import neither each other."""
 
+import ast
 import copy
 import functools
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from torch.nn import functional as F
 
+from ablate.models import search, seq2seq
 from ablate.models.attention import ATTENTION_CHOICES
+from ablate.models.cpu import speed_up
+from ablate.models.protocol import StepDecoder
+from ablate.models.search import beam_search, check_decoding, decode, greedy
 from ablate.models.seq2seq import Seq2Seq
 
 V_SRC, V_TGT = 20, 12
@@ -92,17 +99,17 @@ def _log_prob(model, src, seq):
 
 @torch.no_grad()
 def _simple_beam(model, src, K, max_len, length_penalty):
-    """The search of `Seq2Seq.beam_search` written plainly: one sentence, a list of beams,
-    one decoder step per beam, every candidate in a Python list."""
-    keys, mask, final, state = model.encode(src[None], torch.tensor([len(src)]))
-    beams = [(torch.tensor(0.0), [], state)]  # (log-prob sum, tokens, RNN state)
+    """The search of `search.beam_search` written plainly: one sentence, a list of beams,
+    one protocol step per beam, every candidate in a Python list."""
+    memory, state = model.start(src[None], torch.tensor([len(src)]))
+    beams = [(torch.tensor(0.0), [], state)]  # (log-prob sum, tokens, decoder state)
     ended = []  # (normalised score, tokens)
     for t in range(max_len):
         candidates = []
         for score, tokens, state in beams:
             y = torch.tensor([[tokens[-1] if tokens else BOS]])
-            logits, _, state = model.decoder(y, state, keys, mask, final)
-            logp = torch.log_softmax(logits[0, 0], -1)  # (V,)
+            logits, _, state = model.step(memory, state, y)
+            logp = torch.log_softmax(logits[0], -1)  # (V,)
             candidates += [(score + logp[v], tokens, v, state) for v in range(len(logp))]
         candidates.sort(key=lambda cand: -cand[0])  # stable: ties keep beam, then id order
         beams = []
@@ -119,26 +126,30 @@ def _simple_beam(model, src, K, max_len, length_penalty):
     return beams[0][1]
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
-def test_one_beam_is_greedy_exactly(attention, rnn):
+def test_one_beam_is_greedy_exactly(attention, rnn, fast):
+    """On the plain model and on the CPU paths a run decodes with (`speed_up`)."""
     src, src_len = _batch()
     model = _trained(attention, rnn)
+    if fast:
+        speed_up(model)
     # Sentences end at different steps (so finished ones are dropped mid-way), and with
     # a cap of 4 some stop at the cap.
-    assert len(set(_lengths(model.greedy(src, src_len)[0]))) > 2
+    assert len(set(_lengths(greedy(model, src, src_len)[0]))) > 2
     for max_len in [None, 4]:
-        tokens, weights = model.greedy(src, src_len, max_len)
-        beam_tokens, beam_weights = model.beam_search(src, src_len, 1, max_len)
+        tokens, weights = greedy(model, src, src_len, max_len)
+        beam_tokens, beam_weights = beam_search(model, src, src_len, 1, max_len)
         assert torch.equal(beam_tokens, tokens)
         if attention == "none":
             assert weights is None and beam_weights is None
         else:
             assert torch.equal(beam_weights, weights)
     # An untrained model too: it tends to repeat one word up to the cap.
-    model = _model(attention, rnn)
-    tokens, weights = model.greedy(src, src_len)
-    beam_tokens, beam_weights = model.beam_search(src, src_len, 1)
+    model = speed_up(_model(attention, rnn)) if fast else _model(attention, rnn)
+    tokens, weights = greedy(model, src, src_len)
+    beam_tokens, beam_weights = beam_search(model, src, src_len, 1)
     assert torch.equal(beam_tokens, tokens)
     assert attention == "none" or torch.equal(beam_weights, weights)
 
@@ -151,10 +162,10 @@ def test_stepwise_greedy_is_one_beam_and_the_argmax_of_teacher_forcing(decoder, 
     prefix, with the teacher-forced weights; one beam emits the same."""
     src, src_len = _batch()
     model = _trained("multiplicative", rnn, **STEPWISE[decoder])
-    tokens, weights = model.greedy(src, src_len, max_len=12)
+    tokens, weights = greedy(model, src, src_len, max_len=12)
     lengths = _lengths(tokens)
     assert len(set(lengths)) > 2
-    beam_tokens, beam_weights = model.beam_search(src, src_len, 1, max_len=12)
+    beam_tokens, beam_weights = beam_search(model, src, src_len, 1, max_len=12)
     assert torch.equal(beam_tokens, tokens) and torch.equal(beam_weights, weights)
     for b, length in enumerate(lengths):
         n = int(src_len[b])
@@ -172,7 +183,7 @@ def test_stepwise_batched_beam_equals_per_sentence_loop(decoder):
     """Beams reorder the whole decoder state (with input feeding, `h̃_{t-1}` too)."""
     src, src_len = _batch(seed=2)
     model = _trained("dot", "lstm" if decoder == "bahdanau" else "gru", **STEPWISE[decoder])
-    tokens, _ = model.beam_search(src, src_len, beam_size=3, max_len=12)
+    tokens, _ = beam_search(model, src, src_len, beam_size=3, max_len=12)
     for b in range(src.shape[0]):
         expected = _simple_beam(model, src[b, : int(src_len[b])], 3, 12, 1.0)
         assert tokens[b].tolist() == expected + [PAD] * (tokens.shape[1] - len(expected))
@@ -187,9 +198,9 @@ def test_one_beam_breaks_ties_like_greedy(tied):
         model.decoder.W_o.bias[4:] = 0.0
         model.decoder.W_o.bias[list(tied)] = 1.0  # exactly equal logits: argmax takes the first
     src, src_len = _batch()
-    tokens, _ = model.greedy(src, src_len, max_len=5)
+    tokens, _ = greedy(model, src, src_len, max_len=5)
     assert (tokens == tied[0]).all()
-    assert torch.equal(model.beam_search(src, src_len, 1, max_len=5)[0], tokens)
+    assert torch.equal(beam_search(model, src, src_len, 1, max_len=5)[0], tokens)
 
 
 @pytest.mark.parametrize("length_penalty", [0.0, 1.0])
@@ -197,8 +208,8 @@ def test_one_beam_breaks_ties_like_greedy(tied):
 def test_batched_beam_equals_per_sentence_loop(attention, length_penalty):
     src, src_len = _batch(seed=2)
     model = _trained(attention, "lstm" if attention == "dot" else "gru")
-    tokens, _ = model.beam_search(
-        src, src_len, beam_size=3, max_len=12, length_penalty=length_penalty
+    tokens, _ = beam_search(
+        model, src, src_len, beam_size=3, max_len=12, length_penalty=length_penalty
     )
     for b in range(src.shape[0]):
         expected = _simple_beam(model, src[b, : int(src_len[b])], 3, 12, length_penalty)
@@ -211,7 +222,7 @@ def test_batched_beam_equals_per_sentence_loop(attention, length_penalty):
 def test_beam_weights_are_teacher_forced_weights(attention, rnn):
     src, src_len = _batch()
     model = _trained(attention, rnn)
-    tokens, weights = model.beam_search(src, src_len, beam_size=4)
+    tokens, weights = beam_search(model, src, src_len, beam_size=4)
     for b, length in enumerate(_lengths(tokens)):
         n = int(src_len[b])
         tgt_in = torch.cat([torch.tensor([BOS]), tokens[b, :length]])[None]
@@ -230,10 +241,10 @@ def test_wide_beam_finds_the_best_sentence(length_penalty):
     # of highest probability, so at least as probable as greedy's whenever greedy ended.
     model = _model("additive", tgt_vocab=6, eos_bias=0.3)
     src, src_len = _batch(seed=3)
-    tokens, _ = model.beam_search(
-        src, src_len, beam_size=24, max_len=4, length_penalty=length_penalty
+    tokens, _ = beam_search(
+        model, src, src_len, beam_size=24, max_len=4, length_penalty=length_penalty
     )
-    greedy, _ = model.greedy(src, src_len, max_len=4)
+    greedy_tokens, _ = greedy(model, src, src_len, max_len=4)
     compared = 0
     for b in range(src.shape[0]):
         s = src[b, : int(src_len[b])]
@@ -242,7 +253,7 @@ def test_wide_beam_finds_the_best_sentence(length_penalty):
         best = sentences[max(range(len(sentences)), key=scores.__getitem__)]
         found = tokens[b, : _lengths(tokens[b : b + 1])[0]].tolist()
         assert found == best
-        g = greedy[b, : _lengths(greedy[b : b + 1])[0]].tolist()
+        g = greedy_tokens[b, : _lengths(greedy_tokens[b : b + 1])[0]].tolist()
         if length_penalty == 0.0 and len(g) < 4:  # greedy ended: compare probabilities
             assert _log_prob(model, s, found) >= _log_prob(model, s, g) - 1e-6
             compared += 1
@@ -252,13 +263,17 @@ def test_wide_beam_finds_the_best_sentence(length_penalty):
 def test_a_sentence_decodes_the_same_alone_or_in_any_batch():
     src, src_len = _batch(seed=4)
     model = _trained("multiplicative")
-    tokens, _ = model.beam_search(src, src_len, beam_size=5)
+    tokens, _ = beam_search(model, src, src_len, beam_size=5)
     perm = torch.randperm(src.shape[0], generator=torch.Generator().manual_seed(0))
-    shuffled, _ = model.beam_search(src[perm], src_len[perm], beam_size=5)
+    shuffled, _ = beam_search(model, src[perm], src_len[perm], beam_size=5)
     for b in range(src.shape[0]):
         n = int(src_len[b])
-        alone, _ = model.beam_search(
-            src[b : b + 1, :n], src_len[b : b + 1], beam_size=5, max_len=2 * src.shape[1] + 10
+        alone, _ = beam_search(
+            model,
+            src[b : b + 1, :n],
+            src_len[b : b + 1],
+            beam_size=5,
+            max_len=2 * src.shape[1] + 10,
         )  # the batch's cap
         length = alone.shape[1]
         assert tokens[b, :length].tolist() == alone[0].tolist()
@@ -269,17 +284,17 @@ def test_a_sentence_decodes_the_same_alone_or_in_any_batch():
 def test_beam_stops_when_every_sentence_ends():
     model = _model("dot", eos_bias=100.0)  # EOS always first
     src, src_len = _batch()
-    tokens, weights = model.beam_search(src, src_len, beam_size=3)
+    tokens, weights = beam_search(model, src, src_len, beam_size=3)
     assert tokens.shape == (8, 0) and weights.shape == (8, 0, 9)
 
 
 def test_decode_is_greedy_for_one_beam_and_beam_search_otherwise():
     model = _trained("scaled_dot")
     src, src_len = _batch()
-    assert torch.equal(model.decode(src, src_len)[0], model.greedy(src, src_len)[0])
+    assert torch.equal(decode(model, src, src_len)[0], greedy(model, src, src_len)[0])
     assert torch.equal(
-        model.decode(src, src_len, beam_size=3, length_penalty=0.5)[0],
-        model.beam_search(src, src_len, 3, length_penalty=0.5)[0],
+        decode(model, src, src_len, beam_size=3, length_penalty=0.5)[0],
+        beam_search(model, src, src_len, 3, length_penalty=0.5)[0],
     )
 
 
@@ -295,10 +310,32 @@ def test_decode_is_greedy_for_one_beam_and_beam_search_otherwise():
     ],
 )
 def test_bad_decoding_settings_raise_value_error(bad):
-    model = _model("dot")
-    src, src_len = _batch()
-    name = next(iter(bad))
-    with pytest.raises(ValueError, match=f"decode\\.{name}"):
-        model.decode(src, src_len, **bad)
-    with pytest.raises(ValueError, match=f"decode\\.{name}"):
-        model.beam_search(src, src_len, **({"beam_size": 2} | bad))
+    """Checked once where a run starts (the system, translate), not at every search."""
+    settings = dict(beam_size=2, length_penalty=1.0) | bad
+    with pytest.raises(ValueError, match=f"decode\\.{next(iter(bad))}"):
+        check_decoding(**settings)
+
+
+def _imports(module) -> set[str]:
+    """The modules a source file imports (every `import` and `from … import`)."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    return names
+
+
+def test_search_knows_the_protocol_alone_and_seq2seq_does_not_import_search():
+    """The layering: decoding depends on the decoder-step protocol, not on a model class;
+    a model family does not import decoding."""
+    ours = {n for n in _imports(search) if n.startswith("ablate")}
+    assert ours <= {"ablate.models.protocol", "ablate.models.protocol.StepDecoder"}, ours
+    assert {n.split(".")[0] for n in _imports(search)} <= {"__future__", "torch", "ablate"}
+    assert not any("search" in n for n in _imports(seq2seq))
+    source = Path(search.__file__).read_text()
+    for reach in (".decoder", ".attention", ".W_o", ".encoder", "prepare("):
+        assert reach not in source, reach
+    assert isinstance(_model("dot"), StepDecoder)

@@ -11,6 +11,8 @@ import torch
 from ablate.data.corpus import Corpus, Pair
 from ablate.data.datamodule import Seq2SeqData
 from ablate.models.attention import ATTENTION_CHOICES
+from ablate.models.cpu import speed_up
+from ablate.models.search import beam_search, greedy
 from ablate.models.seq2seq import Seq2Seq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -39,10 +41,13 @@ def _model(attention, rnn="gru"):
     ).eval()
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
-def test_stepwise_logits_equal_batched(attention, rnn):
-    model = _model(attention, rnn)
+def test_stepwise_logits_equal_batched(attention, rnn, fast):
+    """Also where the benchmark builds both with `speed_up` (the reference keeps the
+    packed encoder and PyTorch's RNN)."""
+    model = speed_up(_model(attention, rnn)) if fast else _model(attention, rnn)
     reference = StepwiseSeq2Seq(model)
     assert {id(p) for p in reference.parameters()} == {id(p) for p in model.parameters()}
     src, src_len, tgt_in = _batch()
@@ -55,9 +60,10 @@ def test_stepwise_logits_equal_batched(attention, rnn):
         torch.testing.assert_close(ref_weights, weights, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
-def test_stepwise_gradients_equal_batched(attention):
-    model = _model(attention)
+def test_stepwise_gradients_equal_batched(attention, fast):
+    model = speed_up(_model(attention)) if fast else _model(attention)
     src, src_len, tgt_in = _batch(seed=2)
     grads = []
     for net in (model, StepwiseSeq2Seq(model)):
@@ -74,7 +80,7 @@ def _end_some_sentences_early(model, src, src_len, max_len):
     for bias in torch.linspace(-1.0, 1.0, 41).tolist():
         with torch.no_grad():
             model.decoder.W_o.bias[3] = bias
-        tokens, _ = model.greedy(src, src_len, max_len=max_len)
+        tokens, _ = greedy(model, src, src_len, max_len=max_len)
         if len(set((tokens != model.pad_id).sum(1).tolist())) > 1:
             return
     raise AssertionError("no EOS bias on the grid makes sentences end at different steps")
@@ -89,7 +95,7 @@ def test_one_sentence_at_a_time_greedy_equals_batched(attention):
     src = src.masked_fill(torch.arange(9)[None] >= src_len[:, None], 0)
     # Finished rows are dropped from batched decoding mid-way: the case to check.
     _end_some_sentences_early(model, src, src_len, max_len=12)
-    tokens, weights = model.greedy(src, src_len, max_len=12)
+    tokens, weights = greedy(model, src, src_len, max_len=12)
     reference = StepwiseSeq2Seq(model)
     ref_tokens, ref_weights = reference.greedy(src, src_len, max_len=12)
     assert ref_tokens.tolist() == tokens.tolist()
@@ -119,7 +125,7 @@ def _varied_batch(model):
 def test_one_sentence_at_a_time_beam_of_one_equals_greedy(attention):
     model = _model(attention)
     src, src_len = _varied_batch(model)
-    tokens, weights = model.greedy(src, src_len, max_len=12)
+    tokens, weights = greedy(model, src, src_len, max_len=12)
     ref_tokens, ref_weights = StepwiseSeq2Seq(model).beam_search(src, src_len, 1, max_len=12)
     assert ref_tokens.tolist() == tokens.tolist()
     if weights is None:
@@ -133,7 +139,7 @@ def test_one_sentence_at_a_time_beam_of_one_equals_greedy(attention):
 def test_one_sentence_at_a_time_beam_equals_batched(attention, length_penalty):
     model = _model(attention, "lstm" if attention == "additive" else "gru")
     src, src_len = _varied_batch(model)
-    tokens, weights = model.beam_search(src, src_len, 5, 12, length_penalty)
+    tokens, weights = beam_search(model, src, src_len, 5, 12, length_penalty)
     reference = StepwiseSeq2Seq(model)
     ref_tokens, ref_weights = reference.beam_search(src, src_len, 5, 12, length_penalty)
     assert ref_tokens.tolist() == tokens.tolist()

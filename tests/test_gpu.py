@@ -18,12 +18,13 @@ def test_gpu_trainer_runs_in_bf16(tmp_path):
 
 @cuda
 def test_greedy_on_gpu_matches_cpu():
+    from ablate.models.search import greedy
     from ablate.models.seq2seq import Seq2Seq
 
     torch.manual_seed(0)
     model = Seq2Seq(20, 20, attention="additive", embed=16, hidden=16, dropout=0.0).eval()
     src = torch.randint(4, 20, (5, 9))
     src_len = torch.full((5,), 9)
-    cpu_tokens, _ = model.greedy(src, src_len, max_len=12)
-    gpu_tokens, _ = model.cuda().greedy(src.cuda(), src_len.cuda(), max_len=12)
+    cpu_tokens, _ = greedy(model, src, src_len, max_len=12)
+    gpu_tokens, _ = greedy(model.cuda(), src.cuda(), src_len.cuda(), max_len=12)
     assert torch.equal(cpu_tokens, gpu_tokens.cpu())

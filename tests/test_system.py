@@ -51,9 +51,10 @@ class FixedDecoder(torch.nn.Module):
 @pytest.mark.parametrize(
     ("eos_row", "rows"), [([0.0, 0.0], 2), ([0.5, 0.5], 3)], ids=["blank", "weighted"]
 )
-def test_decoded_weights_have_no_blank_eos_row(eos_row, rows):
+def test_decoded_weights_have_no_blank_eos_row(eos_row, rows, monkeypatch):
     system = tiny_system()
-    system.model = FixedDecoder(eos_row)
+    fixed = FixedDecoder(eos_row)  # what decoding returns, in place of the search
+    monkeypatch.setattr("ablate.models.search.decode", lambda model, *a, **k: fixed.decode(*a, **k))
     batch = {"src": torch.ones(1, 2, dtype=torch.long), "src_len": torch.tensor([2])}
     batch["index"] = torch.tensor([0])
     (d,) = system._decode(batch, keep_weights=True)

@@ -27,7 +27,9 @@ from ablate.buckets import Bucket
 from ablate.data.corpus import Pair
 from ablate.data.vocab import Vocab
 from ablate.evaluate import evaluate
-from ablate.models.seq2seq import Seq2Seq, check_decoding
+from ablate.models import search
+from ablate.models.search import check_decoding
+from ablate.models.seq2seq import Seq2Seq
 
 MAX_LR = 1e36
 SCHEDULES = ("constant", "cosine")
@@ -128,7 +130,7 @@ class Seq2SeqSystem(pl.LightningModule):
         self.test_outputs: dict | None = None
 
     def forward(self, src, src_len):
-        return self.model.greedy(src, src_len)
+        return search.greedy(self.model, src, src_len)
 
     def _loss(self, batch):
         logits, weights = self.model(batch["src"], batch["src_len"], batch["tgt_in"])
@@ -143,8 +145,12 @@ class Seq2SeqSystem(pl.LightningModule):
         return loss
 
     def _decode(self, batch, keep_weights: bool, beam_size: int = 1) -> list[Decoded]:
-        tokens, weights = self.model.decode(
-            batch["src"], batch["src_len"], beam_size=beam_size, length_penalty=self.length_penalty
+        tokens, weights = search.decode(
+            self.model,
+            batch["src"],
+            batch["src_len"],
+            beam_size=beam_size,
+            length_penalty=self.length_penalty,
         )
         out = []
         for b, i in enumerate(batch["index"].tolist()):

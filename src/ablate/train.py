@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.accelerators import CPUAccelerator
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -25,6 +26,7 @@ from ablate.data.corpus import Corpus
 from ablate.data.datamodule import Seq2SeqData
 from ablate.evaluate import hypotheses_rows, pick_examples
 from ablate.models.attention import AttentionError
+from ablate.models.cpu import speed_up
 from ablate.outputs import save_figure
 from ablate.perf import keep_freed_memory, peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
@@ -138,6 +140,8 @@ def run(
             callbacks.progress_callback(),
         ],
     )
+    if isinstance(trainer.accelerator, CPUAccelerator):
+        speed_up(model)  # the same values, computed faster on a CPU (ablate.models.cpu)
     exit_code = 1
     try:
         trainer.fit(system, datamodule=data, ckpt_path=resume_from)

@@ -19,6 +19,8 @@ from ablate import checkpoints
 from ablate.console import console
 from ablate.data.subword import Subword
 from ablate.data.vocab import Vocab
+from ablate.models import search
+from ablate.models.cpu import speed_up
 from ablate.models.seq2seq import Seq2Seq
 from ablate.outputs import save_figure
 from ablate.plots import alignment_figure
@@ -57,7 +59,7 @@ def load(path: str | Path) -> Translator:
     """The model, vocabularies and subword models saved in an ablate checkpoint."""
     ckpt = checkpoints.read(path)
     meta = ckpt["ablate"]
-    model = Seq2Seq(**meta["model"])
+    model = speed_up(Seq2Seq(**meta["model"]))  # translate runs on a CPU
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     try:
         model.load_state_dict(state)
@@ -86,7 +88,9 @@ def translate(translator: Translator, sentence: str, beam_size: int = 1):
     src = translator.tokens(sentence)
     if not src:
         raise ValueError("nothing to translate: give a sentence")
-    tokens, weights = translator.model.decode(
+    search.check_decoding(beam_size, 1.0)
+    tokens, weights = search.decode(
+        translator.model,
         torch.tensor([translator.src_vocab.encode(src)]),
         torch.tensor([len(src)]),
         beam_size=beam_size,

@@ -40,8 +40,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from ablate.models import cpu
-
 # What `Seq2Seq(attention=…)` takes: a built-in option's name, a factory that
 # `factory(hidden=H)` makes an `Attention` of (a class, or Hydra's `_partial_` of one),
 # or the plain record `{"_target_": "pkg.Class", **parameters}` a checkpoint keeps.
@@ -224,18 +222,12 @@ class AdditiveAttention(Attention):
         self.v = nn.Linear(dim, 1, bias=False)
 
     def prepare(self, keys):
-        return 2 * self.W_h(keys)  # (B, S, A), doubled for the sigmoid form in `score`
+        return self.W_h(keys)  # (B, S, A): W_h h + b, once per batch
 
     def score(self, query, prepared):
-        # vᵀ tanh(a) = 2 vᵀ σ(2a) − Σv exactly, since tanh(a) = 2σ(2a) − 1. The sigmoid
-        # form is the speed: the (B, T, S, A) tensor is the score's one large op, and
-        # ATen's CPU tanh kernel is much slower than its sigmoid (no slower on a GPU).
-        q = 2 * self.W_s(query)  # (B, T, A)
-        v = self.v.weight[0]  # (A,)
-        if cpu.runs_here(query):
-            return cpu.additive_score(q, prepared, v)
-        z = (q[:, :, None, :] + prepared[:, None, :, :]).sigmoid_()  # (B, T, S, A)
-        return torch.matmul(z, 2 * v) - v.sum()  # (B, T, S)
+        # tanh in place: the sum is the one (B, T, S, A) tensor, kept for backward.
+        z = (self.W_s(query)[:, :, None, :] + prepared[:, None, :, :]).tanh_()  # (B, T, S, A)
+        return self.v(z)[..., 0]  # (B, T, S)
 
 
 # The score functions `Seq2Seq(attention="…")` takes by name; conf/attention/ names these

@@ -1,18 +1,25 @@
-"""The CPU speed paths: the same values as the plain PyTorch code, computed faster on a CPU.
+"""The CPU speed paths: the same values as the plain model, computed faster on a CPU.
 
-Every function here is a drop-in for one line of the model, and the model calls it only
-where `runs_here(x)` says the tensor is on a CPU; on a GPU the model runs what it names
-as the reference (`nn.GRU`/`nn.LSTM` over packed batches, `nn.Dropout`, the one-line
-additive score). Tests hold each path equal to its reference, gradients included.
-Why each exists and what it gained are measured in `docs/performance.md`.
+The model files compute as the papers write (`nn.GRU`/`nn.LSTM` over packed batches,
+`nn.Dropout`, `vᵀ tanh(W_s s + W_h h)`). `speed_up(model)`, called once where a model is
+built for a CPU (the entry point does it when the trainer runs on one), swaps the classes
+of some of its modules in place for the subclasses below, which compute the same values
+(tests hold each one equal to the code it replaces, gradients included) faster there.
+Parameters stay where they are, so the state dict and checkpoints are the same either
+way. Why each exists and what it gained are measured in `docs/performance.md`.
 
-- `Dropout`: the mask drawn with `rand_like`, not ATen's slow CPU `bernoulli_`.
-- `bidirectional_gru`: the encoder's bi-GRU without packing, both directions running
-  forwards (the backward one over each sentence reversed within its length).
-- `gru` / `GRULayer`: a GRU layer with a hand-written backward pass (encoder and decoder,
-  training only): a few kernels per step instead of a dozen autograd nodes.
-- `additive_score` / `AdditiveScore`: Bahdanau's score in blocks of query steps, sigma
-  recomputed in backward, so no `(B, T, S, A)` tensor is kept for backward.
+- `Dropout` for `nn.Dropout`: the mask drawn with `rand_like`, not ATen's slow CPU
+  `bernoulli_` (the same distribution, another random stream).
+- `UnpackedGRUEncoder` for the `Encoder` of a GRU (`bidirectional_gru`): no packing, both
+  directions running forwards (the backward one over each sentence reversed within its
+  length).
+- `GRU` for a unidirectional `nn.GRU` (the decoder's): `gru` / `GRULayer`, a GRU layer with
+  a hand-written backward pass, where gradients are recorded (training): a few kernels
+  per step instead of a dozen autograd nodes.
+- `SigmoidAdditiveAttention` for `AdditiveAttention`: `vᵀ tanh(a) = 2 vᵀ σ(2a) − Σv`
+  (`additive_score` / `AdditiveScore`), in blocks of query steps, σ recomputed in
+  backward, so no `(B, T, S, A)` tensor is kept for backward; ATen's CPU tanh is also
+  much slower than its sigmoid. Equal to the tanh form up to rounding.
 """
 
 from __future__ import annotations
@@ -20,24 +27,80 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ablate.models.attention import AdditiveAttention
+from ablate.models.seq2seq import Encoder, merge_directions
 
-def runs_here(x: torch.Tensor) -> bool:
-    """Whether `x` is on a CPU, so that the paths of this module apply to it."""
-    return x.device.type == "cpu"
+
+def speed_up(model: nn.Module) -> nn.Module:
+    """Swap the CPU paths of this module into `model`, in place; returns `model`.
+
+    Only modules of exactly the plain classes are swapped (a user's subclass keeps its
+    own code), parameters and buffers stay as they are, and a second call changes
+    nothing. Every swapped module computes the values its plain class computes.
+    """
+    for module in model.modules():
+        fast = _fast_class(module)
+        if fast is not None:
+            module.__class__ = fast
+    return model
+
+
+def _fast_class(module: nn.Module) -> type[nn.Module] | None:
+    """The CPU path that replaces `module`'s class, or None."""
+    cls = type(module)
+    if cls is nn.Dropout and not module.inplace:
+        return Dropout
+    if cls is Encoder and type(module.rnn) is nn.GRU:
+        return UnpackedGRUEncoder
+    if cls is nn.GRU and module.batch_first and module.bias and not module.bidirectional:
+        return GRU
+    if cls is AdditiveAttention:
+        return SigmoidAdditiveAttention
+    return None
 
 
 class Dropout(nn.Dropout):
-    """`nn.Dropout` that draws its mask with `rand_like` on a CPU.
+    """`nn.Dropout` with its mask drawn by `rand_like`.
 
     The same distribution: each unit kept with probability 1 − p and scaled by
-    1 / (1 − p). ATen's CPU `bernoulli_` is slow; elsewhere this is `nn.Dropout` itself.
+    1 / (1 − p). ATen's CPU `bernoulli_` is slow.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0 or not runs_here(x):
+        if not self.training or self.p == 0.0:
             return super().forward(x)
         keep = torch.rand_like(x) >= self.p
         return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+
+class UnpackedGRUEncoder(Encoder):
+    """`Encoder` over a GRU, without packing (`bidirectional_gru`)."""
+
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor):
+        x = self.dropout(self.embedding(src))  # (B, S, E)
+        states, final = bidirectional_gru(self.rnn, x, src_len.to(x.device), self.training)
+        return states, merge_directions(final)  # (B, S, H)
+
+
+class GRU(nn.GRU):
+    """`nn.GRU` (unidirectional, batch-first) through `gru` where gradients are recorded:
+    its forward + backward is faster this way on a CPU (decoding, one step at a time
+    without gradients, is not)."""
+
+    def forward(self, input, hx=None):
+        if torch.is_grad_enabled() and isinstance(input, torch.Tensor) and hx is not None:
+            return gru(self, input, hx)
+        return super().forward(input, hx)
+
+
+class SigmoidAdditiveAttention(AdditiveAttention):
+    """`AdditiveAttention` through `additive_score`: `2 vᵀ σ(2 W_s s + 2 (W_h h + b)) − Σv`."""
+
+    def prepare(self, keys):
+        return 2 * self.W_h(keys)  # (B, S, A), doubled for the sigmoid form
+
+    def score(self, query, prepared):
+        return additive_score(2 * self.W_s(query), prepared, self.v.weight[0])  # (B, T, S)
 
 
 def bidirectional_gru(rnn: nn.GRU, x: torch.Tensor, lengths: torch.Tensor, training: bool):

@@ -31,9 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ablate.models import cpu
 from ablate.models.attention import AttentionConfig, build_attention
-from ablate.models.cpu import Dropout
 
 
 def _steps(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -78,20 +76,12 @@ class Decoder(nn.Module):
         self.attention = build_attention(attention, hidden)
         self.W_c = nn.Linear(output_input, hidden, bias=False)
         self.W_o = nn.Linear(hidden, vocab_size)
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
 
     def start(self, state):
         """The decoder's state before the first step, from the RNN's (the bridged
         encoder state)."""
         return state
-
-    def run_rnn(self, x: torch.Tensor, state):
-        """`self.rnn(x, state)`: outputs `(B, T, H)` and the new RNN state."""
-        if isinstance(self.rnn, nn.GRU) and cpu.runs_here(x) and torch.is_grad_enabled():
-            # nn.GRU's values; its forward + backward is faster this way on a CPU (decoding,
-            # one step at a time without gradients, is not).
-            return cpu.gru(self.rnn, x, state)
-        return self.rnn(x, state)
 
 
 class LuongDecoder(Decoder):
@@ -150,7 +140,7 @@ class LuongDecoder(Decoder):
         """
         x = self.dropout(self.embedding(y_prev))  # (B, T, E)
         if not self.input_feeding:
-            s, state = self.run_rnn(x, state)  # (B, T, H)
+            s, state = self.rnn(x, state)  # (B, T, H)
             context, weights = self.attention(s, keys, mask, final, prepared)  # (B,T,H), (B,T,S)
             out = torch.tanh(self.W_c(torch.cat([s, context], dim=-1)))  # (B, T, H)
             return self.W_o(self.dropout(out)), weights, state  # (B, T, V)
@@ -160,7 +150,7 @@ class LuongDecoder(Decoder):
         outs, weights = [], []
         for t in range(x.shape[1]):
             step_in = torch.cat([x[:, t : t + 1], feed.transpose(0, 1)], dim=-1)  # (B, 1, E+H)
-            s, rnn_state = self.run_rnn(step_in, rnn_state)  # (B, 1, H)
+            s, rnn_state = self.rnn(step_in, rnn_state)  # (B, 1, H)
             context, w = self.attention(s, keys, mask, final, prepared)  # (B,1,H), (B,1,S)
             out = torch.tanh(self.W_c(torch.cat([s, context], dim=-1)))  # (B, 1, H): h̃_t
             outs.append(out)
@@ -219,7 +209,7 @@ class BahdanauDecoder(Decoder):
             s_prev = h[-1][:, None]  # (B, 1, H): the top layer's s_{t-1}, the query
             context, w = self.attention(s_prev, keys, mask, final, prepared)  # (B,1,H), (B,1,S)
             x_t = x[:, t : t + 1]  # (B, 1, E)
-            _, state = self.run_rnn(torch.cat([x_t, context], dim=-1), state)
+            _, state = self.rnn(torch.cat([x_t, context], dim=-1), state)
             outs.append(torch.cat([s_prev, x_t, context], dim=-1))  # (B, 1, 2H + E)
             weights.append(w)
         out = torch.tanh(self.W_c(torch.cat(outs, dim=1)))  # (B, T, H): t_t

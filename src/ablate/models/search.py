@@ -1,28 +1,31 @@
-"""Decoding a trained `Seq2Seq`: batched greedy and beam search.
+"""Decoding: batched greedy and beam search, for any `ablate.models.protocol.StepDecoder`.
 
-Both advance every live sentence in one decoder call per step, carrying the decoder's
-state (its RNN state, and with input feeding the attentional vector `h̃_{t-1}`), and
-drop a sentence from the work as soon as it is finished (`drop_finished`), so later
-steps only pay for the live ones. Both stop at `max_len` output tokens, by default
-`max_output_len(S)`.
+Search knows a model through the decoder-step protocol alone (`start`, `step`,
+`reorder`, `select`, the special token ids and `vocab_size`), so every family that
+implements it — the RNN encoder–decoder, a Transformer — shares this code.
+
+Both advance every live sentence in one `step` call per output token, carrying the
+model's state, and drop a sentence from the work as soon as it is finished (`select`
+on the memory, `reorder` on the state), so later steps only pay for the live ones. Both
+stop at `max_len` output tokens, by default `max_output_len(S)`.
 
 - `greedy` takes the most likely token at every step;
 - `beam_search` (Sutskever et al. 2014, §3.2) keeps the K best prefixes of every
-  sentence, advancing all sentences × beams in one decoder call per step. A hypothesis
+  sentence, advancing all sentences × beams in one step call. A hypothesis
   ends when it emits EOS, scored `log p(y | x) / |y|^α` (`|y|` counts the EOS,
   α = `length_penalty`, 0 = no normalisation; fairseq's `--lenpen`, of which Wu et al.
   2016, §7, use a smoothed variant); a sentence is done when K of its hypotheses have
   ended, or at the step cap. With K = 1 it computes exactly what `greedy` computes.
+
+The decoding settings are checked once, where a run starts (`check_decoding`), not at
+every call.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import torch
 
-if TYPE_CHECKING:
-    from ablate.models.seq2seq import Seq2Seq
+from ablate.models.protocol import StepDecoder
 
 # Output tokens a decoder may emit for a source of S tokens: 2 S + MAX_LEN_EXTRA. Twice the
 # source leaves room for one-to-many words; the extra lets very short sources grow.
@@ -49,63 +52,8 @@ def check_decoding(beam_size: int, length_penalty: float) -> None:
         )
 
 
-class Source(NamedTuple):
-    """What every decoder step reads about its sentences, one row per hypothesis; the
-    decoder's arguments after the state, in its order."""
-
-    keys: torch.Tensor  # (b, S, H)
-    mask: torch.Tensor  # (b, S)
-    final: torch.Tensor  # (b, H)
-    prepared: torch.Tensor  # (b, S, ·) attention.prepare(keys), kept across steps
-
-
-def encode_source(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor):
-    """The `Source` of a batch and the decoder's first state."""
-    keys, mask, final, state = model.encode(src, src_len)
-    prepared = model.decoder.attention.prepare(keys)  # once, not at every step
-    return Source(keys, mask, final, prepared), state
-
-
-def drop_finished(keep: torch.Tensor, source: Source, *rows: torch.Tensor, beams: int = 1):
-    """Drop finished sentences so later steps only pay for the live ones.
-
-    Args:
-        keep: `(b,)` bool, True for the sentences still decoding.
-        source: the sentences' `Source`, `beams` rows per sentence.
-        rows: more tensors with one row per sentence.
-        beams: rows per sentence in `source`.
-
-    Returns:
-        `source` and each of `rows`, at the kept sentences.
-    """
-    source_rows = keep.repeat_interleave(beams)
-    return (Source(*(x[source_rows] for x in source)), *(x[keep] for x in rows))
-
-
-def repeat_rows(x: torch.Tensor, k: int, dim: int = 0) -> torch.Tensor:
-    """Every entry along `dim` repeated `k` times in a row (`x0 x0 x1 x1 …` for k = 2).
-
-    For k = 1 this is `x` itself (a view, same strides), so that beam search with one
-    beam feeds the decoder exactly the tensors greedy decoding feeds it.
-    """
-    shape = x.shape
-    x = x.unsqueeze(dim + 1).expand(*shape[: dim + 1], k, *shape[dim + 1 :])
-    return x.reshape(*shape[:dim], -1, *shape[dim + 1 :])
-
-
-def index_state(state, rows: torch.Tensor):
-    """The decoder state at batch rows `rows` (indices, or a bool mask over the batch):
-    the RNN's `(L, B, H)`, or a tuple of tensors with the batch on dimension 1 (an
-    LSTM's pair; with input feeding, `h̃_{t-1}` `(1, B, H)` too; `ablate.models.decoder`)."""
-    if rows.dtype == torch.bool:
-        rows = rows.nonzero()[:, 0]
-    if isinstance(state, tuple):
-        return tuple(h.index_select(1, rows) for h in state)
-    return state.index_select(1, rows)
-
-
 @torch.no_grad()
-def greedy(model: Seq2Seq, src, src_len, max_len: int | None = None):
+def greedy(model: StepDecoder, src, src_len, max_len: int | None = None):
     """Batched greedy decoding.
 
     Args:
@@ -115,32 +63,33 @@ def greedy(model: Seq2Seq, src, src_len, max_len: int | None = None):
 
     Returns:
         tokens `(B, T)` (EOS not included, padded with `pad_id`) and weights `(B, T, S)`
-        (None where the attention has none, as `none`).
+        (None where the model has none, as `attention=none`).
     """
     B, S = src.shape
     max_len = max_len or max_output_len(S)
-    source, state = encode_source(model, src, src_len)
+    memory, state = model.start(src, src_len)
     tokens = src.new_full((B, max_len), model.pad_id)
     weights = None  # (B, max_len, S), from the first step that returns weights
     lengths = src.new_full((B,), max_len)
     active = torch.arange(B, device=src.device)  # rows still decoding
     y = src.new_full((B, 1), model.bos_id)
     for t in range(max_len):
-        logits, w, state = model.decoder(y, state, *source)
-        y = logits.argmax(-1)  # (b, 1)
+        logits, w, state = model.step(memory, state, y)  # (b, V), (b, S)
+        y = logits.argmax(-1, keepdim=True)  # (b, 1)
         tokens[active, t] = y[:, 0]
         if w is not None:
             if weights is None:
-                weights = source.keys.new_zeros((B, max_len, S))
-            weights[active, t] = w[:, 0]
+                weights = w.new_zeros((B, max_len, S))
+            weights[active, t] = w
         done = y[:, 0] == model.eos_id
         if done.any():
             lengths[active[done]] = t
             keep = ~done
             if not keep.any():
                 break
-            source, active, y = drop_finished(keep, source, active, y)
-            state = index_state(state, keep)
+            rows = keep.nonzero()[:, 0]  # drop the finished: later steps pay for the live
+            memory, state = model.select(memory, rows), model.reorder(state, rows)
+            active, y = active[rows], y[rows]
     T = int(lengths.max()) if B else 0
     positions = torch.arange(max_len, device=src.device)[None, :]
     tokens = tokens.masked_fill(positions >= lengths[:, None], model.pad_id)[:, :T]
@@ -152,14 +101,14 @@ def greedy(model: Seq2Seq, src, src_len, max_len: int | None = None):
 
 @torch.no_grad()
 def beam_search(
-    model: Seq2Seq,
+    model: StepDecoder,
     src,
     src_len,
     beam_size: int = 5,
     max_len: int | None = None,
     length_penalty: float = 1.0,
 ):
-    """Batched beam search: one decoder call per step for every beam of every sentence.
+    """Batched beam search: one step call per output token for every beam of every sentence.
 
     At each step every live beam proposes its `2K` most likely next tokens; of the
     `2K` best (beam score + log-probability) per sentence, an EOS among the first K
@@ -182,27 +131,23 @@ def beam_search(
 
     Returns:
         tokens `(B, T)` of the chosen hypotheses (EOS not included, padded with
-        `pad_id`) and their weights `(B, T, S)` (None where the attention has none), as
+        `pad_id`) and their weights `(B, T, S)` (None where the model has none), as
         `greedy`.
     """
-    check_decoding(beam_size, length_penalty)
     B, S = src.shape
-    K, V = beam_size, model.decoder.W_o.out_features
+    K, V = beam_size, model.vocab_size
     device = src.device
     max_len = max_len or max_output_len(S)
     n = min(2 * K, V)  # candidates per beam
     c = 2 * K  # candidates per sentence (K·n >= 2K since V >= 2)
-    source, state = encode_source(model, src, src_len)
-    # Rows are sentence-major, (B·K, …). The beams of a sentence share its `Source`, so
-    # reordering beams never moves it: only dropping a finished sentence does.
-    source = Source(*(repeat_rows(x, K) for x in source))
-    state = (
-        tuple(repeat_rows(h, K, 1) for h in state)
-        if isinstance(state, tuple)
-        else repeat_rows(state, K, 1)
-    )
-    score = source.keys.new_full((B, K), float("-inf"))  # (B, K) log-prob sum of each beam
-    score[:, 0] = 0.0  # the K beams start as one: only the first may extend
+    memory, state = model.start(src, src_len)
+    # Rows are sentence-major, (B·K, …). The beams of a sentence share its memory, so
+    # reordering beams never moves it: only dropping a finished sentence does. One beam
+    # keeps the sentences' own rows, so that the steps are greedy's exactly.
+    if K > 1:
+        rows = torch.arange(B, device=device).repeat_interleave(K)
+        memory, state = model.select(memory, rows), model.reorder(state, rows)
+    score = None  # (B, K) log-prob sum of each beam, in the log-probabilities' dtype
     y = src.new_full((B * K, 1), model.bos_id)
     live = torch.arange(B, device=device)  # sentences still decoding
     # Back-pointers rather than every beam's history copied at every step: beam k
@@ -212,14 +157,13 @@ def beam_search(
     parent_at = src.new_zeros((B, max_len, K))
     weights_at = None  # (B, max_len, K, S), from the first step that returns weights
     # Only the best ended hypothesis per sentence is kept, and how many ended.
-    best = source.keys.new_full((B,), float("-inf"))  # its normalised score
+    best = None  # (B,) its normalised score
     best_len = src.new_full((B,), max_len)  # its length without EOS
     best_beam = src.new_zeros((B,))  # the beam after step best_len - 1 it extends
     ended = src.new_zeros((B,))
     rank = torch.arange(c, device=device)
     for t in range(max_len):
-        logits, w, state = model.decoder(y, state, *source)
-        logits = logits[:, 0]  # (b·K, V)
+        logits, w, state = model.step(memory, state, y)  # (b·K, V), (b·K, S)
         b = live.numel()
         top, token = logits.topk(n)  # (b·K, n)
         # topk orders tied logits arbitrarily; greedy's argmax takes the lower id.
@@ -229,6 +173,10 @@ def beam_search(
         # The top logits minus logsumexp: their log-probabilities, in the same order
         # as the logits (a full log_softmax could round near-ties into ties).
         logp = top - logits.logsumexp(-1, keepdim=True)  # (b·K, n)
+        if score is None:
+            score = logp.new_full((B, K), float("-inf"))
+            score[:, 0] = 0.0  # the K beams start as one: only the first may extend
+            best = logp.new_full((B,), float("-inf"))
         cand = (score[:, :, None] + logp.view(b, K, n)).view(b, K * n)
         # Stable: equal scores keep beam order, then the order above.
         cand, order = cand.sort(descending=True, stable=True)
@@ -257,7 +205,7 @@ def beam_search(
         parent_at[live, t] = parent
         if w is not None:
             if weights_at is None:
-                weights_at = source.keys.new_zeros((B, max_len, K, S))
+                weights_at = w.new_zeros((B, max_len, K, S))
             weights_at[live, t] = w.view(b, K, S)
         rows = torch.arange(b, device=device)[:, None] * K + parent  # (b, K) rows extended
         y = token.reshape(b * K, 1)
@@ -266,16 +214,17 @@ def beam_search(
             keep = ~done
             if not keep.any():
                 break
-            source, live, score, rows, y = drop_finished(
-                keep, source, live, score, rows, y.view(b, K), beams=K
-            )
+            # Drop the finished sentences, their K rows of memory with them.
+            memory = model.select(memory, keep.repeat_interleave(K).nonzero()[:, 0])
+            kept = keep.nonzero()[:, 0]
+            live, score, rows, y = live[kept], score[kept], rows[kept], y.view(b, K)[kept]
             y = y.view(-1, 1)
-        state = index_state(state, rows.flatten())
+        state = model.reorder(state, rows.flatten())
     # Sentences where no hypothesis ended keep best_len = max_len and best_beam = 0:
     # the best live beam (beams stay sorted by score).
     T = int(best_len.max()) if B else 0
     tokens = src.new_full((B, T), model.pad_id)
-    weights = None if weights_at is None else source.keys.new_zeros((B, T, S))
+    weights = None if weights_at is None else weights_at.new_zeros((B, T, S))
     batch, beam = torch.arange(B, device=device), best_beam
     for t in range(T - 1, -1, -1):  # follow the back-pointers
         on = t < best_len  # (B,) whose hypothesis has a token at step t
@@ -288,7 +237,7 @@ def beam_search(
 
 
 def decode(
-    model: Seq2Seq,
+    model: StepDecoder,
     src,
     src_len,
     beam_size: int = 1,
@@ -297,7 +246,6 @@ def decode(
 ):
     """Greedy decoding for `beam_size=1`, beam search otherwise; arguments and return
     values as `beam_search`."""
-    check_decoding(beam_size, length_penalty)
     if beam_size == 1:
         return greedy(model, src, src_len, max_len)
     return beam_search(model, src, src_len, beam_size, max_len, length_penalty)

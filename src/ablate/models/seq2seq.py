@@ -14,25 +14,37 @@ input feeding, so that teacher forcing needs no loop over time):
 or with Luong's input feeding (§3.3), or Bahdanau et al. 2015's (App. A.2.2), both of
 which teacher-force one step at a time.
 
-Without those, teacher forcing runs the decoder RNN over the whole target at once and
-computes every attention score in one batched product. Decoding (`greedy`,
-`beam_search`) lives in `ablate.models.search`. On a CPU a few lines take a faster path
-to the same values (`ablate.models.cpu`: the GRUs, dropout); on a GPU the code below
-runs as written.
+Without those, teacher forcing (`forward`) runs the decoder RNN over the whole target at
+once and computes every attention score in one batched product.
+
+`Seq2Seq` is a `ablate.models.protocol.StepDecoder`, which is all that decoding
+(`ablate.models.search`) knows of it:
+
+- `start` encodes: the memory is a `Memory` — the encoder states `keys` `(B, S, H)`,
+  the source `mask` `(B, S)`, the top layer's `final` state `(B, H)` (the fixed context
+  of `attention=none`) and `prepared`, `attention.prepare(keys)`, computed once, not at
+  every step; the state is the decoder's (`ablate.models.decoder`): the RNN's
+  `(L, B, H)` (a pair for an LSTM), with input feeding `h̃_{t-1}` `(1, B, H)` too.
+- `step` is one decoder step (`T = 1`) on that memory and state;
+- `reorder` takes the state's rows on its batch dimension (1), `select` the memory's on
+  its (0).
+
+This file computes as the papers write, on every device. On a CPU,
+`ablate.models.cpu.speed_up(model)` swaps faster code for the same values into the
+built model (the entry point calls it when a run is on a CPU).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ablate.data.vocab import Vocab
-from ablate.models import cpu, search
 from ablate.models.attention import AttentionConfig, attention_record
-from ablate.models.cpu import Dropout
 from ablate.models.decoder import DECODER_CHOICES, DECODERS
-from ablate.models.search import check_decoding  # noqa: F401  (imported from here)
 
 RNN_CHOICES = ("gru", "lstm")
 
@@ -67,36 +79,42 @@ class Encoder(nn.Module):
             bidirectional=True,
             dropout=dropout if layers > 1 else 0.0,
         )
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
 
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor):
         """Encode a padded batch.
 
         Args:
             src: `(B, S)` token ids.
             src_len: `(B,)` true lengths (on CPU or the device).
-            packed: run the RNN over a packed batch even where the unpacked path applies
-                (the same values; the benchmark's tutorial-style reference uses it).
 
         Returns:
             states `(B, S, H)` and the final state: `(L, B, H)` for a GRU, a pair of them
             for an LSTM (forward and backward directions concatenated per layer).
         """
         x = self.dropout(self.embedding(src))  # (B, S, E)
-        if not packed and isinstance(self.rnn, nn.GRU) and cpu.runs_here(x):
-            states, final = cpu.bidirectional_gru(self.rnn, x, src_len.to(x.device), self.training)
-        else:
-            x_packed = pack_padded_sequence(
-                x, src_len.cpu(), batch_first=True, enforce_sorted=False
-            )
-            out, final = self.rnn(x_packed)
-            states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        x_packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, final = self.rnn(x_packed)
+        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        return states, merge_directions(final)  # (B, S, H)
 
-        def merge(h):  # (2L, B, H/2) → (L, B, H): concatenate the two directions per layer
-            return torch.cat([h[0::2], h[1::2]], dim=-1)
 
-        final = tuple(merge(h) for h in final) if isinstance(final, tuple) else merge(final)
-        return states, final  # (B, S, H)
+def merge_directions(final):
+    """A bidirectional RNN's final state `(2L, B, H/2)` (a pair of them for an LSTM) as
+    `(L, B, H)`: the two directions of each layer concatenated."""
+    if isinstance(final, tuple):
+        return tuple(merge_directions(h) for h in final)
+    return torch.cat([final[0::2], final[1::2]], dim=-1)
+
+
+class Memory(NamedTuple):
+    """What every decoder step reads about its sentences (the protocol's memory), one row
+    per hypothesis; the decoder's arguments after the state, in its order."""
+
+    keys: torch.Tensor  # (B, S, H) encoder states, also the values
+    mask: torch.Tensor  # (B, S) True on real source tokens
+    final: torch.Tensor  # (B, H) the encoder's top layer final state
+    prepared: torch.Tensor  # (B, S, ·) attention.prepare(keys), kept across steps
 
 
 class Seq2Seq(nn.Module):
@@ -174,23 +192,43 @@ class Seq2Seq(nn.Module):
             eos_id=eos_id,
         )
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.vocab_size = tgt_vocab_size
         self.encoder = Encoder(src_vocab_size, embed, hidden, layers, rnn, dropout, pad_id)
         self.bridge = nn.Linear(hidden, hidden)
         self.decoder = DECODERS[decoder](
             tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id, attention, input_feeding
         )
 
-    def encode(self, src: torch.Tensor, src_len: torch.Tensor, packed: bool = False):
-        """Keys `(B, S, H)`, mask `(B, S)`, final state `(B, H)`, the decoder's first state
-        (see `ablate.models.decoder`).
-
-        `packed`: see `Encoder.forward`."""
-        keys, final = self.encoder(src, src_len, packed)
-        mask = src != self.pad_id  # (B, S)
+    def start(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[Memory, object]:
+        """Encode `src` `(B, S)` of lengths `src_len` `(B,)`: the `Memory` and the decoder's
+        first state (the bridged final encoder state, `tanh(W_b h_final)`; see
+        `ablate.models.decoder`)."""
+        keys, final = self.encoder(src, src_len)  # (B, S, H)
         h = final[0] if isinstance(final, tuple) else final  # (L, B, H)
         init = torch.tanh(self.bridge(h))
         state = (init, torch.zeros_like(init)) if isinstance(final, tuple) else init
-        return keys, mask, h[-1], self.decoder.start(state)
+        prepared = self.decoder.attention.prepare(keys)  # once, not at every step
+        memory = Memory(keys, src != self.pad_id, h[-1], prepared)
+        return memory, self.decoder.start(state)
+
+    def step(self, memory: Memory, state, y_prev: torch.Tensor):
+        """One decoder step for every row: `y_prev` `(b, 1)`.
+
+        Returns:
+            logits `(b, V)`, weights `(b, S)` (None for `none`), the next state.
+        """
+        logits, weights, state = self.decoder(y_prev, state, *memory)  # (b, 1, V), (b, 1, S)
+        return logits[:, 0], None if weights is None else weights[:, 0], state
+
+    def reorder(self, state, rows: torch.Tensor):
+        """The decoder state at rows `rows` `(b',)` of its batch dimension (1)."""
+        if isinstance(state, tuple):
+            return tuple(h.index_select(1, rows) for h in state)
+        return state.index_select(1, rows)
+
+    def select(self, memory: Memory, rows: torch.Tensor) -> Memory:
+        """The memory at rows `rows` `(b',)`."""
+        return Memory(*(x.index_select(0, rows) for x in memory))
 
     def forward(self, src, src_len, tgt_in):
         """Teacher-forced logits for every target position (at once, but for input
@@ -202,32 +240,6 @@ class Seq2Seq(nn.Module):
         Returns:
             logits `(B, T, V)` and attention weights `(B, T, S)` (None for `none`).
         """
-        keys, mask, final, state = self.encode(src, src_len)
-        logits, weights, _ = self.decoder(tgt_in, state, keys, mask, final)
+        memory, state = self.start(src, src_len)
+        logits, weights, _ = self.decoder(tgt_in, state, *memory)
         return logits, weights
-
-    def greedy(self, src, src_len, max_len: int | None = None):
-        """Batched greedy decoding: `ablate.models.search.greedy`."""
-        return search.greedy(self, src, src_len, max_len)
-
-    def beam_search(
-        self,
-        src,
-        src_len,
-        beam_size: int = 5,
-        max_len: int | None = None,
-        length_penalty: float = 1.0,
-    ):
-        """Batched beam search: `ablate.models.search.beam_search`."""
-        return search.beam_search(self, src, src_len, beam_size, max_len, length_penalty)
-
-    def decode(
-        self,
-        src,
-        src_len,
-        beam_size: int = 1,
-        length_penalty: float = 1.0,
-        max_len: int | None = None,
-    ):
-        """Greedy decoding for `beam_size=1`, beam search otherwise (`search.decode`)."""
-        return search.decode(self, src, src_len, beam_size, length_penalty, max_len)
