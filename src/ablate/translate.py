@@ -19,6 +19,7 @@ from ablate import checkpoints
 from ablate.console import console
 from ablate.data.subword import Subword
 from ablate.data.vocab import Vocab
+from ablate.models import search
 from ablate.models.seq2seq import Seq2Seq
 from ablate.outputs import save_figure
 from ablate.plots import alignment_figure
@@ -54,10 +55,10 @@ class Translator:
 
 
 def load(path: str | Path) -> Translator:
-    """The model, vocabularies and subword models saved in an ablate checkpoint."""
+    """The model, vocabularies and subword models saved in an ablate checkpoint (of
+    either layout: `ablate.checkpoints.data_state`)."""
     ckpt = checkpoints.read(path)
-    meta = ckpt["ablate"]
-    model = Seq2Seq(**meta["model"])
+    model = Seq2Seq(**ckpt["ablate"]["model"])
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     try:
         model.load_state_dict(state)
@@ -67,11 +68,12 @@ def load(path: str | Path) -> Translator:
             f"{path}: its weights do not fit its model settings ({detail}); use a "
             f"checkpoint written by an ablate run"
         ) from None
-    subword = meta.get("subword") or {}
+    data = checkpoints.data_state(ckpt)
+    subword = data["subword"]
     return Translator(
         model.eval(),
-        Vocab.from_state_dict(meta["src_vocab"]),
-        Vocab.from_state_dict(meta["tgt_vocab"]),
+        Vocab.from_state_dict(data["src_vocab"]),
+        Vocab.from_state_dict(data["tgt_vocab"]),
         *(Subword.from_state_dict(subword[k]) if subword.get(k) else None for k in ("src", "tgt")),
     )
 
@@ -86,7 +88,8 @@ def translate(translator: Translator, sentence: str, beam_size: int = 1):
     src = translator.tokens(sentence)
     if not src:
         raise ValueError("nothing to translate: give a sentence")
-    tokens, weights = translator.model.decode(
+    tokens, weights = search.decode(
+        translator.model,
         torch.tensor([translator.src_vocab.encode(src)]),
         torch.tensor([len(src)]),
         beam_size=beam_size,
