@@ -61,18 +61,15 @@ def run(
     resume_from = checkpoints.resume_path(run_dir, cfg.resume, cfg.ckpt_path, required=not in_sweep)
     set_up(cfg.threads, cfg.seed)
 
-    corpus = plugins.build(cfg.dataset, "dataset", choices.get("dataset"), Corpus)
-    settings = OmegaConf.to_container(cfg.dataset, resolve=True)
-    data = Seq2SeqData(corpus, cfg.data.batch_size, cfg.data.min_freq, cfg.seed, dataset=settings)
-    lengths = [len(p.src_words) for p in corpus.test]
-    buckets = make_buckets(**OmegaConf.to_container(cfg.buckets), lengths=lengths)
+    data = build_data(cfg, choices.get("dataset"))
+    corpus = data.corpus
     model = build_model(cfg, data, choices.get("attention"))
     if resume_from:
         checkpoints.check_fits(resume_from, model.config, data.state_dict())
         console.print(checkpoints.resuming(resume_from, run_dir))
     system = Seq2SeqSystem(
         model,
-        Scorer.from_corpus(corpus, buckets),
+        build_scorer(cfg, corpus),
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler),
         decode=instantiate(cfg.decode),
@@ -126,6 +123,23 @@ def set_up(threads: int | None, seed: int) -> None:
     if threads:
         torch.set_num_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
+
+
+def build_data(cfg: DictConfig, choice: str | None) -> Seq2SeqData:
+    """The `dataset` option's corpus with its vocabularies and loaders; the dataset's
+    settings go with it into checkpoints."""
+    corpus = plugins.build(cfg.dataset, "dataset", choice, Corpus)
+    settings = OmegaConf.to_container(cfg.dataset, resolve=True)
+    return Seq2SeqData(corpus, cfg.data.batch_size, cfg.data.min_freq, cfg.seed, dataset=settings)
+
+
+def build_scorer(cfg: DictConfig, corpus: Corpus) -> Scorer:
+    """What the run scores against: the corpus's valid and test pairs, in the `buckets`
+    option's source-length buckets (quantile ones from the test lengths)."""
+    lengths = [len(p.src_words) for p in corpus.test]
+    return Scorer.from_corpus(
+        corpus, make_buckets(**OmegaConf.to_container(cfg.buckets), lengths=lengths)
+    )
 
 
 def build_model(cfg: DictConfig, data: Seq2SeqData, choice: str | None) -> nn.Module:
