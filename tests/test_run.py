@@ -148,7 +148,7 @@ def test_run_dir_contract(tmp_path):
     assert (d / "csv" / "metrics.csv").exists()  # the logger=csv smoke run
 
 
-def test_no_attention_has_no_alignment(tmp_path):
+def test_no_attention_has_no_alignment(tmp_path, no_png):
     results = _run(tmp_path, ["attention=none", "logger=none"])
     assert results.scores.alignment is None and results.scores.alignment_by_jump is None
     assert not list((tmp_path / "run" / "plots").glob("alignment_*.png"))

@@ -147,7 +147,7 @@ def test_other_lightning_lines_pass():
         assert LightningChatter().filter(record)
 
 
-def test_a_run_prints_no_lightning_chatter(tmp_path, capfd, one_thread):
+def test_a_run_prints_no_lightning_chatter(tmp_path, capfd, one_thread, no_png):
     run(compose([*TINY, "logger=none"]), tmp_path / "run")
     out = "".join(capfd.readouterr())
     assert "bucket" in out  # the run's own table
