@@ -35,7 +35,8 @@ from ablate.results import (
     write_hypotheses,
     write_results,
 )
-from ablate.system import Seq2SeqSystem
+from ablate.scoring import Scorer
+from ablate.system import Seq2SeqSystem, TestOutputs
 
 # The corpus facts a run reports (`RunResults.data`), where the dataset has them.
 DATA_FACTS = ("dropped", "drop_reasons", "deduplicated", "missing", "subword")
@@ -70,12 +71,8 @@ class RunOutputs:
         logger: Logger | None,
         in_sweep: bool,
     ):
-        self.run_dir, self.corpus, self.attention, self.seed = (
-            Path(run_dir),
-            corpus,
-            attention,
-            seed,
-        )
+        self.run_dir, self.corpus = Path(run_dir), corpus
+        self.attention, self.seed = attention, seed
         self.logger, self.in_sweep = logger, in_sweep
 
     def complete(self, system: Seq2SeqSystem, trainer: pl.Trainer) -> RunResults:
@@ -106,6 +103,14 @@ class RunOutputs:
             best_checkpoint=trainer.checkpoint_callback.best_model_path,
         )
         write_hypotheses(self.run_dir / HYPOTHESES, scorer.rows(hypotheses))
+        images = self._figures(test, scorer)
+        write_results(self.run_dir, results)
+        tracking.log_test(self.logger, test.scores, images)
+        return results
+
+    def _figures(self, test: TestOutputs, scorer: Scorer) -> dict[str, Path]:
+        """Write the BLEU-by-length plot and the three example sentences' attention (their
+        heatmaps and matrices); return the images by their tracker name."""
         plots = self.run_dir / "plots"
         buckets = [dataclasses.asdict(b) for b in test.scores.buckets]
         title = f"{self.corpus.name}: BLEU by source length"
@@ -121,7 +126,7 @@ class RunOutputs:
             if weights is None:  # attention=none has no weights to draw
                 continue
             src = list(scorer.test[i].src)
-            hyp = (hypotheses[i] + ["</s>"])[: weights.shape[0]]
+            hyp = (test.decoded[i].tokens + ["</s>"])[: weights.shape[0]]
             title = f"{self.attention} · {tag} ({len(src)} tokens)"
             images[f"test/alignment/{tag}"] = save_figure(
                 alignment_figure(weights, src, hyp, title=title), plots / f"alignment_{tag}.png"
@@ -134,9 +139,7 @@ class RunOutputs:
             }
         if examples:  # the raw matrices, so a sweep report can put variants side by side
             write_alignment_examples(self.run_dir, examples)
-        write_results(self.run_dir, results)
-        tracking.log_test(self.logger, test.scores, images)
-        return results
+        return images
 
     def stopped(self, trainer: pl.Trainer, status: str, why: str) -> str:
         """Write the record of a run that stopped early (`interrupted` or `diverged`);
