@@ -25,8 +25,9 @@ from rich.table import Table
 
 from ablate.buckets import make_buckets
 from ablate.console import console
-from ablate.evaluate import evaluate
 from ablate.models import search
+from ablate.results import read_results
+from ablate.scoring import score
 from ablate.translate import load
 
 
@@ -65,8 +66,8 @@ def main() -> None:
 
     cfg = OmegaConf.load(args.run_dir / ".hydra" / "config.yaml")
     corpus = instantiate(cfg.dataset)
-    results = json.loads((args.run_dir / "results.json").read_text())
-    ckpt = results.get("best_checkpoint") or args.run_dir / "checkpoints" / "last.ckpt"
+    results = read_results(args.run_dir)
+    ckpt = results.best_checkpoint or args.run_dir / "checkpoints" / "last.ckpt"
     translator = load(ckpt)
     buckets = make_buckets(
         **OmegaConf.to_container(cfg.buckets), lengths=[len(p.src_words) for p in corpus.test]
@@ -77,7 +78,7 @@ def main() -> None:
         for _ in range(args.passes):
             hyps, seconds = decode_all(translator, corpus.test, beam, args.batch)
             times.append(seconds)
-        scores = evaluate(
+        scores = score(
             corpus.test,
             hyps,
             buckets,
@@ -88,14 +89,14 @@ def main() -> None:
         rows.append(
             {
                 "beam": beam,
-                "bleu": scores["bleu"],
+                "bleu": scores.bleu,
                 "sentences_per_s": len(corpus.test) / statistics.median(times),
-                "buckets": {b["label"]: b["bleu"] for b in scores["buckets"] if b["n"]},
+                "buckets": {b.label: b.bleu for b in scores.buckets if b.n},
                 "mean_length": statistics.mean(len(h) for h in hyps),
             }
         )
     table = Table(
-        title=f"{args.run_dir} · {corpus.name} · attention={results['attention']} · "
+        title=f"{args.run_dir} · {corpus.name} · attention={results.attention} · "
         f"{len(corpus.test)} test sentences, batch {args.batch}, "
         f"{args.threads} threads"
     )

@@ -11,6 +11,9 @@ os.environ.pop("WANDB_API_KEY", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
+# A checkpoint of a TINY toy_fr run written before the vocabularies moved into the
+# datamodule's state (they sat in `checkpoint["ablate"]`): older checkpoints must load.
+OLD_CHECKPOINT = ROOT / "tests" / "data" / "old_layout.ckpt"
 
 # Small enough that a run takes a couple of seconds on 2 CPU cores.
 TINY = [
@@ -60,7 +63,20 @@ def no_png(monkeypatch):
     run's time: for tests whose claim is not the figures. tests/test_plots.py, the
     `defaults` and `dataset=…` smoke runs, test_run_dir_contract and the W&B run render
     theirs."""
-    monkeypatch.setattr("ablate.train.save_figure", unrendered)
+    monkeypatch.setattr("ablate.outputs.save_figure", unrendered)
+
+
+@pytest.fixture(scope="session")
+def reverse_ckpt(tmp_path_factory):
+    """`last.ckpt` of a TINY `dataset=reverse` run: the same 30 symbols as `dataset=copy`,
+    so only the data's identity tells the two apart."""
+    from ablate.train import run
+
+    run_dir = tmp_path_factory.mktemp("reverse")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("ablate.outputs.save_figure", unrendered)  # `no_png`, for a session
+        run(compose([*TINY, "logger=none", "dataset=reverse"]), run_dir)
+    return run_dir / "checkpoints" / "last.ckpt"
 
 
 def compose(overrides=()):

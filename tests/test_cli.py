@@ -56,12 +56,12 @@ def tiny_ckpt(tmp_path_factory):
 
     run_dir = tmp_path_factory.mktemp("tiny")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("ablate.train.save_figure", unrendered)  # `no_png`, for a module
+        mp.setattr("ablate.outputs.save_figure", unrendered)  # `no_png`, for a module
         run(compose([*TINY, "logger=none"]), run_dir)
     return run_dir / "checkpoints" / "last.ckpt"
 
 
-def make_files(tmp_path: Path, tiny_ckpt) -> dict[str, Path]:
+def make_files(tmp_path: Path, tiny_ckpt, reverse_ckpt) -> dict[str, Path]:
     """The files the table's `{placeholders}` name."""
     folder_as_file = write_parallel(tmp_path / "folder_as_file")
     (folder_as_file / "train.src").unlink()
@@ -84,16 +84,17 @@ def make_files(tmp_path: Path, tiny_ckpt) -> dict[str, Path]:
         "file": tmp_path / "file",
         "empty_dir": tmp_path / "empty_dir",
         "tiny_ckpt": tiny_ckpt,
+        "reverse_ckpt": reverse_ckpt,
     }
 
 
-def command(case: str, tmp_path: Path, tiny_ckpt) -> list[str]:
+def command(case: str, tmp_path: Path, tiny_ckpt, reverse_ckpt) -> list[str]:
     """The row's example as the arguments of `python -m`: `ablate.translate …`, or
     `ablate` with the example's overrides on top of the tiny settings it does not set."""
     if "GPU" in case and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     example, _ = BAD_INPUTS[case]
-    args = shlex.split(example.format(**make_files(tmp_path, tiny_ckpt)))
+    args = shlex.split(example.format(**make_files(tmp_path, tiny_ckpt, reverse_ckpt)))
     if args[0] == "ablate.translate":
         return args
     given = {a.split("=")[0] for a in args}
@@ -159,7 +160,7 @@ def subprocess_run(args: list[str], timeout=300) -> tuple[int, str]:
     return out.returncode, out.stdout + out.stderr
 
 
-def test_the_readme_lists_the_bad_inputs_of_the_issue():
+def test_the_readme_lists_every_kind_of_bad_input():
     assert len(BAD_INPUTS) >= 25
     assert set(SUBPROCESS_ROWS) <= set(BAD_INPUTS)
     for words in (
@@ -176,24 +177,25 @@ def test_the_readme_lists_the_bad_inputs_of_the_issue():
         "output dir",
         "another model size",
         "another vocabulary",
+        "other data",
     ):
         assert any(words in name for name in BAD_INPUTS), words
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_gets_the_readme_line_and_exit_code_1(
-    tmp_path, tiny_ckpt, capsys, monkeypatch, case
+    tmp_path, tiny_ckpt, reverse_ckpt, capsys, monkeypatch, case
 ):
-    args = command(case, tmp_path, tiny_ckpt)
+    args = command(case, tmp_path, tiny_ckpt, reverse_ckpt)
     assert_one_error_line(*in_process(args, capsys, monkeypatch), BAD_INPUTS[case][1])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", SUBPROCESS_ROWS)
 def test_bad_input_in_a_real_process_gets_the_readme_line_and_exit_code_1(
-    tmp_path, tiny_ckpt, case
+    tmp_path, tiny_ckpt, reverse_ckpt, case
 ):
-    args = command(case, tmp_path, tiny_ckpt)
+    args = command(case, tmp_path, tiny_ckpt, reverse_ckpt)
     assert_one_error_line(*subprocess_run(args), BAD_INPUTS[case][1])
 
 

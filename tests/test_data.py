@@ -7,7 +7,7 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from ablate.data.datamodule import LengthGroupedBatches, Seq2SeqData, collate
+from ablate.data.datamodule import LengthGroupedBatches, Seq2SeqData, collate, mismatch
 from ablate.data.generated import synthetic, toy_fr
 from ablate.data.text import CorpusError, parallel
 from ablate.data.vocab import Vocab
@@ -69,6 +69,30 @@ def test_collate_shapes_and_special_tokens():
         assert batch["tgt_out"][b, n] == Vocab.eos_id
         assert data.tgt_vocab.decode(batch["tgt_out"][b].tolist()) == list(p.tgt)
         assert batch["src_len"][b] == len(p.src)
+
+
+def test_the_datamodule_state_is_plain_and_knows_its_data(tmp_path):
+    import torch
+
+    def data(task, seed=0):
+        corpus = synthetic(task, 40, 8, 8, min_len=2, max_len=6, vocab_size=5, seed=seed)
+        return Seq2SeqData(corpus, batch_size=4, dataset={"task": task, "seed": seed})
+
+    reverse, copy = data("reverse"), data("copy")
+    torch.save(reverse.state_dict(), tmp_path / "state.pt")
+    saved = torch.load(tmp_path / "state.pt", weights_only=True)  # plain values only
+    assert saved == reverse.state_dict() == data("reverse").state_dict()  # deterministic
+    assert saved["subword"] == {"src": None, "tgt": None}
+    assert Vocab.from_state_dict(saved["tgt_vocab"]).itos == reverse.tgt_vocab.itos
+    # The same symbols, so the vocabularies agree; the splits do not.
+    assert copy.state_dict()["src_vocab"] == saved["src_vocab"]
+    assert copy.identity.splits != reverse.identity.splits
+    reverse.load_state_dict(saved)  # its own data: accepted
+    with pytest.raises(ValueError, match=r"other data, dataset reverse \(dataset.task=reverse"):
+        copy.load_state_dict(saved)
+    assert mismatch({**saved, "data": None}, copy.state_dict()) is None  # older: vocab only
+    other = data("reverse", seed=1)  # other sentences, other words: the vocabulary says so
+    assert "another src vocabulary" in mismatch(saved, other.state_dict())
 
 
 def test_toy_fr_is_cached_atomically_and_reused(tmp_path):

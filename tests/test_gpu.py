@@ -13,7 +13,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GP
 @cuda
 def test_gpu_trainer_runs_in_bf16(tmp_path):
     results = run(compose([*TINY, "trainer=gpu", "logger=none"]), tmp_path / "run", choices={})
-    assert results["status"] == "complete"
+    assert results.status == "complete"
 
 
 @cuda

@@ -32,6 +32,6 @@ def test_dot_attention_beats_none_on_reverse(tmp_path):
     bleu = {}
     for attention in ("none", "dot"):
         results = run(compose([*REVERSE, f"attention={attention}"]), tmp_path / attention)
-        assert results["status"] == "complete"
-        bleu[attention] = results["bleu"]
+        assert results.status == "complete"
+        bleu[attention] = results.scores.bleu
     assert bleu["dot"] >= bleu["none"] + 20, bleu

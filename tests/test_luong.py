@@ -153,11 +153,11 @@ def _unrendered(fig, path: Path) -> Path:
 def test_stepwise_decoders_train_and_test_in_a_smoke_run(tmp_path, monkeypatch, overrides):
     """`attention=location` and `attention=local_p` alone: tests/test_run.py, which runs
     every option of every group."""
-    monkeypatch.setattr("ablate.train.save_figure", _unrendered)  # the PNGs: test_run.py
+    monkeypatch.setattr("ablate.outputs.save_figure", _unrendered)  # the PNGs: test_run.py
     cfg = compose([*TINY, "logger=none", *overrides])
     results = run(cfg, tmp_path / "run", choices={})
-    assert results["status"] == "complete" and results["train"]["steps"] == 2
-    assert math.isfinite(results["bleu"]) and results["alignment"] is not None
+    assert results.status == "complete" and results.train["steps"] == 2
+    assert math.isfinite(results.scores.bleu) and results.scores.alignment is not None
 
 
 def test_help_lists_the_new_options_and_keys(monkeypatch, capsys):

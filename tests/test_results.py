@@ -1,4 +1,5 @@
-"""The files a run leaves (ablate.results) and the package's layering."""
+"""The files a run leaves (ablate.results, written through ablate.outputs) and the
+package's layering."""
 
 import ast
 import json
@@ -7,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from ablate.outputs import record_failure
 from ablate.results import (
     RunResults,
     complete_results,
     fingerprint,
     read_hypotheses,
     read_results,
-    record_failure,
     write_hypotheses,
     write_results,
 )
@@ -183,7 +184,8 @@ def test_checkpoints_from_before_attention_components_still_load(tmp_path):
         "attention_dim": 4,
     }
     path = tmp_path / "old.ckpt"
-    torch.save({"ablate": {"model": old}}, path)
+    vocab = {"itos": ["<pad>", "<unk>", "<s>", "</s>"]}
+    torch.save({"ablate": {"model": old, "src_vocab": vocab, "tgt_vocab": vocab}}, path)
     model = read(path)["ablate"]["model"]
     assert "attention_dim" not in model and model["attention"]["dim"] == 4
     assert (model["decoder"], model["input_feeding"]) == ("luong", False)
@@ -206,11 +208,19 @@ def test_resuming_with_another_decoder_is_refused(tmp_path):
         "input_feeding": False,
     }
     path = tmp_path / "last.ckpt"
-    torch.save(
-        {"ablate": {"model": saved, "src_vocab": {"itos": []}, "tgt_vocab": {"itos": []}}}, path
-    )
-    check_fits(path, saved, [], [])
+    data = {"src_vocab": {"itos": []}, "tgt_vocab": {"itos": []}}
+    torch.save({"ablate": {"model": saved, **data}}, path)  # the older layout
+    check_fits(path, saved, data)
     with pytest.raises(CheckpointError, match="model.decoder=luong, this run has model.decoder"):
-        check_fits(path, {**saved, "decoder": "bahdanau"}, [], [])
+        check_fits(path, {**saved, "decoder": "bahdanau"}, data)
     with pytest.raises(CheckpointError, match="model.input_feeding"):
-        check_fits(path, {**saved, "input_feeding": True}, [], [])
+        check_fits(path, {**saved, "input_feeding": True}, data)
+
+
+def test_only_the_results_module_names_the_results_file():
+    """`RunResults.from_json` (through `read_results`) is the one reader of
+    `results.json`, and `ablate.outputs` its one writer: no other module names the file
+    (`scores.py` describes the file's layout; the report reads runs through `results`)."""
+    others = {SRC / "results.py", SRC / "scores.py", *SRC.glob("report/*.py")}
+    naming = [p for p in SRC.rglob("*.py") if p not in others and "results.json" in p.read_text()]
+    assert naming == []

@@ -1,21 +1,33 @@
-"""Every option of every config group composes and runs one fast training step, and a
-run leaves the files DESIGN.md promises."""
+"""Every option of every config group composes and runs one fast training step, a run
+leaves the files docs/design.md promises, and a checkpoint knows the data it was
+trained on."""
 
 import json
 
 import pytest
 from omegaconf import OmegaConf
 
+from ablate.checkpoints import CheckpointError
+from ablate.results import read_results
 from ablate.train import run
 
-from conftest import CONF, TINY, compose, write_multi30k, write_parallel
+from conftest import CONF, OLD_CHECKPOINT, TINY, compose, write_multi30k, write_parallel
 
 # Every option file of every group but trainer=gpu (tests/test_gpu.py, where there is one).
 GROUPS = {
     group: sorted(
         p.stem for p in (CONF / group).glob("*.yaml") if (group, p.stem) != ("trainer", "gpu")
     )
-    for group in ("attention", "dataset", "buckets", "model", "trainer", "logger")
+    for group in (
+        "attention",
+        "dataset",
+        "buckets",
+        "model",
+        "trainer",
+        "optim",
+        "callbacks",
+        "logger",
+    )
 }
 DEFAULTS = {  # conf/config.yaml's defaults list: group -> option
     k: v
@@ -76,10 +88,10 @@ def test_every_option_runs_one_fast_step(tmp_path, request, group, option):
         request.getfixturevalue("no_png")
     cfg = compose(_overrides(tmp_path, group, option))
     results = run(cfg, tmp_path / "run", choices={} if group == "defaults" else {group: option})
-    assert results["status"] == "complete"
-    assert results["train"]["steps"] == 2
+    assert results.status == "complete"
+    assert results.train["steps"] == 2
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert saved["bleu"] == results["bleu"]
+    assert saved["bleu"] == results.scores.bleu
 
 
 def test_run_dir_contract(tmp_path):
@@ -100,7 +112,8 @@ def test_run_dir_contract(tmp_path):
         "status",
     ):
         assert key in saved, key
-    assert saved == json.loads(json.dumps(results))
+    assert saved == json.loads(json.dumps(results.to_json()))
+    assert read_results(d, sentences=True) == results  # the one reader gives the record back
     assert [b["label"] for b in saved["buckets"]] == [
         "01-10",
         "11-20",
@@ -135,9 +148,9 @@ def test_run_dir_contract(tmp_path):
     assert (d / "csv" / "metrics.csv").exists()  # the logger=csv smoke run
 
 
-def test_no_attention_has_no_alignment(tmp_path):
+def test_no_attention_has_no_alignment(tmp_path, no_png):
     results = _run(tmp_path, ["attention=none", "logger=none"])
-    assert results.get("alignment") is None  # a None field is left out of results.json
+    assert results.scores.alignment is None and results.scores.alignment_by_jump is None
     assert not list((tmp_path / "run" / "plots").glob("alignment_*.png"))
 
 
@@ -158,8 +171,8 @@ def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path, no_
         ]
     )
     results = run(cfg, tmp_path / "run", choices={})
-    assert results["decode"] == {"beam_size": 3, "length_penalty": 1.0}
-    assert results["data"]["subword"]["model"] == "bpe"
+    assert results.decode == {"beam_size": 3, "length_penalty": 1.0}
+    assert results.data["subword"]["model"] == "bpe"
     rows = [
         line.split("\t")
         for line in (tmp_path / "run" / "hypotheses.tsv").read_text().splitlines()[1:]
@@ -167,9 +180,9 @@ def test_a_subword_run_scores_words_and_translate_reads_its_pieces(tmp_path, no_
     assert not any("▁" in r[1] or "▁" in r[2] for r in rows)  # text, not pieces
     # BLEU on the detokenised text, as sacrebleu computes it from the same strings.
     expected = sacrebleu.corpus_bleu([r[2] for r in rows], [[r[1] for r in rows]])
-    assert results["bleu"] == pytest.approx(expected.score)
+    assert results.scores.bleu == pytest.approx(expected.score)
     # Buckets count source words (whitespace), not pieces.
-    assert sum(b["n"] for b in results["buckets"]) == len(rows)
+    assert sum(b.n for b in results.scores.buckets) == len(rows)
     for r in rows:
         words = len(r[0].split())
         lo, hi = (int(x) for x in r[3].split("-")) if "-" in r[3] else (int(r[3][:-1]), 10**9)
@@ -194,7 +207,49 @@ def test_validation_on_the_first_batches_only_scores_those(tmp_path, no_png):
         ),
         tmp_path,
     )
-    assert results["status"] == "complete"
+    assert results.status == "complete"
     metrics = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
     column = metrics[0].split(",").index("val/bleu")
     assert any(row.split(",")[column] for row in metrics[1:])  # logged, from one batch
+
+
+def test_a_checkpoint_resumes_only_on_the_data_it_was_trained_on(
+    tmp_path, reverse_ckpt, recwarn, no_png
+):
+    copy = compose([*TINY, "logger=none", "dataset=copy", f"ckpt_path={reverse_ckpt}"])
+    # The vocabularies agree (the same 30 symbols); the data's identity does not.
+    both = r"dataset reverse \(dataset.task=reverse; splits \w+\); this run has dataset copy"
+    with pytest.raises(CheckpointError, match=f"trained on other data, {both}"):
+        run(copy, tmp_path / "copy")
+    assert not (tmp_path / "copy" / "results.json").exists()
+    again = compose(
+        [
+            *TINY,
+            "logger=none",
+            "dataset=reverse",
+            "trainer.max_epochs=2",
+            f"ckpt_path={reverse_ckpt}",
+        ]
+    )  # the same data, into another run dir: it continues, and says how the best is chosen
+    results = run(again, tmp_path / "again")
+    assert results.status == "complete" and results.train["epochs"] == 2
+    assert results.best_checkpoint.startswith(str(tmp_path / "again"))
+    assert not [w for w in recwarn if "dirpath has changed" in str(w.message)]
+
+
+def test_a_checkpoint_of_the_older_layout_fits_its_data(tmp_path):
+    """Its vocabularies sit in `checkpoint["ablate"]` and it has no data identity: the
+    vocabularies are checked against the run's."""
+    from ablate.checkpoints import check_fits, read
+    from ablate.data.corpus import Corpus
+    from ablate.data.datamodule import Seq2SeqData
+    from ablate.plugins import build
+
+    def data(overrides):
+        cfg = compose([*TINY, *overrides])
+        return Seq2SeqData(build(cfg.dataset, "dataset", None, Corpus)).state_dict()
+
+    model = read(OLD_CHECKPOINT)["ablate"]["model"]
+    check_fits(OLD_CHECKPOINT, model, data([]))  # the TINY toy_fr it was trained on
+    with pytest.raises(CheckpointError, match="another src vocabulary"):
+        check_fits(OLD_CHECKPOINT, model, data(["dataset.seed=7"]))

@@ -15,8 +15,8 @@ from ablate.data import subword as subwords
 from ablate.data.corpus import Pair
 from ablate.data.subword import Subword, SubwordSettings, normalize
 from ablate.data.text import parallel
-from ablate.evaluate import evaluate, hypotheses_rows, pick_examples
 from ablate.metrics import counted_words
+from ablate.scoring import hypotheses_rows, pick_examples, score
 
 from conftest import write_parallel
 
@@ -199,24 +199,22 @@ def _noisy(corpus, seed=0):
 def test_bleu_on_detokenised_text_equals_sacrebleu(corpus):
     hyps = _noisy(corpus)
     buckets = make_buckets("edges", edges=[1, 6, 11, 16])
-    scores = evaluate(
+    scores = score(
         corpus.test, hyps, buckets, tokenize="13a", detokenize=corpus.detokenize, n_bootstrap=0
     )
     texts = [corpus.detokenize(h) for h in hyps]
     refs = [p.tgt_text for p in corpus.test]
-    assert scores["bleu"] == pytest.approx(
-        sacrebleu.corpus_bleu(texts, [refs], tokenize="13a").score
-    )
-    assert "tok:13a" in scores["signature"]["bleu"]
-    for b in scores["buckets"]:  # buckets by source words, BLEU on that subset's text
+    assert scores.bleu == pytest.approx(sacrebleu.corpus_bleu(texts, [refs], tokenize="13a").score)
+    assert "tok:13a" in scores.signature["bleu"]
+    for b in scores.buckets:  # buckets by source words, BLEU on that subset's text
         ids = [
             i
             for i, p in enumerate(corpus.test)
-            if b["lo"] <= len(p.src_words) and (b["hi"] is None or len(p.src_words) <= b["hi"])
+            if b.lo <= len(p.src_words) and (b.hi is None or len(p.src_words) <= b.hi)
         ]
-        assert b["n"] == len(ids)
+        assert b.n == len(ids)
         if ids:
-            assert b["bleu"] == pytest.approx(
+            assert b.bleu == pytest.approx(
                 sacrebleu.corpus_bleu(
                     [texts[i] for i in ids], [[refs[i] for i in ids]], tokenize="13a"
                 ).score
@@ -226,7 +224,7 @@ def test_bleu_on_detokenised_text_equals_sacrebleu(corpus):
 def test_rare_words_count_words_not_pieces(corpus):
     counts = corpus.word_counts()
     assert set(counts) == {w for p in corpus.train for w in counted_words(p.tgt_text, "13a")}
-    perfect = evaluate(
+    perfect = score(
         corpus.test,
         [p.tgt for p in corpus.test],
         make_buckets("edges", edges=[1]),
@@ -235,11 +233,11 @@ def test_rare_words_count_words_not_pieces(corpus):
         train_counts=counts,
         n_bootstrap=0,
     )
-    assert perfect["bleu"] == pytest.approx(100.0)
-    rare = perfect["rare_words"]
+    assert perfect.bleu == pytest.approx(100.0)
+    rare = perfect.rare_words
     counted = [counted_words(p.tgt_text, "13a") for p in corpus.test]
-    assert sum(b["n"] for b in rare) == sum(len(words) for words in counted)
-    assert all(b["accuracy"] == 1.0 for b in rare if b["n"])
+    assert sum(b.n for b in rare) == sum(len(words) for words in counted)
+    assert all(b.accuracy == 1.0 for b in rare if b.n)
 
 
 def test_rows_and_examples_use_text_and_words(corpus):
@@ -262,10 +260,10 @@ def test_word_level_callers_score_as_before():
     pairs = [Pair(("a", "b", "c"), ("x", "y")), Pair(("d",), ("z", "z", "y"))]
     hyps = [["x", "y"], ["z", "y"]]
     buckets = make_buckets("edges", edges=[1, 3])
-    plain = evaluate(
+    plain = score(
         pairs, hyps, buckets, tokenize="none", n_bootstrap=0, train_counts={"x": 1, "y": 9}
     )
-    joined = evaluate(
+    joined = score(
         pairs,
         hyps,
         buckets,
@@ -275,8 +273,8 @@ def test_word_level_callers_score_as_before():
         detokenize=" ".join,
     )
     assert plain == joined
-    assert plain["bleu"] == pytest.approx(
+    assert plain.bleu == pytest.approx(
         sacrebleu.corpus_bleu(["x y", "z y"], [["x y", "z z y"]], tokenize="none", force=True).score
     )
-    assert [b["n"] for b in plain["buckets"]] == [1, 1]
+    assert [b.n for b in plain.buckets] == [1, 1]
     assert hypotheses_rows(pairs, hyps, buckets)[1] == ("d", "z z y", "z y", "01-02")

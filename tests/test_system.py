@@ -1,7 +1,11 @@
-"""The thin system and what was moved out of it: decoding into `Decoded`, the finite-loss
-callback, checkpoint extras, Lightning's start-up lines, W&B naming."""
+"""The thin system and what was moved out of it: decoding into `Decoded`, the optimiser
+and schedule, the finite-loss callback, checkpoint extras, Lightning's start-up lines, W&B
+naming."""
 
+import functools
+import inspect
 import logging
+import math
 import subprocess
 import sys
 
@@ -9,13 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from ablate import callbacks, checkpoints, tracking
+from ablate import callbacks, checkpoints, optim, tracking, train
 from ablate.buckets import make_buckets
 from ablate.callbacks import DivergedError, LightningChatter
 from ablate.data.corpus import Pair
 from ablate.data.vocab import Vocab
 from ablate.models.seq2seq import Seq2Seq
-from ablate.system import Decoded, Seq2SeqSystem
+from ablate.scoring import Scorer
+from ablate.system import Decoded, Decoding, Seq2SeqSystem
 from ablate.train import run
 
 from conftest import TINY, compose
@@ -23,58 +28,82 @@ from conftest import TINY, compose
 WORDS = ["a", "b", "c"]
 
 
-def tiny_system(model=None) -> Seq2SeqSystem:
+def tiny_system(**settings) -> Seq2SeqSystem:
     vocab = Vocab.build([WORDS])
     pairs = [Pair(("a", "b"), ("b", "c"))]
-    model = model or Seq2Seq(len(vocab), len(vocab), embed=4, hidden=4, attention="dot")
-    return Seq2SeqSystem(
-        model, vocab, vocab, valid=pairs, test=pairs, buckets=make_buckets("edges", edges=[1])
-    )
+    model = Seq2Seq(len(vocab), len(vocab), embed=4, hidden=4, attention="dot")
+    scorer = Scorer(pairs, pairs, make_buckets("edges", edges=[1]))
+    optimizer = functools.partial(torch.optim.Adam, lr=settings.pop("lr", 1e-3))
+    return Seq2SeqSystem(model, scorer, optimizer, **settings)
 
 
-class FixedDecoder(torch.nn.Module):
-    """Decodes every sentence to `a b` with weights rows `a`, `b` and a given `</s>` row."""
-
-    def __init__(self, eos_row):
-        super().__init__()
-        self.eos_row = eos_row
-
-    def decode(self, src, src_len, beam_size=1, length_penalty=1.0):
-        vocab = Vocab.build([WORDS])
-        B, S = src.shape
-        tokens = torch.tensor([[vocab.stoi["a"], vocab.stoi["b"], Vocab.pad_id]] * B)
-        weights = torch.full((B, 3, S), 1.0 / S)
-        weights[:, 2] = torch.tensor(self.eos_row)
-        return tokens, weights
+def test_the_system_takes_at_most_six_parameters_and_run_reads_in_sixty_lines():
+    assert len(inspect.signature(Seq2SeqSystem.__init__).parameters) - 1 <= 6  # self
+    lines, _ = inspect.getsourcelines(train.run)
+    assert len(lines) <= 60, len(lines)
 
 
 @pytest.mark.parametrize(
     ("eos_row", "rows"), [([0.0, 0.0], 2), ([0.5, 0.5], 3)], ids=["blank", "weighted"]
 )
-def test_decoded_weights_have_no_blank_eos_row(eos_row, rows, monkeypatch):
-    system = tiny_system()
-    fixed = FixedDecoder(eos_row)  # what decoding returns, in place of the search
-    monkeypatch.setattr("ablate.models.search.decode", lambda model, *a, **k: fixed.decode(*a, **k))
-    batch = {"src": torch.ones(1, 2, dtype=torch.long), "src_len": torch.tensor([2])}
-    batch["index"] = torch.tensor([0])
-    (d,) = system._decode(batch, keep_weights=True)
+def test_decoded_weights_have_no_blank_eos_row(eos_row, rows):
+    weights = torch.full((4, 3), 0.5)  # (T_max, S_max): tokens a b, then </s>, then padding
+    weights[:, 2] = 0.0  # a padded source position
+    weights[2, :2] = torch.tensor(eos_row)
+    d = Decoded.from_search(0, ["a", "b"], weights, src_len=2)
     assert isinstance(d, Decoded) and d.index == 0 and d.tokens == ["a", "b"]
     assert d.weights.shape == (rows, 2)
     assert (d.weights.sum(1) > 0).all()  # every drawn row is a real one
+    assert Decoded.from_search(1, ["a"], None, src_len=2).weights is None
 
 
-def test_the_system_reads_nothing_from_a_datamodule():
-    import inspect
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"lr": 0}, r"optim.lr must be > 0, got 0"),
+        ({"lr": 1e38}, r"optim.lr must be at most 1e\+36"),
+        ({"label_smoothing": 1.0}, r"optim.label_smoothing must be in \[0, 1\)"),
+    ],
+)
+def test_bad_optimiser_settings_are_refused_when_the_system_is_made(settings, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_system(**settings)
 
-    from ablate import system
 
-    assert "trainer.datamodule" not in inspect.getsource(system)
+@pytest.mark.parametrize(("beam_size", "length_penalty"), [(0, 1.0), (2.5, 1.0), (1, -1.0)])
+def test_decoding_settings_are_checked_when_made(beam_size, length_penalty):
+    with pytest.raises(ValueError, match=r"decode\.(beam_size|length_penalty)"):
+        Decoding(beam_size, length_penalty)
+
+
+def test_the_schedules_are_named_and_cosine_decays_to_its_floor():
+    assert optim.schedule("constant") is None
+    with pytest.raises(ValueError, match="unknown optim.schedule 'linear'; choose one of "):
+        optim.schedule("linear")
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=2.0)
+    asked = []
+    scheduler = optim.schedule("cosine")(opt, lambda: asked.append(1) or 4)
+    assert not asked  # the total is asked at the first step, not when built
+    rates = []
+    for _ in range(6):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    assert len(asked) == 1
+    assert rates[0] == 2.0 and rates[2] == pytest.approx(2.0 * (0.05 + 0.95 * 0.5))
+    assert rates[4] == rates[5] == pytest.approx(0.1)  # 5% of lr from the last step on
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    assert math.isclose(rates[1], 2.0 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi / 4))))
+
+
+def test_the_system_takes_its_vocabulary_from_the_datamodule():
+    source = inspect.getsource(Seq2SeqSystem)
+    assert "trainer.datamodule.tgt_vocab" in source and "Vocab.build" not in source
 
 
 def test_checkpoint_extras_round_trip_and_restore_the_rng():
-    vocab = Vocab.build([WORDS])
-    meta = checkpoints.extras({"hidden": 4}, vocab, vocab, None, 12, 3.5)
-    assert meta["model"] == {"hidden": 4} and meta["subword"] == {"src": None, "tgt": None}
+    meta = checkpoints.extras({"hidden": 4}, 12, 3.5)
+    assert meta["model"] == {"hidden": 4} and "src_vocab" not in meta  # the datamodule's
     expected = torch.rand(3)
     torch.set_rng_state(meta["rng"]["torch"])
     torch.rand(5)  # moves on
@@ -118,7 +147,7 @@ def test_other_lightning_lines_pass():
         assert LightningChatter().filter(record)
 
 
-def test_a_run_prints_no_lightning_chatter(tmp_path, capfd, one_thread):
+def test_a_run_prints_no_lightning_chatter(tmp_path, capfd, one_thread, no_png):
     run(compose([*TINY, "logger=none"]), tmp_path / "run")
     out = "".join(capfd.readouterr())
     assert "bucket" in out  # the run's own table

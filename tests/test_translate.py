@@ -7,7 +7,7 @@ from ablate.data.vocab import SPECIALS
 from ablate.train import run
 from ablate.translate import load, main, translate
 
-from conftest import TINY, compose
+from conftest import OLD_CHECKPOINT, TINY, compose
 
 
 def never_ends(translator):
@@ -52,3 +52,13 @@ def test_translate_rejects_missing_and_foreign_checkpoints(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "checkpoint not found" in out and "not an ablate checkpoint" in out
     assert main(["the cat"]) == 2
+
+
+def test_a_checkpoint_of_the_older_layout_still_translates(capsys):
+    old = torch.load(OLD_CHECKPOINT, weights_only=True)
+    assert "src_vocab" in old["ablate"] and "Seq2SeqData" not in old  # the layout it has
+    src, out, weights = translate(never_ends(load(OLD_CHECKPOINT)), "the cat sat on the mat")
+    assert src == ["the", "cat", "sat", "on", "the", "mat"]
+    assert len(out) > 0 and weights.shape == (len(out), len(src))
+    assert main([f"ckpt={OLD_CHECKPOINT}", "the", "cat"]) == 0
+    assert "attention weights" in capsys.readouterr().out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 
 import pytorch_lightning as pl
 import torch
@@ -144,6 +145,8 @@ CHATTY_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.uti
 
 def quiet_lightning() -> None:
     """Install `LightningChatter` on Lightning's info loggers (once; calling again is a
-    no-op)."""
+    no-op), and drop the warning that a resumed checkpoint came from another dir, which
+    the run says itself with what follows from it (`ablate.checkpoints.resuming`)."""
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).addFilter(_CHATTER)
+    warnings.filterwarnings("ignore", message=r"The dirpath has changed from")

@@ -10,25 +10,25 @@ by `ablate.translate`). Checkpoints are read with `weights_only=True`: no code r
 from them.
 
 Beyond Lightning's own state, every checkpoint carries `checkpoint["ablate"]` (`extras`):
-the model settings, vocabularies and subword models that `ablate.translate` rebuilds the
-model from, and the counters and RNG state that `resume` continues with (`restore`).
+the model settings that `ablate.translate` rebuilds the model from, and the counters and
+RNG state that `resume` continues with (`restore`). The vocabularies, subword models and
+the data's identity are the datamodule's state (`Seq2SeqData.state_dict`), which Lightning
+stores under the datamodule's class name; checkpoints written before that kept the
+vocabularies and subword models in `checkpoint["ablate"]`, and `data_state` reads both.
 """
 
 from __future__ import annotations
 
 import pickle
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-if TYPE_CHECKING:
-    from ablate.data.corpus import Corpus
-    from ablate.data.vocab import Vocab
+from ablate.data.datamodule import Seq2SeqData, mismatch
 
 LAST = "last.ckpt"
 INTERRUPTED = "interrupted.ckpt"
@@ -38,15 +38,6 @@ SHAPE_KEYS = ("attention", "embed", "hidden", "layers", "rnn", "decoder", "input
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable or does not fit the run; the message says why."""
-
-
-def subword_state(corpus: Corpus) -> dict:
-    """The corpus's subword models (None for word tokens), for `ablate.translate` to
-    encode new input."""
-    return {
-        side: (sw.state_dict() if sw is not None else None)
-        for side, sw in (("src", corpus.src_subword), ("tgt", corpus.tgt_subword))
-    }
 
 
 def rng_state() -> dict:
@@ -64,30 +55,18 @@ def set_rng_state(state: Mapping) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def extras(
-    model_config: Mapping,
-    src_vocab: Vocab,
-    tgt_vocab: Vocab,
-    subword: Mapping | None,
-    train_tokens: int,
-    train_seconds: float,
-) -> dict:
-    """`checkpoint["ablate"]`: what `ablate.translate` needs to rebuild the model without
-    the training data, and what `resume` needs beyond Lightning's own state to continue
-    exactly (the training counters and the RNG state now).
+def extras(model_config: Mapping, train_tokens: int, train_seconds: float) -> dict:
+    """`checkpoint["ablate"]`: the model settings `ablate.translate` rebuilds the model
+    from, and what `resume` needs beyond Lightning's own state to continue exactly (the
+    training counters and the RNG state now).
 
     Args:
         model_config: `Seq2Seq.config`, the model's constructor arguments.
-        src_vocab, tgt_vocab: the vocabularies.
-        subword: `subword_state(corpus)`; None for word tokens.
         train_tokens: target tokens trained on so far.
         train_seconds: training time so far, earlier sessions included.
     """
     return {
-        "src_vocab": src_vocab.state_dict(),
-        "tgt_vocab": tgt_vocab.state_dict(),
         "model": dict(model_config),
-        "subword": dict(subword) if subword is not None else {"src": None, "tgt": None},
         "train_tokens": int(train_tokens),
         "train_seconds": float(train_seconds),
         "rng": rng_state(),
@@ -115,12 +94,30 @@ def read(path: str | Path) -> dict:
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{path} is not a readable checkpoint ({reason[:120]})") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt.get("ablate", {}):
+    if not isinstance(ckpt, dict) or "model" not in ckpt.get("ablate", {}) or not data_state(ckpt):
         raise CheckpointError(
             f"{path} is not an ablate checkpoint (no vocabularies or model settings in it)"
         )
     ckpt["ablate"]["model"] = upgrade_model_settings(ckpt["ablate"]["model"])
     return ckpt
+
+
+def data_state(checkpoint: Mapping) -> dict | None:
+    """The data a checkpoint was trained on: `Seq2SeqData.state_dict()`'s `src_vocab`,
+    `tgt_vocab`, `subword` (`{"src", "tgt"}`, None for word tokens) and `data` (the
+    identity; None in checkpoints written before it was kept), from either layout; None
+    when the checkpoint has no vocabularies."""
+    state = checkpoint.get(Seq2SeqData.__qualname__)
+    if state is None:  # the older layout: the vocabularies in the ablate extras
+        state = checkpoint.get("ablate", {})
+    if "src_vocab" not in state or "tgt_vocab" not in state:
+        return None
+    return {
+        "src_vocab": state["src_vocab"],
+        "tgt_vocab": state["tgt_vocab"],
+        "subword": state.get("subword") or {"src": None, "tgt": None},
+        "data": state.get("data"),
+    }
 
 
 def upgrade_model_settings(model: dict) -> dict:
@@ -173,13 +170,32 @@ def resume_path(run_dir: Path, resume: bool, ckpt_path: str | None, required: bo
     return None
 
 
-def check_fits(
-    path: Path, model_config: Mapping, src_itos: Sequence[str], tgt_itos: Sequence[str]
-) -> None:
+def resuming(path: Path, run_dir: Path) -> str:
+    """The line a resumed run prints. A checkpoint from another run's dir continues that
+    training here: Lightning then keeps the best checkpoint's path but not its score, so
+    the best (what the test uses) is chosen among the epochs trained in this run, as the
+    line says (Lightning's own warning about a changed dirpath is filtered:
+    `ablate.callbacks.quiet_lightning`)."""
+    here = Path(run_dir) / "checkpoints"
+    if Path(path).resolve().parent == here.resolve():
+        return f"resuming from {path}"
+    return (
+        f"resuming from {path}, another run's checkpoint: the test uses the best of the "
+        f"epochs trained here ({here})"
+    )
+
+
+def check_fits(path: Path, model_config: Mapping, data: Mapping) -> None:
     """Raise `CheckpointError` unless the checkpoint at `path` was trained with this
-    model size and these vocabularies (same data settings)."""
-    meta = read(path)["ablate"]
-    saved = meta["model"]
+    model size, these vocabularies and this data.
+
+    Args:
+        path: the checkpoint.
+        model_config: the run's `Seq2Seq.config`.
+        data: the run's `Seq2SeqData.state_dict()`.
+    """
+    ckpt = read(path)
+    saved = ckpt["ablate"]["model"]
     for key in SHAPE_KEYS:
         if saved.get(key) != model_config.get(key):
             name = key if key == "attention" else f"model.{key}"
@@ -188,14 +204,8 @@ def check_fits(
                 f"has {name}={model_config.get(key)}; use the checkpoint's "
                 f"settings, or start a new run without resume/ckpt_path"
             )
-    for side, itos in (("src", src_itos), ("tgt", tgt_itos)):
-        if list(meta[f"{side}_vocab"]["itos"]) != list(itos):
-            raise CheckpointError(
-                f"{path} was trained on another {side} vocabulary "
-                f"({len(meta[f'{side}_vocab']['itos'])} words, this run has "
-                f"{len(itos)}); resume with the same dataset and data "
-                f"settings, or start a new run"
-            )
+    if problem := mismatch(data_state(ckpt), data):
+        raise CheckpointError(f"{path} {problem}")
 
 
 class SaveOnStop(pl.Callback):

@@ -24,8 +24,8 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ablate.callbacks import DivergedError
 from ablate.console import console
+from ablate.outputs import record_failure
 from ablate.plugins import CONF, config_dirs, group_options
-from ablate.results import record_failure
 from ablate.tracking import axis_tags, sweep_group
 from ablate.train import RunInterrupted, run
 
@@ -75,7 +75,8 @@ def main(cfg: DictConfig) -> float | None:
     configure_job(cfg, hc, choices, in_sweep)
     try:
         check_seed(cfg.seed)
-        return run(cfg, run_dir, choices=choices, in_sweep=in_sweep)["bleu"]
+        results = run(cfg, run_dir, choices=choices, in_sweep=in_sweep)
+        return None if results.scores is None else results.scores.bleu
     except RunInterrupted as e:  # the whole command stops, sweep included
         console.print(f"[bold yellow]stopped:[/bold yellow] {e}", soft_wrap=True)
         sys.exit(1)

@@ -7,10 +7,11 @@ Lightning in it, so the data modules can print through it without importing Ligh
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 
 from rich.console import Console
 from rich.table import Table
+
+from ablate.results import RunResults
 
 # Piped output (CI logs, files) gets 160 columns instead of Rich's 80, so wide tables
 # such as the sweep report are not cut to "…".
@@ -21,28 +22,22 @@ def _fmt(value, spec: str = ".1f") -> str:
     return "–" if value is None else format(value, spec)
 
 
-def buckets_table(results: Mapping) -> Table:
-    """The per-bucket results of one run as a Rich table."""
+def buckets_table(results: RunResults) -> Table:
+    """The per-bucket test scores of one complete run as a Rich table."""
+    scores = results.scores
     table = Table(
-        title=f"{results['dataset']} · attention={results['attention']} · "
-        f"seed={results['seed']} · test BLEU {_fmt(results['bleu'])}"
+        title=f"{results.dataset} · attention={results.attention} · "
+        f"seed={results.seed} · test BLEU {_fmt(scores.bleu)}"
     )
     for col in ("bucket", "n", "BLEU", "95% CI", "chrF", "exact %"):
         table.add_column(col, justify="left" if col == "bucket" else "right")
-    for b in results["buckets"]:
-        ci = f"{_fmt(b['bleu_ci_low'])}–{_fmt(b['bleu_ci_high'])}" if b["n"] else "–"
-        table.add_row(
-            b["label"],
-            str(b["n"]),
-            _fmt(b["bleu"]),
-            ci,
-            _fmt(b.get("chrf")),
-            _fmt(b.get("exact_match")),
-        )
-    align = results.get("alignment")
-    if align:
+    for b in scores.buckets:
+        ci = f"{_fmt(b.bleu_ci_low)}–{_fmt(b.bleu_ci_high)}" if b.n else "–"
+        table.add_row(b.label, str(b.n), _fmt(b.bleu), ci, _fmt(b.chrf), _fmt(b.exact_match))
+    if scores.alignment is not None:
+        a = scores.alignment
         table.caption = (
-            f"alignment accuracy {align['accuracy']:.3f} · AER {align['aer']:.3f} · "
-            f"attention entropy {align['entropy']:.2f} nats"
+            f"alignment accuracy {a.accuracy:.3f} · AER {a.aer:.3f} · "
+            f"attention entropy {a.entropy:.2f} nats"
         )
     return table

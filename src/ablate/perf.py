@@ -7,7 +7,8 @@ Raising the mmap and trim thresholds keeps those blocks in the heap for reuse; o
 2-core reference machine that makes `attention=additive` training ~1.5× faster
 (benchmarks/throughput.py measures it). A no-op where glibc is not the C library.
 
-`peak_rss_mb()`: the process's peak resident memory so far, for `results.json`.
+`peak_rss_mb()`: the process's peak resident memory so far, for the run's record
+(`ablate.results.RunResults.train`).
 """
 
 from __future__ import annotations

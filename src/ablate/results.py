@@ -3,8 +3,10 @@
 A run dir holds `results.json` (a `RunResults` record), `hypotheses.tsv` (one row per
 test sentence), `sentence_stats.json` (per-sentence counts the sweep report resamples)
 and `plots/alignment_examples.json` (the attention matrices of three fixed test
-sentences, for the sweep's side-by-side grid). This module writes and reads all of them;
-the training entry point, the CLI's failure record and the sweep report go through it.
+sentences, for the sweep's side-by-side grid). This module holds their formats, with one
+writer and one reader for each; a run's outputs are written through `ablate.outputs`,
+and everything that reads them (the sweep report, `resume`) reads through here:
+`RunResults.from_json` is the only reader of `results.json`.
 
 Every file is written atomically (`ablate.atomic`: a temporary file, then a rename), so
 a killed run never leaves a half-written file for a report to misread. Standard library
@@ -165,16 +167,6 @@ def complete_results(run_dir: Path) -> RunResults | None:
     return results if results.status == "complete" else None
 
 
-def record_failure(run_dir: Path, error: str, overrides: Sequence[str]) -> None:
-    """Mark a sweep job failed in its `results.json`, keeping what it already wrote
-    (metrics, a `diverged` status)."""
-    try:
-        results = read_results(run_dir)
-    except (OSError, ValueError, TypeError, KeyError):
-        results = RunResults(attention=None, dataset=None, seed=None, status="failed")
-    write_results(run_dir, results.failed(error, overrides))
-
-
 def fingerprint(sources: Iterable[str], references: Iterable[str]) -> str:
     """A fingerprint of a test set: runs with equal ids scored the same sentences."""
     digest = hashlib.sha256()
@@ -229,7 +221,7 @@ def read_hypotheses(path: Path) -> dict[str, list[str]]:
 
 def write_sentence_stats(run_dir: Path, stats: Mapping) -> None:
     """`sentence_stats.json`: per test sentence, the counts behind the rare-word and
-    alignment scores (`ablate.evaluate.evaluate`), in test-set order; compact JSON, as
+    alignment scores (`ablate.scoring.score`), in test-set order; compact JSON, as
     it holds a few numbers for every test sentence."""
     atomic_write_text(Path(run_dir) / SENTENCE_STATS, json.dumps(stats, separators=(",", ":")))
 

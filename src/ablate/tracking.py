@@ -6,7 +6,7 @@ unreachable: one warning line, and the run logs offline (within `CONNECT_TIMEOUT
 `INIT_TIMEOUT` seconds); the run dir, not W&B, is the record. At test time it adds the
 BLEU-by-length table and line chart and the alignment heatmaps; `finish` always closes
 the run with the run's exit code, so sweep jobs never merge and failed runs never look
-finished (STYLE.md item 13). A sweep's jobs share a W&B group (`sweep_group`) and are
+finished. A sweep's jobs share a W&B group (`sweep_group`) and are
 tagged with their config-group choices (`axis_tags`).
 """
 
@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 
 from ablate.console import console
+from ablate.scores import Scores
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach the W&B host at all
 INIT_TIMEOUT = 20.0  # seconds for wandb.init once the host answers
@@ -142,13 +143,13 @@ def csv_logger(save_dir: str, name: str, config: Mapping) -> CSVLogger:
     return logger
 
 
-def log_test(logger: Logger | None, buckets: Sequence[Mapping], images: Mapping[str, Path]) -> None:
+def log_test(logger: Logger | None, scores: Scores, images: Mapping[str, Path]) -> None:
     """Log the test BLEU-by-length table + line chart and the alignment heatmaps to W&B.
 
     Args:
         logger: the run's logger; anything but a `WandbLogger` is skipped (the CSV logger
             already has the scalars, and the plots are on disk).
-        buckets: the per-bucket results, as in `results.json`.
+        scores: the test scores; their non-empty buckets make the table.
         images: metric name → PNG path, e.g. `test/alignment/short` → `plots/….png`.
     """
     if not isinstance(logger, WandbLogger):
@@ -157,9 +158,9 @@ def log_test(logger: Logger | None, buckets: Sequence[Mapping], images: Mapping[
 
     columns = ["bucket", "lo", "hi", "n", "bleu", "bleu_ci_low", "bleu_ci_high"]
     rows = [
-        [b["label"], b["lo"], b["hi"], b["n"], b["bleu"], b["bleu_ci_low"], b["bleu_ci_high"]]
-        for b in buckets
-        if b["n"]
+        [b.label, b.lo, b.hi, b.n, b.bleu, b.bleu_ci_low, b.bleu_ci_high]
+        for b in scores.buckets
+        if b.n
     ]
     table = wandb.Table(columns=columns, data=rows)
     payload = {

@@ -56,10 +56,10 @@ class Translator:
 
 
 def load(path: str | Path) -> Translator:
-    """The model, vocabularies and subword models saved in an ablate checkpoint."""
+    """The model, vocabularies and subword models saved in an ablate checkpoint (of
+    either layout: `ablate.checkpoints.data_state`)."""
     ckpt = checkpoints.read(path)
-    meta = ckpt["ablate"]
-    model = speed_up(Seq2Seq(**meta["model"]))  # translate runs on a CPU
+    model = speed_up(Seq2Seq(**ckpt["ablate"]["model"]))  # translate runs on a CPU
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     try:
         model.load_state_dict(state)
@@ -69,11 +69,12 @@ def load(path: str | Path) -> Translator:
             f"{path}: its weights do not fit its model settings ({detail}); use a "
             f"checkpoint written by an ablate run"
         ) from None
-    subword = meta.get("subword") or {}
+    data = checkpoints.data_state(ckpt)
+    subword = data["subword"]
     return Translator(
         model.eval(),
-        Vocab.from_state_dict(meta["src_vocab"]),
-        Vocab.from_state_dict(meta["tgt_vocab"]),
+        Vocab.from_state_dict(data["src_vocab"]),
+        Vocab.from_state_dict(data["tgt_vocab"]),
         *(Subword.from_state_dict(subword[k]) if subword.get(k) else None for k in ("src", "tgt")),
     )
 

@@ -1,15 +1,25 @@
-"""Batches for Lightning: id tensors, padding, and length-grouped batching.
+"""Batches for Lightning: id tensors, padding, and length-grouped batching; and what a
+checkpoint keeps of the data.
 
 Batches are drawn from pools of about 50 batches sorted by source length (the
 torchtext "bucket iterator" recipe), so sentences of similar length share a batch and
 padding stays small; the order of batches is shuffled with a generator seeded by
 `seed + epoch`, so a run and its resumption see the same data order.
+
+`Seq2SeqData.state_dict()` is what Lightning stores of the datamodule in every checkpoint
+(under the class's name): the vocabularies and subword models `ablate.translate` needs,
+and the data's identity (`DataIdentity`: the dataset's settings and a fingerprint of its
+three splits), which a resumed run is checked against (`mismatch`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import pytorch_lightning as pl
 import torch
@@ -115,6 +125,65 @@ class _Split(torch.utils.data.Dataset):
         return i
 
 
+def splits_fingerprint(corpus: Corpus) -> str:
+    """A fingerprint of the tokens of the three splits: equal for the same sentences."""
+    digest = hashlib.sha256()
+    for name in ("train", "valid", "test"):
+        digest.update(f"{name}\x1d".encode())
+        for p in getattr(corpus, name):
+            digest.update(("\x1f".join(p.src) + "\x1e" + "\x1f".join(p.tgt) + "\n").encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DataIdentity:
+    """What a model was trained on.
+
+    Args:
+        name: the dataset's name (`Corpus.name`).
+        settings: the dataset's settings (its `dataset` config), to name in messages.
+        splits: `splits_fingerprint` of its three splits: what decides sameness.
+    """
+
+    name: str
+    settings: Mapping
+    splits: str
+
+    def describe(self, keys: Sequence[str]) -> str:
+        """`dataset reverse (dataset.task=reverse; splits 1f2e…)`, naming `keys`."""
+        shown = [f"dataset.{k}={self.settings.get(k)}" for k in keys]
+        return f"dataset {self.name} ({'; '.join([*shown, f'splits {self.splits}'])})"
+
+
+def mismatch(saved: Mapping, current: Mapping) -> str | None:
+    """Why data saved in a checkpoint (`Seq2SeqData.state_dict()`, or the vocabularies of
+    an older checkpoint) is not this run's, or None: the vocabularies first, then the
+    data's identity where the checkpoint has one."""
+    for side in ("src", "tgt"):
+        then, now = saved[f"{side}_vocab"]["itos"], current[f"{side}_vocab"]["itos"]
+        if list(then) != list(now):
+            return (
+                f"was trained on another {side} vocabulary ({len(then)} words, this run has "
+                f"{len(now)}); resume with the same dataset and data settings, or start a "
+                f"new run"
+            )
+    if saved.get("data") is None:  # an older checkpoint: its vocabularies are all it knows
+        return None
+    then, now = DataIdentity(**saved["data"]), DataIdentity(**current["data"])
+    if then.splits == now.splits:
+        return None
+    keys = sorted(
+        k
+        for k in {*then.settings, *now.settings} - {"cache_dir"}
+        if then.settings.get(k) != now.settings.get(k)
+    )
+    return (
+        f"was trained on other data, {then.describe(keys)}; this run has "
+        f"{now.describe(keys)}; resume with the same dataset and data settings, or start a "
+        f"new run"
+    )
+
+
 class Seq2SeqData(pl.LightningDataModule):
     """Vocabularies and length-grouped loaders over a `Corpus`.
 
@@ -125,6 +194,8 @@ class Seq2SeqData(pl.LightningDataModule):
         seed: seeds the batch order.
         num_workers: loader worker processes (0 = in the main process; batches are
             cheap to build, so this rarely pays on CPU).
+        dataset: the dataset's settings (its config), kept in checkpoints with the
+            splits' fingerprint (`identity`).
     """
 
     def __init__(
@@ -134,16 +205,42 @@ class Seq2SeqData(pl.LightningDataModule):
         min_freq: int = 1,
         seed: int = 0,
         num_workers: int = 0,
+        dataset: Mapping | None = None,
     ):
         super().__init__()
-        self.corpus, self.batch_size, self.seed, self.num_workers = (
-            corpus,
-            batch_size,
-            seed,
-            num_workers,
-        )
+        self.corpus, self.dataset = corpus, dict(dataset or {})
+        self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
         self.src_vocab = Vocab.build((p.src for p in corpus.train), min_freq)
         self.tgt_vocab = Vocab.build((p.tgt for p in corpus.train), min_freq)
+
+    @cached_property
+    def identity(self) -> DataIdentity:
+        """The data's name, settings and splits' fingerprint (computed once)."""
+        return DataIdentity(self.corpus.name, self.dataset, splits_fingerprint(self.corpus))
+
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps of the data: the vocabularies, the subword models
+        (None for word tokens) and the identity; plain values, loadable with
+        `torch.load(..., weights_only=True)`."""
+        return {
+            "src_vocab": self.src_vocab.state_dict(),
+            "tgt_vocab": self.tgt_vocab.state_dict(),
+            "subword": {
+                side: None if sw is None else sw.state_dict()
+                for side, sw in (("src", self.corpus.src_subword), ("tgt", self.corpus.tgt_subword))
+            },
+            "data": dataclasses.asdict(self.identity),
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Check that a checkpoint being restored was trained on this data; the
+        vocabularies are this corpus's own already.
+
+        Raises:
+            ValueError: another vocabulary or other data (`mismatch`).
+        """
+        if problem := mismatch(state_dict, self.state_dict()):
+            raise ValueError(f"the checkpoint {problem}")
 
     def split(self, name: str) -> list[Pair]:
         return getattr(self.corpus, name)
