@@ -47,7 +47,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from ablate.console import console
-from ablate.results import complete_results, record_failure
+from ablate.outputs import record_failure
+from ablate.results import complete_results
 from ablate.tuning.record import (
     TUNING_CURVES,
     TrialRecord,
