@@ -74,7 +74,8 @@ def alignment_scores(
     }
 
 
-# How far gold links move a word (issue: "handles reordering"). A monotone translation
+# How far gold links move a word (the lecture: attention "handles reordering").
+# A monotone translation
 # keeps target word j near source position j·S/T (the diagonal, scaled for one-to-many
 # words); a link's jump is its distance from there, in source words.
 JUMP_BANDS = ((0, 2), (3, 9), (10, None))

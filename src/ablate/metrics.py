@@ -212,7 +212,8 @@ def bucket_scores(
     return rows
 
 
-# Training-frequency bands of target words (issue: "better handling of rare words").
+# Training-frequency bands of target words (the lecture: attention gives "better
+# handling of rare words").
 FREQUENCY_BANDS = ((1, 5), (6, 20), (21, 100), (101, None))
 
 
