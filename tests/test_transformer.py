@@ -164,9 +164,11 @@ def test_padding_gets_exactly_zero_weight(attention):
 # --- teacher forcing, decoding, the protocol -------------------------------------------
 
 
-@pytest.mark.parametrize("fused", [False, True])
-@pytest.mark.parametrize("norm", ["pre", "post"])
-@pytest.mark.parametrize("attention", list(OPTIONS))
+@pytest.mark.parametrize(
+    "attention, norm, fused",
+    [(option, "pre", False) for option in OPTIONS]
+    + [("scaled_dot", "pre", True), ("scaled_dot", "post", True), ("additive", "post", False)],
+)
 def test_teacher_forcing_equals_step_by_step(attention, norm, fused):
     model = _model(OPTIONS[attention], norm=norm, fused=fused, align_layer=1)
     src, src_len, tgt_in = _batch()
@@ -259,7 +261,9 @@ def test_align_layer_chooses_the_weights():
     src, src_len, tgt_in = _batch()
     w0 = _model("dot", align_layer=0)(src, src_len, tgt_in)[1]
     w1 = _model("dot", align_layer=1)(src, src_len, tgt_in)[1]
+    last = _model("dot", align_layer=-1)(src, src_len, tgt_in)[1]
     assert not torch.allclose(w0, w1)
+    torch.testing.assert_close(last, w1)
 
 
 def test_sinusoid_is_the_papers():
@@ -305,7 +309,8 @@ def test_every_option_takes_a_training_step(option, where):
     [
         (dict(d_model=18, heads=4), "model.d_model"),
         (dict(align_layer=2), "model.align_layer"),
-        (dict(align_layer=-1), "model.align_layer"),
+        (dict(align_layer=-3), "model.align_layer"),
+        (dict(align_layer=True), "model.align_layer"),
         (dict(norm="sandwich"), "model.norm"),
         (dict(heads=0), "model.heads"),
         (dict(dropout=1.0), "model.dropout"),
