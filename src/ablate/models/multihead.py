@@ -6,7 +6,9 @@
 Each head's `Attention` is the configured `ablate.models.attention.Attention` class at
 `hidden = d = H / n`, the same base class the RNN family uses (mask → softmax → reweight
 → weighted sum): `scaled_dot` is Vaswani's Eq. 1, and `dot`, `additive`,
-`multiplicative`, Luong's `location` and `local_p` and a user's own class work unchanged.
+`multiplicative`, Luong's `location` and `local_p` and a user's own class work unchanged
+(`location` scores at most `max_len` keys: the longest source, or in self-attention the
+longest target).
 The heads are folded into the batch, `(B·n, T, d)`, so one `Attention` module per
 attention layer serves all its heads: a score with parameters (additive's `W_s`, `W_h`,
 `v`; multiplicative's `W`) shares them across the heads of its layer.
@@ -22,7 +24,8 @@ batch, `(B, S)`, so the causal path folds the query positions into the batch too
 decoding step makes with the cached keys 0..t, whatever the score function.
 
 Where the score is exactly `ScaledDotAttention` and no weights are asked for, `fused`
-computes the same values with `torch.nn.functional.scaled_dot_product_attention`.
+computes the same values (up to rounding) with torch's fused kernel,
+`torch.nn.functional.scaled_dot_product_attention`.
 
 Notation: `H` the model size (d_model), `n` heads, `d = H / n`.
 """

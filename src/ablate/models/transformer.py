@@ -8,17 +8,19 @@ score differs between the ablation's variants.
     feed-forward:   W_2 max(0, W_1 x + b_1) + b_2             (§3.3, Eq. 2)
 
 Each sublayer `f` sits in a residual with layer norm: `x + Dropout(f(LN(x)))` (pre-norm,
-`norm="pre"`, the default: it trains without a warm-up; Xiong et al. 2020), or the
-paper's `LN(x + Dropout(f(x)))` (`norm="post"`, §5.4). Pre-norm stacks end in a layer
-norm. Dropout also applies to the embeddings plus positions.
+`norm="pre"`, the default: steadier without a learning-rate warm-up; Xiong et al.
+2020), or the paper's `LN(x + Dropout(f(x)))` (`norm="post"`, §5.4). Pre-norm stacks
+end in a layer norm. Dropout also applies to the embeddings plus positions.
 
 Every attention is an `ablate.models.multihead.MultiHeadAttention` whose heads score
 with an `ablate.models.attention.Attention` at `hidden = H / heads`: `attention` sets the
 cross-attention's score (the ablation axis, as in the RNN family), `self_attention` that
-of the encoder's and decoder's self-attention (default `scaled_dot`). With
-`attention="none"` there is no cross-attention: each decoder layer gets the mean of the
-encoder's outputs over the real tokens (through the value and output projections) at
-every position, one fixed vector per sentence — the fixed-context baseline.
+of the encoder's and decoder's self-attention (default `scaled_dot`). One `Attention`
+module per attention layer serves all its heads, folded into the batch (a score's
+parameters are shared by them). With `attention="none"` there is no cross-attention:
+each decoder layer gets the mean of the encoder's outputs over the real tokens (through
+the value and output projections) at every position, one fixed vector per sentence —
+the fixed-context baseline.
 
 Decoding follows `ablate.models.protocol.StepDecoder`: the memory holds the encoder's
 output, its mask and every decoder layer's cross-attention keys and values (prepared
@@ -104,8 +106,18 @@ class FeedForward(nn.Sequential):
 
 
 class EncoderLayer(nn.Module):
+    """Self-attention and feed-forward, each in its `Residual` (§3.1); arguments as
+    `Transformer`'s, `attention` the self-attention's score."""
+
     def __init__(
-        self, hidden: int, heads: int, ff: int, dropout: float, norm: str, attention, fused
+        self,
+        hidden: int,
+        heads: int,
+        ff: int,
+        dropout: float,
+        norm: str,
+        attention: AttentionConfig,
+        fused: bool,
     ):
         super().__init__()
         self.self_attention = MultiHeadAttention(hidden, heads, attention, fused)
@@ -120,6 +132,9 @@ class EncoderLayer(nn.Module):
 
 
 class DecoderLayer(nn.Module):
+    """Causal self-attention, cross-attention and feed-forward, each in its `Residual`
+    (§3.1); arguments as `Transformer`'s."""
+
     def __init__(
         self,
         hidden: int,
@@ -127,9 +142,9 @@ class DecoderLayer(nn.Module):
         ff: int,
         dropout: float,
         norm: str,
-        attention,
-        self_attention,
-        fused,
+        attention: AttentionConfig,
+        self_attention: AttentionConfig,
+        fused: bool,
     ):
         super().__init__()
         self.self_attention = MultiHeadAttention(hidden, heads, self_attention, fused)
