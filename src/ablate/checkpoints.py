@@ -139,14 +139,14 @@ def data_state(checkpoint: Mapping) -> dict | None:
 
 
 def upgrade_model_settings(model: Mapping) -> dict:
-    """Model settings of a checkpoint in today's form, with the model's class as
-    `_target_` (a Transformer records its own; settings without one are the RNN's, the
-    one family before it). Before attention options were components, the additive
-    layer's size was `model.attention_dim` and the attention a name; now the size is the
-    option's own `dim`. Before `model.decoder` and `model.input_feeding`, every RNN was
-    Luong's decoder without input feeding."""
-    model = {"_target_": RNN, **model}
-    if model["_target_"] != RNN:
+    """Model settings of a checkpoint in today's form. A Transformer records its class
+    as `_target_`; settings without one are the RNN's (`RNN`), the one family before it.
+    Before attention options were components, the additive layer's size was
+    `model.attention_dim` and the attention a name; now the size is the option's own
+    `dim`. Before `model.decoder` and `model.input_feeding`, every RNN was Luong's decoder
+    without input feeding."""
+    model = dict(model)
+    if model.get("_target_", RNN) != RNN:
         return model
     model.setdefault("decoder", "luong")  # the one decoder before model.decoder existed
     model.setdefault("input_feeding", False)
@@ -217,7 +217,9 @@ def check_fits(path: Path, model_config: Mapping, data: Mapping) -> None:
         data: the run's `Seq2SeqData.state_dict()`.
     """
     ckpt = read(path)
-    saved, model_config = ckpt["ablate"]["model"], upgrade_model_settings(model_config)
+    # Settings that name no class are the RNN's.
+    saved = {"_target_": RNN, **ckpt["ablate"]["model"]}
+    model_config = {"_target_": RNN, **upgrade_model_settings(model_config)}
     for key in SHAPE_KEYS:
         if saved.get(key) != model_config.get(key):
             name = {"attention": key, "_target_": "the model class"}.get(key, f"model.{key}")
