@@ -28,6 +28,16 @@ TINY = [
     "+trainer.limit_train_batches=2",
     "threads=1",
 ]
+# TINY's model sizes per `model` option whose keys are not the RNN's embed and hidden.
+TINY_SIZES = {"transformer": ["model.d_model=8", "model.heads=2", "model.ff=16"]}
+
+
+def tiny(model: str = "default") -> list[str]:
+    """TINY for the `model` option `model`: its own sizes in place of the RNN's."""
+    if model not in TINY_SIZES:
+        return list(TINY)
+    rnn = ("model.embed=", "model.hidden=")
+    return [o for o in TINY if not o.startswith(rnn)] + TINY_SIZES[model]
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,15 @@ from ablate.checkpoints import CheckpointError
 from ablate.results import read_results
 from ablate.train import run
 
-from conftest import CONF, OLD_CHECKPOINT, TINY, compose, write_multi30k, write_parallel
+from conftest import (
+    CONF,
+    OLD_CHECKPOINT,
+    TINY,
+    compose,
+    tiny,
+    write_multi30k,
+    write_parallel,
+)
 
 # Every option file of every group but trainer=gpu (tests/test_gpu.py, where there is one).
 GROUPS = {
@@ -63,7 +71,8 @@ def _run(tmp_path, overrides):
 def _overrides(tmp_path, group, option):
     # Real-text readers take their sizes from the files, so the tiny sizes don't apply.
     from_files = option in ("parallel", "multi30k")
-    base = [o for o in TINY if not (from_files and o.startswith("dataset."))]
+    sizes = tiny(option if group == "model" else "default")  # a model option's own sizes
+    base = [o for o in sizes if not (from_files and o.startswith("dataset."))]
     extra = [] if group == "defaults" else [f"{group}={option}"]
     if group != "logger":
         extra.append("logger=none")
@@ -84,8 +93,6 @@ def test_the_groups_hold_every_option_and_the_defaults():
     ("group", "option"), OPTIONS, ids=[f"{g}={o}" if o else g for g, o in OPTIONS]
 )
 def test_every_option_runs_one_fast_step(tmp_path, request, group, option):
-    if (group, option) == ("model", "transformer"):  # the system decodes through model.decode
-        pytest.skip("model=transformer runs once decoding goes through ablate.models.protocol")
     if group in UNRENDERED:
         request.getfixturevalue("no_png")
     cfg = compose(_overrides(tmp_path, group, option))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TINY, write_multi30k
+from conftest import ROOT, TINY, tiny, write_multi30k
 from wandb_files import records
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -51,6 +51,9 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         extra = [f"dataset.path={write_multi30k(tmp_path_factory.mktemp('multi30k'))}"]
     if name == "tuned":  # one trial per variant, one seed (tests/test_tuning.py: the rest)
         extra = ["tune.trials=1", "tune.seeds=[0]"]
+    if name == "families":  # both families at their default sizes (keys differ), one seed
+        tiny = [o for o in TINY if not o.startswith(("model.embed=", "model.hidden="))]
+        extra = ["seed=0"]
     out = sweep(f"+experiment={name}", "logger=none", *extra, sweep_dir=tmp_path, tiny=tiny)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     jobs = job_results(tmp_path)
@@ -64,6 +67,7 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         "rare_words": 3,
         "luong": 8,
         "tuned": 5,
+        "families": 10,
     }[name]
     assert len(jobs) == expected and all(r["status"] == "complete" for r in jobs.values())
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -81,6 +85,25 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
     assert plot is None or (tmp_path / plot).is_file()
     if name == "length":  # trained on <= 20 words (TINY caps at 12), tested up to 60
         assert max(b["hi"] or 99 for r in jobs.values() for b in r["buckets"] if b["n"]) > 20
+    if name == "families":  # one group, and one set of verdicts, per family
+        assert "toy_fr model=default" in md and "toy_fr model=transformer" in md
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["scores", "length"])
+def test_an_experiment_runs_in_a_transformer(tmp_path, name):
+    """`+experiment=NAME model=transformer`: every experiment composes with either family."""
+    out = sweep(
+        f"+experiment={name}",
+        "model=transformer",
+        "logger=none",
+        sweep_dir=tmp_path,
+        tiny=tiny("transformer"),
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    jobs = job_results(tmp_path)
+    assert len(jobs) == 5 and all(r["status"] == "complete" for r in jobs.values())
+    assert "## Verdicts" in (tmp_path / "summary.md").read_text()
 
 
 @pytest.mark.slow

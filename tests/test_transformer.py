@@ -1,7 +1,8 @@
 """The Transformer: one multi-head attention with `scaled_dot` equals torch's references;
 padding and future positions get exactly zero weight; teacher forcing equals decoding
 step by step through the decoder-step protocol, for every score in both attentions;
-batched decoding equals decoding one sentence alone; every option trains."""
+batched decoding equals decoding one sentence alone; greedy equals beam 1 and a batched
+beam a per-sentence one, through the shared search; every option trains."""
 
 from functools import partial
 
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ablate.models import search
 from ablate.models.attention import ATTENTION_CHOICES, Attention
 from ablate.models.luong import LocalPAttention, LocationAttention
 from ablate.models.multihead import MultiHeadAttention, causal_mask
@@ -278,11 +280,45 @@ def test_sinusoid_is_the_papers():
 
 
 def test_config_rebuilds_the_model():
+    """As `ablate.translate` rebuilds a checkpoint's model: its class from `_target_`."""
+    from ablate.translate import build_model
+
     model = _model(OPTIONS["local_p"], self_attention="additive", norm="post")
-    rebuilt = Transformer(**model.config).double().eval()
+    rebuilt = build_model(model.config).double().eval()
+    assert isinstance(rebuilt, Transformer)
     rebuilt.load_state_dict(model.state_dict())
     src, src_len, tgt_in = _batch()
     torch.testing.assert_close(rebuilt(src, src_len, tgt_in), model(src, src_len, tgt_in))
+
+
+@pytest.mark.parametrize("attention", ["none", "scaled_dot", "additive", "user"])
+def test_greedy_is_one_beam_and_a_batched_beam_is_its_sentences_alone(attention):
+    """Through `ablate.models.search`, the search a run decodes with: beam 1 gives
+    greedy's tokens and weights, and a batched beam of 3 gives every sentence what the
+    plain one-sentence beam of `tests/test_beam.py` gives it."""
+    from test_beam import _simple_beam
+
+    model = _model(OPTIONS[attention])
+    with torch.no_grad():  # larger weights: outputs that differ between sentences
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.mul_(3)
+        model.W_o.bias[model.eos_id] += 3.0
+    src, src_len, _ = _batch()
+    tokens, weights = search.greedy(model, src, src_len, max_len=12)
+    beam_tokens, beam_weights = search.beam_search(model, src, src_len, 1, max_len=12)
+    assert torch.equal(beam_tokens, tokens)
+    if weights is None:
+        assert beam_weights is None
+    else:
+        torch.testing.assert_close(beam_weights, weights)
+    tokens, _ = search.beam_search(model, src, src_len, beam_size=3, max_len=12)
+    lengths = set()
+    for b in range(src.shape[0]):
+        expected = _simple_beam(model, src[b, : int(src_len[b])], 3, 12, 1.0)
+        assert tokens[b].tolist() == expected + [model.pad_id] * (tokens.shape[1] - len(expected))
+        lengths.add(len(expected))
+    assert len(lengths) > 1  # sentences left the batch at different steps
 
 
 # --- every option trains; bad settings ---------------------------------------------------

@@ -32,8 +32,25 @@ from ablate.data.datamodule import Seq2SeqData, mismatch
 
 LAST = "last.ckpt"
 INTERRUPTED = "interrupted.ckpt"
-# The model settings a checkpoint's weights depend on (dropout does not change shapes).
-SHAPE_KEYS = ("attention", "embed", "hidden", "layers", "rnn", "decoder", "input_feeding")
+# The model settings a checkpoint's weights depend on (dropout does not change shapes):
+# the family (`_target_`), the RNN's sizes and the Transformer's.
+SHAPE_KEYS = (
+    "_target_",
+    "attention",
+    "embed",
+    "hidden",
+    "layers",
+    "rnn",
+    "decoder",
+    "input_feeding",
+    "d_model",
+    "heads",
+    "ff",
+    "norm",
+    "self_attention",
+)
+# The family of a checkpoint that records none: every model before the Transformer.
+RNN = "ablate.models.seq2seq.Seq2Seq"
 
 
 class CheckpointError(ValueError):
@@ -61,7 +78,8 @@ def extras(model_config: Mapping, train_tokens: int, train_seconds: float) -> di
     training counters and the RNG state now).
 
     Args:
-        model_config: `Seq2Seq.config`, the model's constructor arguments.
+        model_config: the model's `config`: its constructor arguments, and its class as
+            `_target_` where it is not the RNN (`upgrade_model_settings`).
         train_tokens: target tokens trained on so far.
         train_seconds: training time so far, earlier sessions included.
     """
@@ -120,12 +138,16 @@ def data_state(checkpoint: Mapping) -> dict | None:
     }
 
 
-def upgrade_model_settings(model: dict) -> dict:
-    """Model settings of a checkpoint in today's form. Before attention options were
-    components, the additive layer's size was `model.attention_dim` and the attention a
-    name; now the size is the option's own `dim`. Before `model.decoder` and
-    `model.input_feeding`, every model was Luong's decoder without input feeding."""
+def upgrade_model_settings(model: Mapping) -> dict:
+    """Model settings of a checkpoint in today's form. A Transformer records its class
+    as `_target_`; settings without one are the RNN's (`RNN`), the one family before it.
+    Before attention options were components, the additive layer's size was
+    `model.attention_dim` and the attention a name; now the size is the option's own
+    `dim`. Before `model.decoder` and `model.input_feeding`, every RNN was Luong's decoder
+    without input feeding."""
     model = dict(model)
+    if model.get("_target_", RNN) != RNN:
+        return model
     model.setdefault("decoder", "luong")  # the one decoder before model.decoder existed
     model.setdefault("input_feeding", False)
     if "attention_dim" in model:
@@ -191,14 +213,16 @@ def check_fits(path: Path, model_config: Mapping, data: Mapping) -> None:
 
     Args:
         path: the checkpoint.
-        model_config: the run's `Seq2Seq.config`.
+        model_config: the run's model's `config` (`Seq2Seq`'s or `Transformer`'s).
         data: the run's `Seq2SeqData.state_dict()`.
     """
     ckpt = read(path)
-    saved = ckpt["ablate"]["model"]
+    # Settings that name no class are the RNN's.
+    saved = {"_target_": RNN, **ckpt["ablate"]["model"]}
+    model_config = {"_target_": RNN, **upgrade_model_settings(model_config)}
     for key in SHAPE_KEYS:
         if saved.get(key) != model_config.get(key):
-            name = key if key == "attention" else f"model.{key}"
+            name = {"attention": key, "_target_": "the model class"}.get(key, f"model.{key}")
             raise CheckpointError(
                 f"{path} was trained with {name}={saved.get(key)}, this run "
                 f"has {name}={model_config.get(key)}; use the checkpoint's "

@@ -79,6 +79,42 @@ def group_options(group: str, dirs: Sequence[Path]) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
+def _running_dirs() -> list[Path]:
+    """The config folders of the running Hydra job (ablate's own, `--config-dir`,
+    `hydra.searchpath`), in its order; ablate's own outside one."""
+    if not HydraConfig.initialized():
+        return [CONF]
+    dirs = []
+    for source in HydraConfig.get().runtime.config_sources:
+        if source.schema == "file":
+            dirs.append(Path(str(source.path)))
+        elif source.schema == "pkg" and (d := _search_dir(f"pkg://{source.path}")):
+            dirs.append(d)
+    return dirs + [CONF]
+
+
+def option(group: str, name: str, key: str) -> Any:
+    """The group's option `name` built as the group builds it, for a key that takes an
+    option of another group by name (`model.self_attention=additive` → the `attention`
+    group's `additive.yaml`, its parameters included; a user's option from
+    `--config-dir` too).
+
+    Args:
+        group: the config group the name belongs to (`attention`).
+        name: the option's name.
+        key: the key that named it, for the error message.
+
+    Raises:
+        ValueError: in one line, when the group has no option `name`.
+    """
+    found = group_options(group, _running_dirs())
+    if name not in found:
+        raise ValueError(
+            f"unknown {key} {name!r}; choose one of the {group} options: {', '.join(found)}"
+        )
+    return build(OmegaConf.load(found[name]), group, name)
+
+
 def option_file(group: str, choice: str | None) -> str:
     """The YAML file behind a group's choice in the running Hydra job, for error messages;
     `<group>/<choice>.yaml` outside one (a notebook composing the config itself)."""

@@ -147,13 +147,18 @@ def build_scorer(cfg: DictConfig, corpus: Corpus) -> Scorer:
 
 def build_model(cfg: DictConfig, data: Seq2SeqData, choice: str | None) -> nn.Module:
     """The `model` config's model around the `attention` option, sized by the data's
-    vocabularies; a bad attention option is a one-line error naming its file."""
+    vocabularies; a bad attention option is a one-line error naming its file. A
+    Transformer's `model.self_attention` names an option of the same group."""
     attention = plugins.build(cfg.attention, "attention", choice)
+    named, more = cfg.model.get("self_attention"), {}
+    if isinstance(named, str):  # a Transformer's: an option of the attention group, by name
+        more["self_attention"] = plugins.option("attention", named, "model.self_attention")
     try:  # the model passes hidden to the attention and checks it on a tiny batch
         return instantiate(cfg.model)(
             src_vocab_size=len(data.src_vocab),
             tgt_vocab_size=len(data.tgt_vocab),
             attention=attention,
+            **more,
         )
     except AttentionError as e:
         raise ValueError(f"{plugins.option_file('attention', choice)}: {e}") from None

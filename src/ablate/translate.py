@@ -9,11 +9,14 @@ no code runs from it.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from rich.table import Table
+from torch import nn
 
 from ablate import checkpoints
 from ablate.console import console
@@ -21,7 +24,6 @@ from ablate.data.subword import Subword
 from ablate.data.vocab import Vocab
 from ablate.models import search
 from ablate.models.cpu import speed_up
-from ablate.models.seq2seq import Seq2Seq
 from ablate.outputs import save_figure
 from ablate.plots import alignment_figure
 
@@ -34,7 +36,7 @@ class Translator:
 
     def __init__(
         self,
-        model: Seq2Seq,
+        model: nn.Module,
         src_vocab: Vocab,
         tgt_vocab: Vocab,
         src_subword: Subword | None = None,
@@ -59,7 +61,7 @@ def load(path: str | Path) -> Translator:
     """The model, vocabularies and subword models saved in an ablate checkpoint (of
     either layout: `ablate.checkpoints.data_state`)."""
     ckpt = checkpoints.read(path)
-    model = speed_up(Seq2Seq(**ckpt["ablate"]["model"]))  # translate runs on a CPU
+    model = speed_up(build_model(ckpt["ablate"]["model"]))  # translate runs on a CPU
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     try:
         model.load_state_dict(state)
@@ -77,6 +79,22 @@ def load(path: str | Path) -> Translator:
         Vocab.from_state_dict(data["tgt_vocab"]),
         *(Subword.from_state_dict(subword[k]) if subword.get(k) else None for k in ("src", "tgt")),
     )
+
+
+def build_model(settings: Mapping) -> nn.Module:
+    """The model a checkpoint's settings describe: its class (`_target_`, the RNN's
+    `Seq2Seq` or the `Transformer`; `checkpoints.upgrade_model_settings` fills it in
+    for checkpoints that name none) built with the other settings, untrained."""
+    settings = dict(settings)
+    target = str(settings.pop("_target_", checkpoints.RNN))
+    module, _, name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise checkpoints.CheckpointError(
+            f"the checkpoint's model class {target!r} cannot be imported ({e})"
+        ) from None
+    return cls(**settings)
 
 
 def translate(translator: Translator, sentence: str, beam_size: int = 1):

@@ -265,8 +265,10 @@ class Transformer(nn.Module):
             )
         if not isinstance(fused, bool):
             raise ValueError(f"model.fused must be true or false, got {fused!r}")
-        # The constructor arguments, so a checkpoint can rebuild this model (translate).
+        # The class and constructor arguments, so a checkpoint can rebuild this model
+        # (ablate.translate); settings without a `_target_` are the RNN's.
         self.config = dict(
+            _target_=f"{Transformer.__module__}.{Transformer.__qualname__}",
             src_vocab_size=src_vocab_size,
             tgt_vocab_size=tgt_vocab_size,
             attention=attention_record(attention),
