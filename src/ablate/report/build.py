@@ -169,7 +169,7 @@ def write_report(sweep_dir: Path, report: Report) -> dict[str, Path]:
     Returns:
         The written paths: `summary_json`, `summary_md`, and where there is something to
         draw `bleu_by_length_plot`, `gain_by_length_plot`, `bleu_by_jump_plot`,
-        `rare_words_plot`, `alignment_grid`.
+        `rare_words_plot`, `attention_stats_plot`, `alignment_grid`.
     """
     sweep_dir = Path(sweep_dir)
     paths = {"summary_json": sweep_dir / "summary.json", "summary_md": sweep_dir / "summary.md"}
@@ -185,6 +185,7 @@ def write_report(sweep_dir: Path, report: Report) -> dict[str, Path]:
         "gain_by_length_plot": (figures.gain_figure(report), "gain_by_length.png"),
         "bleu_by_jump_plot": (figures.jump_figure(report), "bleu_by_jump.png"),
         "rare_words_plot": (figures.rare_words_figure(report), "rare_words.png"),
+        "attention_stats_plot": (figures.attention_stats_figure(report), "attention_stats.png"),
         "alignment_grid": (figures.alignment_grid(report, examples), "alignment_grid.png"),
     }
     for key, (fig, name) in drawn.items():

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ablate.plots import alignment_grid_figure, bleu_by_length_figure
 from ablate.report.rows import Kind, Row
@@ -101,6 +102,38 @@ def rare_words_figure(report: Report) -> Figure | None:
         order=order,
         xlabel="the word's frequency in the training targets",
     )
+
+
+def attention_stats_figure(report: Report) -> Figure | None:
+    """Validation score std and attention entropy by epoch, one line per variant (mean
+    over seeds); None without a variant that has a history."""
+    series = {
+        name: v.attention_stats.history
+        for name, v in report.variants.items()
+        if v.attention_stats is not None and v.attention_stats.history
+    }
+    if not series:
+        return None
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    panels = fig.subplots(1, 2)
+    for ax, key, label in zip(
+        panels,
+        ("score_std", "entropy"),
+        ("score std over source positions", "attention entropy (nats)"),
+        strict=True,
+    ):
+        for name, history in series.items():
+            x = [h.epoch for h in history]
+            y = [np.nan if getattr(h, key) is None else getattr(h, key) for h in history]
+            ax.plot(x, y, marker="o", label=name)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    panels[0].set_yscale("log")
+    panels[1].legend(fontsize="small")
+    fig.suptitle("attention on the validation set by epoch (mean over seeds)")
+    return fig
 
 
 def alignment_grid(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ablate.report.cells import comparison_rows, main_rows, number
+from ablate.report.cells import attention_rows, comparison_rows, main_rows, number
 from ablate.report.stats import format_p
 
 if TYPE_CHECKING:
@@ -71,6 +71,21 @@ def main_section(report: Report) -> list[str]:
         "",
     ]
     return lines + table(*main_rows(report))
+
+
+def attention_section(report: Report) -> list[str]:
+    header, rows = attention_rows(report)
+    if not rows:
+        return []
+    lines = _section(
+        "Attention statistics",
+        "The test set under teacher forcing, mean over seeds: the std of a query's "
+        "pre-softmax scores over its source positions, the entropy of its weights "
+        "(nats), its largest weight, the share of queries whose largest weight is "
+        "≥ 0.99, and the mean gradient norm at the scores over the training batches of "
+        "the tested epoch (Vaswani et al. 2017, fn. 4). Per epoch: attention_stats.png.",
+    )
+    return lines + table(header, rows)
 
 
 def rare_words_section(report: Report) -> list[str]:
@@ -173,6 +188,7 @@ def failed_section(report: Report) -> list[str]:
 SECTIONS = (
     verdicts_section,
     main_section,
+    attention_section,
     rare_words_section,
     paired_sections,
     trend_section,
