@@ -23,14 +23,14 @@ def number(value, spec: str = ".1f") -> str:
     return "–" if value is None else format(value, spec)
 
 
-def interval(mean, low, high, *, terminal: bool = False) -> str:
+def interval(mean, low, high, *, terminal: bool = False, spec: str = ".1f") -> str:
     if mean is None:
         return "–"
     if low is None or high is None:
-        return number(mean)
+        return number(mean, spec)
     if terminal:  # two short lines keep a column narrow
-        return f"{number(mean)}\n[dim]{number(low)}–{number(high)}[/dim]"
-    return f"{number(mean)} [{number(low)}, {number(high)}]"
+        return f"{number(mean, spec)}\n[dim]{number(low, spec)}–{number(high, spec)}[/dim]"
+    return f"{number(mean, spec)} [{number(low, spec)}, {number(high, spec)}]"
 
 
 def seeds(v: Variant) -> str:
