@@ -7,7 +7,9 @@ trainer's datamodule (`Seq2SeqData`), the splits and buckets from the `Scorer`.
 Validation decodes greedily and logs `val/bleu` (the checkpoint monitor) and
 `val/bleu_len/<bucket>`; test also records the teacher-forced attention for the alignment
 metrics and keeps the scores and decoded sentences in `self.test_outputs`
-(`TestOutputs`) for the run's writer (`ablate.outputs`).
+(`TestOutputs`) for the run's writer (`ablate.outputs`). The finite-loss watch is a
+callback (`ablate.callbacks`); what a checkpoint carries beyond Lightning's state is
+`ablate.checkpoints.extras` and the datamodule's state.
 
 The attention's diagnostics (`ablate.diagnostics`): every teacher-forced pass is
 recorded by the model's probes — the validation's and the test's statistics go to the
@@ -15,9 +17,7 @@ scorer with the rest (`val/attn/*`, `test/attn/*`), and training batches give th
 gradient norm at the scores (`train/attn/score_grad_norm`, the mean over the epoch's
 batches). Each validation adds an epoch to `attention_history`, which checkpoints carry,
 and the test's `attention_stats` holds that history and the gradient norm of the epoch
-whose weights it tested. The finite-loss watch is a
-callback (`ablate.callbacks`); what a checkpoint carries beyond Lightning's state is
-`ablate.checkpoints.extras` and the datamodule's state.
+whose weights it tested.
 """
 
 from __future__ import annotations
