@@ -32,7 +32,16 @@ REVERSE = [
     "trainer.max_epochs=3",
     "threads=1",
 ]
-METRICS = ("bleu", "chrf", "exact_match", "buckets", "alignment", "rare_words", "signature")
+METRICS = (
+    "bleu",
+    "chrf",
+    "exact_match",
+    "buckets",
+    "alignment",
+    "rare_words",
+    "attention_stats",  # its per-epoch history too: the checkpoint carries it
+    "signature",
+)
 
 
 def env(**extra):

@@ -18,7 +18,16 @@ from ablate.results import (
     write_hypotheses,
     write_results,
 )
-from ablate.scores import AlignmentScore, BucketScore, FrequencyBand, JumpBand, Scores
+from ablate.scores import (
+    AlignmentScore,
+    AttentionBucket,
+    AttentionEpoch,
+    AttentionStats,
+    BucketScore,
+    FrequencyBand,
+    JumpBand,
+    Scores,
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "ablate"
 
@@ -38,6 +47,16 @@ def test_results_round_trip_and_unknown_keys_are_kept(tmp_path):
             alignment=AlignmentScore(0.9, 0.1, 0.5),
             alignment_by_jump=(JumpBand("0-2", 5, 1.0), JumpBand("10+", 0, None)),
             rare_words=(FrequencyBand("1-5", 1, 5, 2, 0.5),),
+            attention_stats=AttentionStats(
+                queries=9,
+                score_std=1.5,
+                entropy=0.4,
+                max_weight=0.8,
+                saturated=0.25,
+                score_grad_norm=0.01,
+                buckets=(AttentionBucket("01-10", 1, 10, 3, 9, 1.5, 0.4, 0.8, 0.25),),
+                history=(AttentionEpoch(1, 1.0, 0.9, 0.5, 0.0, 0.02),),
+            ),
             sentence_stats={"rare_words": {"labels": ["1-5"], "hits": [[1]], "totals": [[2]]}},
         ),
         valid_bleu=92.0,

@@ -101,6 +101,10 @@ def test_every_option_runs_one_fast_step(tmp_path, request, group, option):
     assert results.train["steps"] == 2
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["bleu"] == results.scores.bleu
+    # Every attention option's run measures its attention (tests/test_diagnostics.py).
+    stats = saved["attention_stats"]
+    assert stats["queries"] > 0 and stats["score_grad_norm"] > 0
+    assert [h["epoch"] for h in stats["history"]] == [1]
 
 
 def test_run_dir_contract(tmp_path):
@@ -117,6 +121,7 @@ def test_run_dir_contract(tmp_path):
         "buckets",
         "alignment",
         "rare_words",
+        "attention_stats",
         "train",
         "status",
     ):
@@ -160,6 +165,9 @@ def test_run_dir_contract(tmp_path):
 def test_no_attention_has_no_alignment(tmp_path, no_png):
     results = _run(tmp_path, ["attention=none", "logger=none"])
     assert results.scores.alignment is None and results.scores.alignment_by_jump is None
+    assert results.scores.attention_stats is None
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert "attention_stats" in saved and saved["attention_stats"] is None
     assert not list((tmp_path / "run" / "plots").glob("alignment_*.png"))
 
 

@@ -31,6 +31,9 @@ def test_offline_wandb_run_holds_scalars_table_chart_and_images(run_dir):
     assert info["name"] == "toy_fr-additive-s0"
     for key in ("val/loss", "val/bleu", "val/bleu_len/01-10", "test/bleu", "test/chrf"):
         assert key in info["history_keys"], key
+    for key in ("val/attn/score_std", "val/attn/saturated", "test/attn/entropy"):
+        assert key in info["history_keys"], key  # every option: tests/test_diagnostics.py
+    assert "train/attn/score_grad_norm" in info["history_keys"]
     assert info["media"]["test/bleu_by_length"] == "table-file"
     assert info["media"]["test/bleu_by_length_chart_table"] == "table-file"
     assert "_wandb/visualize/test/bleu_by_length_chart" in info["config"]

@@ -129,6 +129,7 @@ _ORDER = (
     "alignment",
     "alignment_by_jump",
     "rare_words",
+    "attention_stats",
     "train",
     "decode",
     "data",

@@ -1,4 +1,5 @@
-"""Scoring translations: overall, per source-length bucket, alignment and rare words.
+"""Scoring translations: overall, per source-length bucket, alignment, rare words and the
+attention's statistics.
 
 `score` scores any list of hypotheses against a split the way a run does, and returns
 an `ablate.scores.Scores`; a `Scorer` holds what a run scores against (its valid and test
@@ -11,6 +12,7 @@ in and out, so a notebook can use it without Lightning.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -26,7 +28,20 @@ from ablate.metrics import (
     rare_word_counts,
 )
 from ablate.results import fingerprint
-from ablate.scores import AlignmentScore, FrequencyBand, JumpBand, Scores, bucket_rows
+from ablate.scores import (
+    ATTENTION_SUMS,
+    AlignmentScore,
+    AttentionBucket,
+    AttentionStats,
+    FrequencyBand,
+    JumpBand,
+    Scores,
+    bucket_rows,
+)
+
+# Per module path, per sentence: the `ATTENTION_SUMS` of its real queries
+# (`ablate.diagnostics.Probes.sums`), by the sentence's index in its split.
+SentenceSums = Mapping[str, Mapping[int, Sequence[float]]]
 
 
 def _join(tokens: Sequence[str]) -> str:
@@ -42,6 +57,7 @@ def score(
     detokenize: Callable[[Sequence[str]], str] | None = None,
     weights: Sequence[np.ndarray] | None = None,
     train_counts: Mapping[str, int] | None = None,
+    attention: Mapping[str, np.ndarray] | None = None,
     n_bootstrap: int = 1000,
     seed: int = 0,
 ) -> Scores:
@@ -61,13 +77,17 @@ def score(
             Given, the test-time analyses run: rare words, alignment by jump distance and
             their per-sentence counts (`rare_words`, `alignment_by_jump` and
             `sentence_stats` are None without it).
+        attention: per attention module (by path), `(N, 5)` sums `ATTENTION_SUMS` of each
+            pair's real queries (`ablate.diagnostics`); None or empty for a model
+            without attention weights.
         n_bootstrap: resamples for each bucket's 95% BLEU interval (0 = no interval).
         seed: the bootstrap's seed.
 
     Returns:
-        the `Scores`; `alignment` is None when there are no weights or no gold links, and
-        `sentence_stats` holds the per-sentence counts behind `rare_words` and
-        `alignment_by_jump` (`ablate.metrics`, `ablate.alignment`).
+        the `Scores`; `alignment` is None when there are no weights or no gold links,
+        `attention_stats` None without `attention`, and `sentence_stats` holds the
+        per-sentence counts behind `rare_words`, `alignment_by_jump` and
+        `attention_stats` (`ablate.metrics`, `ablate.alignment`).
     """
     if len(pairs) != len(hypotheses):
         raise ValueError(f"{len(hypotheses)} hypotheses for {len(pairs)} sentence pairs")
@@ -97,6 +117,11 @@ def score(
             sizes = [(len(p.src), len(p.tgt)) for p in pairs]
             stats["alignment_by_jump"] = jumps = alignment_by_jump(weights, gold, sizes)
             by_jump = jump_bands(jumps)
+    attention_stats = None
+    if attention:
+        attention_stats = attention_summary(attention, lengths, buckets)
+        if stats is not None:
+            stats["attention_stats"] = attention_sentences(attention)
     return Scores(
         bleu=overall["bleu"],
         chrf=overall["chrf"],
@@ -106,8 +131,68 @@ def score(
         alignment=alignment,
         alignment_by_jump=by_jump,
         rare_words=rare_words,
+        attention_stats=attention_stats,
         sentence_stats=stats,
     )
+
+
+def _pooled(sums: np.ndarray) -> dict:
+    """The statistics of `(N, 5)` per-sentence sums, pooled over their queries."""
+    total = np.asarray(sums, dtype=np.float64).reshape(-1, len(ATTENTION_SUMS)).sum(0)
+    queries = int(round(total[0]))
+    means = [float(x / total[0]) if queries else None for x in total[1:]]
+    return dict(zip(ATTENTION_SUMS, [queries, *means], strict=True))
+
+
+def attention_summary(
+    attention: Mapping[str, np.ndarray], lengths: Sequence[int], buckets: Sequence[Bucket]
+) -> AttentionStats:
+    """The `AttentionStats` of a split from each attention module's per-sentence sums.
+
+    Args:
+        attention: module path -> `(N, 5)` sums `ATTENTION_SUMS`, in split order.
+        lengths: each sentence's source length in words (what buckets it).
+        buckets: the source-length buckets.
+
+    Returns:
+        the statistics pooled over every module's queries, by bucket too; with several
+        modules, each one's own in `layers`.
+    """
+    arrays = {name: np.asarray(a, dtype=np.float64) for name, a in attention.items()}
+    which = np.array([assign(buckets, n) for n in lengths], dtype=int)
+
+    def stats(sums: np.ndarray, layer: str | None) -> AttentionStats:
+        rows = tuple(
+            AttentionBucket(
+                label=b.label,
+                lo=b.lo,
+                hi=b.hi,
+                n=int((which == k).sum()),
+                **_pooled(sums[which == k]),
+            )
+            for k, b in enumerate(buckets)
+        )
+        return AttentionStats(**_pooled(sums), buckets=rows, layer=layer)
+
+    pooled = stats(sum(arrays.values()), None)
+    if len(arrays) == 1:
+        return pooled
+    layers = tuple(stats(a, name) for name, a in arrays.items())
+    return dataclasses.replace(pooled, layers=layers)
+
+
+def attention_sentences(attention: Mapping[str, np.ndarray]) -> dict:
+    """`sentence_stats.json`'s `attention_stats`: the per-sentence sums pooled over the
+    modules (`sums`, `(N, 5)`, columns `ATTENTION_SUMS`) and, with several modules, each
+    one's (`layers`)."""
+
+    def rounded(a) -> list:
+        return np.round(np.asarray(a, dtype=np.float64), 6).tolist()
+
+    out = {"columns": list(ATTENTION_SUMS), "sums": rounded(sum(attention.values()))}
+    if len(attention) > 1:
+        out["layers"] = {name: rounded(a) for name, a in attention.items()}
+    return out
 
 
 def jump_bands(by_jump: Mapping) -> tuple[JumpBand, ...] | None:
@@ -205,9 +290,12 @@ class Scorer:
             train_counts=corpus.word_counts(),
         )
 
-    def score_valid(self, hypotheses: Mapping[int, Sequence[str]]) -> Scores:
+    def score_valid(
+        self, hypotheses: Mapping[int, Sequence[str]], attention: SentenceSums | None = None
+    ) -> Scores:
         """BLEU of the validation sentences decoded, by their index in the split (all of
-        them, or the first batches with `trainer.limit_val_batches`)."""
+        them, or the first batches with `trainer.limit_val_batches`), and the attention
+        statistics of their teacher-forced pass (`SentenceSums`; None: none)."""
         decoded = sorted(hypotheses)
         return score(
             [self.valid[i] for i in decoded],
@@ -215,14 +303,19 @@ class Scorer:
             self.buckets,
             tokenize=self.tokenize,
             detokenize=self.detokenize,
+            attention=_in_order(attention, decoded),
             n_bootstrap=0,
         )
 
     def score_test(
-        self, hypotheses: Sequence[Sequence[str]], weights: Sequence[np.ndarray] | None
+        self,
+        hypotheses: Sequence[Sequence[str]],
+        weights: Sequence[np.ndarray] | None,
+        attention: SentenceSums | None = None,
     ) -> Scores:
-        """Every score of the whole test set: one hypothesis per test pair, in order, and
-        the teacher-forced attention `(T, S)` of each (None for `attention=none`)."""
+        """Every score of the whole test set: one hypothesis per test pair, in order, the
+        teacher-forced attention `(T, S)` of each (None for `attention=none`) and the
+        attention statistics of that pass (`SentenceSums`)."""
         return score(
             self.test,
             hypotheses,
@@ -231,6 +324,7 @@ class Scorer:
             detokenize=self.detokenize,
             weights=weights,
             train_counts=self.train_counts,
+            attention=_in_order(attention, range(len(self.test))),
         )
 
     def rows(self, hypotheses: Sequence[Sequence[str]]) -> list[tuple[str, str, str, str]]:
@@ -245,3 +339,11 @@ class Scorer:
     def examples(self) -> list[int]:
         """The three test sentences whose attention a run draws (`pick_examples`)."""
         return pick_examples(self.test)
+
+
+def _in_order(attention: SentenceSums | None, indices) -> dict[str, np.ndarray] | None:
+    """Each module's `(N, 5)` sums of the sentences `indices`, in that order."""
+    if not attention:
+        return None
+    indices = list(indices)
+    return {name: np.array([rows[i] for i in indices]) for name, rows in attention.items()}

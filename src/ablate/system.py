@@ -10,10 +10,19 @@ metrics and keeps the scores and decoded sentences in `self.test_outputs`
 (`TestOutputs`) for the run's writer (`ablate.outputs`). The finite-loss watch is a
 callback (`ablate.callbacks`); what a checkpoint carries beyond Lightning's state is
 `ablate.checkpoints.extras` and the datamodule's state.
+
+The attention's diagnostics (`ablate.diagnostics`): every teacher-forced pass is
+recorded by the model's probes — the validation's and the test's statistics go to the
+scorer with the rest (`val/attn/*`, `test/attn/*`), and training batches give the
+gradient norm at the scores (`train/attn/score_grad_norm`, the mean over the epoch's
+batches). Each validation adds an epoch to `attention_history`, which checkpoints carry,
+and the test's `attention_stats` holds that history and the gradient norm of the epoch
+whose weights it tested.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,10 +35,15 @@ from torch import nn
 
 from ablate import checkpoints
 from ablate.data.vocab import Vocab
+from ablate.diagnostics import Probes
 from ablate.models import search
 from ablate.optim import check_lr
-from ablate.scores import Scores
+from ablate.scores import AttentionStats, Scores
 from ablate.scoring import Scorer
+
+# The statistics logged per epoch as `<stage>/attn/<name>` (and `…/<name>/<module>` for
+# each module of a model with several).
+LOGGED_STATS = ("score_std", "entropy", "max_weight", "saturated")
 
 
 @dataclass(frozen=True)
@@ -130,21 +144,48 @@ class Seq2SeqSystem(pl.LightningModule):
         self._fit_start = time.perf_counter()
         self._eval: dict[int, Decoded] = {}  # split index → its decoded sentence
         self.test_outputs: TestOutputs | None = None
+        self.probes = Probes(model)  # observers on its attention modules; no layers
+        self._attention: dict[str, dict[int, list[float]]] = {}  # module → index → sums
+        # (epoch, its validation's attention statistics): what the test record's history holds.
+        self.attention_history: list[tuple[int, AttentionStats]] = []
+        self._tested_epoch: int | None = None  # the epoch of the checkpoint under test
 
     def forward(self, src, src_len):
         return search.decode(self.model, src, src_len)
 
-    def _loss(self, batch):
-        logits, weights = self.model(batch["src"], batch["src_len"], batch["tgt_in"])
+    def _loss(self, batch, grad: bool = False):
+        """The teacher-forced loss and weights, the attention's probes recording: the
+        gradient at the scores (`grad`, training), else the statistics of the pass."""
+        with self.probes.recording(batch["tgt_out"].ne(Vocab.pad_id), grad=grad):  # (B, T)
+            logits, weights = self.model(batch["src"], batch["src_len"], batch["tgt_in"])
         loss = self.loss_fn(logits.flatten(0, 1), batch["tgt_out"].flatten())  # (B·T, V)
         return loss, weights
 
+    def _keep_attention(self, batch) -> None:
+        """The last pass's per-sentence attention sums, by split index."""
+        index = batch["index"].tolist()
+        for name, sums in self.probes.sums().items():
+            kept = self._attention.setdefault(name, {})
+            kept.update(zip(index, sums.cpu().tolist(), strict=True))
+
+    def _log_attention(self, stage: str, stats: AttentionStats | None) -> None:
+        if stats is None:
+            return
+        for key in LOGGED_STATS:
+            for s in (stats, *stats.layers):
+                value = getattr(s, key)
+                if value is not None:
+                    self.log(f"{stage}/attn/{key}" + (f"/{s.layer}" if s.layer else ""), value)
+
     def training_step(self, batch, batch_idx):
-        loss, _ = self._loss(batch)
+        loss, _ = self._loss(batch, grad=True)
         # A tensor sum, not int(): no host-device sync at every step.
         self.train_tokens = self.train_tokens + batch["tgt_out"].ne(Vocab.pad_id).sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
         return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        self.probes.end_batch()  # backward has run: the gradient norms at the scores
 
     def _decode(self, batch, keep_weights: bool, beam_size: int = 1) -> list[Decoded]:
         tokens, weights = search.decode(
@@ -167,10 +208,11 @@ class Seq2SeqSystem(pl.LightningModule):
         ]
 
     def on_validation_epoch_start(self):
-        self._eval = {}
+        self._eval, self._attention = {}, {}
 
     def validation_step(self, batch, batch_idx):
         loss, _ = self._loss(batch)
+        self._keep_attention(batch)
         self.log("val/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
         for d in self._decode(batch, keep_weights=False):
             self._eval[d.index] = d
@@ -178,17 +220,30 @@ class Seq2SeqSystem(pl.LightningModule):
     def on_validation_epoch_end(self):
         if self.trainer.sanity_checking:
             return
-        scores = self.scorer.score_valid({i: d.tokens for i, d in self._eval.items()})
+        scores = self.scorer.score_valid(
+            {i: d.tokens for i, d in self._eval.items()}, self._attention
+        )
         self.log("val/bleu", scores.bleu, prog_bar=True)
         for b in scores.buckets:
             if b.n:
                 self.log(f"val/bleu_len/{b.label}", b.bleu)
+        stats = scores.attention_stats
+        if self.trainer.state.fn == TrainerFn.FITTING:
+            norm, layers = self.probes.grad_norms()  # this epoch's training batches
+            for name, value in [(None, norm), *layers.items()]:
+                if value is not None and (name is None or len(layers) > 1):
+                    self.log("train/attn/score_grad_norm" + (f"/{name}" if name else ""), value)
+            if stats is not None:
+                stats = _bare(stats.with_grad(norm, layers))
+                self.attention_history.append((self.current_epoch + 1, stats))
+        self._log_attention("val", stats)
 
     def on_test_epoch_start(self):
-        self._eval = {}
+        self._eval, self._attention = {}, {}
 
     def test_step(self, batch, batch_idx):
         _, forced = self._loss(batch)  # (B, T, S): attention on the reference translation
+        self._keep_attention(batch)
         for b, d in enumerate(
             self._decode(batch, keep_weights=True, beam_size=self.decode.beam_size)
         ):
@@ -201,7 +256,10 @@ class Seq2SeqSystem(pl.LightningModule):
     def on_test_epoch_end(self):
         decoded = [self._eval[i] for i in range(len(self.scorer.test))]
         forced = [d.forced for d in decoded] if decoded and decoded[0].forced is not None else None
-        scores = self.scorer.score_test([d.tokens for d in decoded], forced)
+        scores = self.scorer.score_test([d.tokens for d in decoded], forced, self._attention)
+        if scores.attention_stats is not None:
+            scores = dataclasses.replace(scores, attention_stats=self._trained(scores))
+            self._log_attention("test", scores.attention_stats)
         self.log_dict(
             {
                 "test/bleu": scores.bleu,
@@ -213,6 +271,19 @@ class Seq2SeqSystem(pl.LightningModule):
             if b.n:
                 self.log(f"test/bleu_len/{b.label}", b.bleu)
         self.test_outputs = TestOutputs(scores, decoded)
+
+    def _trained(self, scores: Scores) -> AttentionStats:
+        """The test's attention statistics with the per-epoch history and the gradient
+        norm of the tested checkpoint's epoch (the last validated one if unknown)."""
+        stats = scores.attention_stats
+        by_epoch = dict(self.attention_history)
+        tested = by_epoch.get(self._tested_epoch) or (
+            self.attention_history[-1][1] if self.attention_history else None
+        )
+        if tested is not None:
+            layers = {x.layer: x.score_grad_norm for x in tested.layers}
+            stats = stats.with_grad(tested.score_grad_norm, layers)
+        return stats.with_history(self.attention_history)
 
     def configure_optimizers(self):
         optimizer = self.optimizer(self.model.parameters())
@@ -248,8 +319,31 @@ class Seq2SeqSystem(pl.LightningModule):
         checkpoint["ablate"] = checkpoints.extras(
             self.model.config, train_tokens=int(self.train_tokens), train_seconds=self.elapsed()
         )
+        checkpoint[ATTENTION_KEY] = {
+            "history": [{"epoch": e, **s.to_json()} for e, s in self.attention_history],
+            "running": self.probes.state_dict(),  # an epoch's gradient norms so far
+        }
 
     def on_load_checkpoint(self, checkpoint):
         if self.trainer.state.fn != TrainerFn.FITTING:
-            return  # testing the best checkpoint must not rewind the training counters
+            # Testing the best checkpoint must not rewind the training counters; its epoch
+            # (Lightning counts from 0) says which gradient norm the test reports.
+            epoch = checkpoint.get("epoch")
+            self._tested_epoch = None if epoch is None else int(epoch) + 1
+            return
         self.train_tokens, self.train_seconds = checkpoints.restore(checkpoint)
+        saved = checkpoint.get(ATTENTION_KEY) or {}
+        self.attention_history = [
+            (int(h["epoch"]), AttentionStats.from_json(h)) for h in saved.get("history", ())
+        ]
+        self.probes.load_state_dict(saved.get("running") or {})
+
+
+# Where a checkpoint keeps the attention history and the running gradient norms.
+ATTENTION_KEY = "attention_stats"
+
+
+def _bare(stats: AttentionStats) -> AttentionStats:
+    """`stats` without its buckets (a history entry keeps the five numbers)."""
+    layers = tuple(dataclasses.replace(x, buckets=()) for x in stats.layers)
+    return dataclasses.replace(stats, buckets=(), layers=layers)

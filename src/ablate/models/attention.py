@@ -58,7 +58,13 @@ class Attention(nn.Module):
 
     Args:
         hidden: size `H` of the decoder and encoder states (given by `Seq2Seq`).
+
+    Attributes:
+        observer: None, or a callable that `align` hands its masked scores and weights
+            (`ablate.diagnostics.AttentionProbe`); it reads them and changes nothing.
     """
+
+    observer: Callable[[torch.Tensor, torch.Tensor], None] | None = None
 
     def __init__(self, hidden: int):
         super().__init__()
@@ -133,6 +139,8 @@ class Attention(nn.Module):
             )
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
         weights = self.reweight(torch.softmax(scores, dim=-1), query, mask)  # (B, T, S)
+        if self.observer is not None:
+            self.observer(scores, weights)
         return scores, weights
 
     def forward(

@@ -18,6 +18,8 @@ from ablate.outputs import save_figure
 from ablate.report import figures
 from ablate.report.claims import Verdict, verdicts
 from ablate.report.compare import compare
+from ablate.report.dim_claims import dim_verdicts
+from ablate.report.dims import Dims, compare_dims
 from ablate.report.groups import name_runs
 from ablate.report.markdown import summary_markdown
 from ablate.report.read import Failure, Run, Sentences, alignment_examples, attention_rank, collect
@@ -53,8 +55,10 @@ class Report:
         runs: the complete runs, variant by variant.
         failed: the jobs that did not complete.
         comparisons: the paired tests, per group.
-        verdicts: the claims judged, per group.
+        verdicts: the claims judged, per group (and per family across d).
         significance: how the tests were made.
+        dims: the comparisons across the state size d, per family of groups that differ
+            in `model.hidden` alone (`ablate.report.dims`); empty without such a sweep.
     """
 
     sweep_dir: Path
@@ -65,6 +69,7 @@ class Report:
     comparisons: Comparisons
     verdicts: tuple[Verdict, ...]
     significance: Significance
+    dims: tuple[Dims, ...] = ()
 
     def to_json(self) -> dict:
         """`summary.json`'s content: plain JSON (no NaN; strata and kinds as text)."""
@@ -83,6 +88,7 @@ class Report:
                 "problems": c.problems,
                 "verdicts": self.verdicts,
                 "significance": self.significance,
+                "dims": self.dims,
             }
         )
 
@@ -139,7 +145,12 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
     groups: dict[str, dict[str, list[Run]]] = {}
     for name, rs in members.items():
         groups.setdefault(variants[name].group, {})[name] = rs
-    comparisons = compare(groups, Sentences(), n_bootstrap=n_bootstrap, seed=seed)
+    sentences = Sentences()
+    comparisons = compare(groups, sentences, n_bootstrap=n_bootstrap, seed=seed)
+    named = [r for rs in members.values() for r in rs]
+    dims = compare_dims(
+        named, comparisons.tables.bleu, sentences, n_bootstrap=comparisons.n_bootstrap, seed=seed
+    )
 
     lo: dict[str, int | None] = {}
     for v in variants.values():
@@ -150,16 +161,17 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
         sweep_dir=sweep_dir,
         variants=variants,
         buckets=tuple(labels),
-        runs=tuple(r for rs in members.values() for r in rs),
+        runs=tuple(named),
         failed=tuple(failed),
         comparisons=comparisons,
-        verdicts=tuple(verdicts(comparisons)),
+        verdicts=tuple(verdicts(comparisons) + dim_verdicts(dims)),
         significance=Significance(
             method=f"{METHOD} (sacrebleu {sacrebleu.__version__} statistics)",
             alpha=ALPHA,
             n_bootstrap=comparisons.n_bootstrap,
             seed=seed,
         ),
+        dims=dims,
     )
 
 
@@ -169,7 +181,8 @@ def write_report(sweep_dir: Path, report: Report) -> dict[str, Path]:
     Returns:
         The written paths: `summary_json`, `summary_md`, and where there is something to
         draw `bleu_by_length_plot`, `gain_by_length_plot`, `bleu_by_jump_plot`,
-        `rare_words_plot`, `alignment_grid`.
+        `rare_words_plot`, `attention_stats_plot`, `alignment_grid`, and for a sweep over
+        the state size `bleu_by_dim_plot`, `score_std_by_dim_plot`.
     """
     sweep_dir = Path(sweep_dir)
     paths = {"summary_json": sweep_dir / "summary.json", "summary_md": sweep_dir / "summary.md"}
@@ -185,7 +198,13 @@ def write_report(sweep_dir: Path, report: Report) -> dict[str, Path]:
         "gain_by_length_plot": (figures.gain_figure(report), "gain_by_length.png"),
         "bleu_by_jump_plot": (figures.jump_figure(report), "bleu_by_jump.png"),
         "rare_words_plot": (figures.rare_words_figure(report), "rare_words.png"),
+        "attention_stats_plot": (figures.attention_stats_figure(report), "attention_stats.png"),
         "alignment_grid": (figures.alignment_grid(report, examples), "alignment_grid.png"),
+        "bleu_by_dim_plot": (figures.bleu_by_dim_figure(report.dims), "bleu_by_dim.png"),
+        "score_std_by_dim_plot": (
+            figures.score_std_by_dim_figure(report.dims),
+            "score_std_by_dim.png",
+        ),
     }
     for key, (fig, name) in drawn.items():
         if fig is not None:

@@ -23,14 +23,14 @@ def number(value, spec: str = ".1f") -> str:
     return "–" if value is None else format(value, spec)
 
 
-def interval(mean, low, high, *, terminal: bool = False) -> str:
+def interval(mean, low, high, *, terminal: bool = False, spec: str = ".1f") -> str:
     if mean is None:
         return "–"
     if low is None or high is None:
-        return number(mean)
+        return number(mean, spec)
     if terminal:  # two short lines keep a column narrow
-        return f"{number(mean)}\n[dim]{number(low)}–{number(high)}[/dim]"
-    return f"{number(mean)} [{number(low)}, {number(high)}]"
+        return f"{number(mean, spec)}\n[dim]{number(low, spec)}–{number(high, spec)}[/dim]"
+    return f"{number(mean, spec)} [{number(low, spec)}, {number(high, spec)}]"
 
 
 def seeds(v: Variant) -> str:
@@ -113,3 +113,25 @@ def comparison_rows(
             + [difference_cell(cells[s], terminal=terminal) if s in cells else "–" for s in strata]
         )
     return header, out
+
+
+def attention_rows(report: Report, *, terminal: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the attention statistics: one row per variant with attention."""
+    header = ["variant", "score std", "entropy", "max weight", "saturated %", "‖∂L/∂scores‖"]
+    if not terminal:
+        header.insert(1, "seeds")
+    rows = []
+    for name, v in report.variants.items():
+        a = v.attention_stats
+        if a is None:
+            continue
+        cells = [escape(name) if terminal else name] + ([] if terminal else [seeds(v)])
+        cells += [
+            number(a.score_std, ".3g"),
+            number(a.entropy, ".2f"),
+            number(a.max_weight, ".3f"),
+            number(None if a.saturated is None else 100 * a.saturated, ".1f"),
+            number(a.score_grad_norm, ".3g"),
+        ]
+        rows.append(cells)
+    return header, rows

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ablate.plots import alignment_grid_figure, bleu_by_length_figure
+from ablate.report.dims import FOOTNOTE_SLOPE, Dims
 from ablate.report.rows import Kind, Row
 from ablate.report.strata import ALL
 
@@ -101,6 +103,122 @@ def rare_words_figure(report: Report) -> Figure | None:
         order=order,
         xlabel="the word's frequency in the training targets",
     )
+
+
+def attention_stats_figure(report: Report) -> Figure | None:
+    """Validation score std and attention entropy by epoch, one line per variant (mean
+    over seeds); None without a variant that has a history."""
+    series = {
+        name: v.attention_stats.history
+        for name, v in report.variants.items()
+        if v.attention_stats is not None and v.attention_stats.history
+    }
+    if not series:
+        return None
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    panels = fig.subplots(1, 2)
+    for ax, key, label in zip(
+        panels,
+        ("score_std", "entropy"),
+        ("score std over source positions", "attention entropy (nats)"),
+        strict=True,
+    ):
+        for name, history in series.items():
+            x = [h.epoch for h in history]
+            y = [np.nan if getattr(h, key) is None else getattr(h, key) for h in history]
+            ax.plot(x, y, marker="o", label=name)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    panels[0].set_yscale("log")
+    panels[1].legend(fontsize="small")
+    fig.suptitle("attention on the validation set by epoch (mean over seeds)")
+    return fig
+
+
+def _by_dim(
+    families: Sequence[Dims], key: str, ylabel: str, title: str, *, log: bool
+) -> Figure | None:
+    """One line per attention (and family) of a cell value by d, its 95% band."""
+    lines = []
+    for dims in families:
+        for attention in dims.attentions:
+            cells = [c for c in (dims.cell(attention, d) for d in dims.dims) if c is not None]
+            cells = [c for c in cells if getattr(c, key) is not None]
+            if cells:
+                name = attention if len(families) == 1 else f"{attention} ({dims.family})"
+                lines.append((name, cells))
+    if not lines:
+        return None
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for name, cells in lines:
+        x = [c.dim for c in cells]
+        y = [getattr(c, key) for c in cells]
+        low = [_nan(getattr(c, f"{key}_ci_low")) for c in cells]
+        high = [_nan(getattr(c, f"{key}_ci_high")) for c in cells]
+        (line,) = ax.plot(x, y, marker="o", label=name)
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted({c.dim for _, cells in lines for c in cells}))
+    ax.get_xaxis().set_major_formatter(lambda v, _: f"{v:g}")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("state size d (model.hidden)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _nan(x: float | None) -> float:
+    return np.nan if x is None else x
+
+
+def bleu_by_dim_figure(families: Sequence[Dims]) -> Figure | None:
+    """Test BLEU against the state size d, one line per attention, 95% band (Britz et
+    al. 2017, Table 6 in shape); None without a comparison across d."""
+    return _by_dim(
+        families,
+        "bleu",
+        "test BLEU (mean over seeds)",
+        "BLEU by state size (95% two-level bootstrap band)",
+        log=False,
+    )
+
+
+def score_std_by_dim_figure(families: Sequence[Dims]) -> Figure | None:
+    """The std of the pre-softmax scores against d on log-log axes, one line per
+    attention, 95% band, and a dashed line of slope ½ (`√d`, Vaswani et al. 2017, fn. 4)
+    through the first unscaled variant's smallest d; None without scores across d."""
+    fig = _by_dim(
+        families,
+        "score_std",
+        "score std over source positions (test, teacher forced)",
+        "score scale by state size (log-log, 95% band)",
+        log=True,
+    )
+    if fig is None:
+        return None
+    ax = fig.axes[0]
+    for dims in families:
+        anchor = next(
+            (
+                dims.cell(a, dims.dims[0])
+                for a in ("dot", "multiplicative")
+                if dims.cell(a, dims.dims[0])
+            ),
+            None,
+        )
+        if anchor is not None and anchor.score_std:
+            x = np.asarray(dims.dims, dtype=float)
+            y = anchor.score_std * (x / x[0]) ** FOOTNOTE_SLOPE
+            ax.plot(x, y, linestyle="--", color="grey", label=f"∝ √d (from {anchor.attention})")
+            ax.legend(fontsize="small")
+            break
+    return fig
 
 
 def alignment_grid(

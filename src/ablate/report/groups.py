@@ -25,7 +25,8 @@ _NAMED_KEYS = ("seed", "attention", "dataset")
 MODEL_KEY = "model"
 
 
-def _override_items(overrides: Sequence[str]) -> dict[str, str]:
+def override_items(overrides: Sequence[str]) -> dict[str, str]:
+    """`key -> value` of a run's overrides, but for those a variant's name already says."""
     items = {}
     for o in overrides:
         key, sep, value = o.lstrip("+~").partition("=")
@@ -50,7 +51,7 @@ def name_runs(runs: Sequence[Run]) -> list[Run]:
     several = len({r.dataset for r in runs}) > 1
     names = [f"{r.dataset}/{r.attention}" if several else str(r.attention) for r in runs]
     groups = [str(r.dataset) for r in runs]
-    items = [_override_items(r.overrides) for r in runs]
+    items = [override_items(r.overrides) for r in runs]
     keys = sorted({k for it in items for k in it})
     varying = [k for k in keys if len({it.get(k) for it in items}) > 1]
 

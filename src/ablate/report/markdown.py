@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ablate.report.cells import comparison_rows, main_rows, number
+from ablate.report.cells import (
+    attention_rows,
+    comparison_rows,
+    difference_cell,
+    interval,
+    main_rows,
+    number,
+)
 from ablate.report.stats import format_p
 
 if TYPE_CHECKING:
@@ -71,6 +78,21 @@ def main_section(report: Report) -> list[str]:
         "",
     ]
     return lines + table(*main_rows(report))
+
+
+def attention_section(report: Report) -> list[str]:
+    header, rows = attention_rows(report)
+    if not rows:
+        return []
+    lines = _section(
+        "Attention statistics",
+        "The test set under teacher forcing, mean over seeds: the std of a query's "
+        "pre-softmax scores over its source positions, the entropy of its weights "
+        "(nats), its largest weight, the share of queries whose largest weight is "
+        "≥ 0.99, and the mean gradient norm at the scores over the training batches of "
+        "the tested epoch (Vaswani et al. 2017, fn. 4). Per epoch: attention_stats.png.",
+    )
+    return lines + table(header, rows)
 
 
 def rare_words_section(report: Report) -> list[str]:
@@ -162,6 +184,73 @@ def aso_section(report: Report) -> list[str]:
     return lines
 
 
+def dims_section(report: Report) -> list[str]:
+    """Per family compared across the state size d: BLEU × d, score std × d with the
+    log-log slope, and the additive − multiplicative difference at each d."""
+    lines = []
+    for dims in report.dims:
+        lines += _section(f"State size d ({dims.family})")
+        if dims.problem:
+            lines.append(f"Not compared across d: {dims.problem}")
+            continue
+        heads = [f"d = {d}" for d in dims.dims]
+        lines += [
+            "Test BLEU by `model.hidden`, mean over seeds [95% interval: two-level "
+            "bootstrap, test sentences shared by every cell, seeds resampled per cell] "
+            "(bleu_by_dim.png).",
+            "",
+        ]
+        body = []
+        for a in dims.attentions:
+            cells = [dims.cell(a, d) for d in dims.dims]
+            body.append(
+                [a] + [interval(c.bleu, c.bleu_ci_low, c.bleu_ci_high) if c else "–" for c in cells]
+            )
+        lines += table(["attention", *heads], body)
+        lines += [
+            "",
+            "Std of the pre-softmax scores over the source positions (test, teacher "
+            "forced; mean over queries and seeds, 95% interval), and the least-squares "
+            "slope of log score std on log d with its paired bootstrap interval and "
+            "Holm-adjusted p against 0; ½ is Vaswani et al.'s √d (score_std_by_dim.png).",
+            "",
+        ]
+        body = []
+        for a in dims.attentions:
+            cells = [dims.cell(a, d) for d in dims.dims]
+            if not any(c and c.score_std is not None for c in cells):
+                continue
+            row = [a] + [
+                interval(c.score_std, c.score_std_ci_low, c.score_std_ci_high, spec=".3g")
+                if c and c.score_std is not None
+                else "–"
+                for c in cells
+            ]
+            s = dims.slope(a)
+            t = s.test if s else None
+            if t is None or t.diff is None:
+                row += ["–", "–", "–"]
+            else:
+                row += [
+                    f"{t.diff:+.2f} [{t.ci_low:+.2f}, {t.ci_high:+.2f}]",
+                    format_p(t.p_holm, t.p_at_floor),
+                    "yes" if s.holds_footnote else "no",
+                ]
+            body.append(row)
+        lines += table(["attention", *heads, "slope [95% CI]", "p (Holm)", "½ in CI"], body)
+        if dims.pairs:
+            first = dims.pairs[0]
+            lines += [
+                "",
+                f"{first.a} − {first.b}, overall test BLEU at each d: the rows of the "
+                "paired BLEU table above (Holm within it).",
+                "",
+            ]
+            rows = [[f"d = {p.dim}", difference_cell(p.row)] for p in dims.pairs]
+            lines += table(["d", "Δ BLEU [95% CI] p (Holm)"], rows)
+    return lines
+
+
 def failed_section(report: Report) -> list[str]:
     lines = _section("Failed jobs")
     for f in report.failed:
@@ -173,11 +262,13 @@ def failed_section(report: Report) -> list[str]:
 SECTIONS = (
     verdicts_section,
     main_section,
+    attention_section,
     rare_words_section,
     paired_sections,
     trend_section,
     alignment_by_jump_section,
     aso_section,
+    dims_section,
     failed_section,
 )
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ablate.console import console
-from ablate.report.cells import comparison_rows, main_rows
+from ablate.report.cells import attention_rows, comparison_rows, main_rows
 
 if TYPE_CHECKING:
     from ablate.report.build import Report
@@ -48,10 +48,26 @@ def comparison_table(report: Report) -> Table | None:
     )
 
 
+def attention_table(report: Report) -> Table | None:
+    """The attention statistics per variant; None when no variant has any."""
+    header, rows = attention_rows(report, terminal=True)
+    if not rows:
+        return None
+    return _table(
+        "attention on the test set (teacher forced), mean over seeds: score std over "
+        "sources · weight entropy (nats) · largest weight · share ≥ 0.99 · gradient at "
+        "the scores",
+        header,
+        rows,
+    )
+
+
 def show(report: Report) -> None:
     """The report's tables in the terminal."""
     if report.variants:
         console.print(report_table(report))
+    if (table := attention_table(report)) is not None:
+        console.print(table)
     if (table := comparison_table(report)) is not None:
         console.print(table)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ablate.report.read import Run, seed_key
 from ablate.report.stats import bleu_ci, finite, mean
-from ablate.scores import AlignmentScore
+from ablate.scores import AlignmentScore, AttentionEpoch, AttentionStats
 
 WITHHELD = "its seeds were tested on different buckets (different test sets); not averaged"
 
@@ -60,6 +60,37 @@ class TrainMeans:
 
 
 @dataclass(frozen=True)
+class AttentionMeans:
+    """A variant's attention statistics on the test set (`ablate.scores.AttentionStats`),
+    mean over its seeds, and per epoch of validation (`history`: mean over the seeds that
+    reached the epoch)."""
+
+    score_std: float | None
+    entropy: float | None
+    max_weight: float | None
+    saturated: float | None
+    score_grad_norm: float | None
+    history: tuple[AttentionEpoch, ...]
+
+    FIELDS = ("score_std", "entropy", "max_weight", "saturated", "score_grad_norm")
+
+    @classmethod
+    def over(cls, stats: Sequence[AttentionStats]) -> AttentionMeans | None:
+        """The means of the seeds' statistics; None where no seed has any."""
+        if not stats:
+            return None
+        epochs: dict[int, list[AttentionEpoch]] = {}
+        for s in stats:
+            for h in s.history:
+                epochs.setdefault(h.epoch, []).append(h)
+        history = tuple(
+            AttentionEpoch(e, *(mean([getattr(h, f) for h in hs]) for f in cls.FIELDS))
+            for e, hs in sorted(epochs.items())
+        )
+        return cls(*(mean([getattr(s, f) for s in stats]) for f in cls.FIELDS), history)
+
+
+@dataclass(frozen=True)
 class Variant:
     """A variant's row of the report: one configuration, its seeds, its mean scores."""
 
@@ -79,6 +110,7 @@ class Variant:
     chrf: float | None
     exact_match: float | None
     alignment: AlignmentScore | None
+    attention_stats: AttentionMeans | None
     train: TrainMeans
     buckets: tuple[BucketMean, ...]
     buckets_withheld: str | None
@@ -176,6 +208,9 @@ def summarise(name: str, runs: Sequence[Run]) -> Variant:
         chrf=mean([r.scores.chrf for r in runs]),
         exact_match=mean([r.scores.exact_match for r in runs]),
         alignment=_alignment(runs),
+        attention_stats=AttentionMeans.over(
+            [r.scores.attention_stats for r in runs if r.scores.attention_stats]
+        ),
         train=_train(runs),
         buckets=_bucket_means(runs) if same else (),
         buckets_withheld=None if same else WITHHELD,

@@ -1,0 +1,275 @@
+"""The attention diagnostics (`ablate.diagnostics`): each statistic against a hand
+computation on a tiny batch with padding in source and target, the gradient norm against
+`torch.autograd.grad`, probes that change no value, a split's statistics pooled from its
+sentences, and every attention option's run reporting them (null for `none`)."""
+
+import json
+import math
+import statistics
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ablate.buckets import make_buckets
+from ablate.data.vocab import Vocab
+from ablate.diagnostics import Probes, sentence_sums
+from ablate.models import search
+from ablate.models.attention import DotAttention
+from ablate.models.cpu import speed_up
+from ablate.models.luong import LocalPAttention, LocationAttention
+from ablate.models.seq2seq import Seq2Seq
+from ablate.scores import ATTENTION_SUMS, SATURATED, AttentionStats
+from ablate.scoring import attention_summary
+from ablate.train import run
+
+from conftest import CONF, TINY, compose
+from wandb_files import summary
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: a second thread only waits
+
+PAD = Vocab.pad_id
+B, T, S, H, V = 3, 4, 5, 8, 12
+SRC_LEN, TGT_LEN = [5, 2, 3], [4, 2, 1]  # padding in both, a one-token target too
+
+
+def _padded(seed=0, sharp=4.0):
+    """Masked dot scores and weights of a tiny batch, and its source and target masks."""
+    g = torch.Generator().manual_seed(seed)
+    query = sharp * torch.randn(B, T, H, generator=g)  # sharp: some queries saturate
+    keys = torch.randn(B, S, H, generator=g)
+    src_mask = torch.arange(S)[None] < torch.tensor(SRC_LEN)[:, None]  # (B, S)
+    tgt_mask = torch.arange(T)[None] < torch.tensor(TGT_LEN)[:, None]  # (B, T)
+    scores, weights = DotAttention(H).align(query, keys, src_mask)
+    return scores, weights, src_mask, tgt_mask
+
+
+def _by_hand(scores, weights, src_mask, tgt_mask) -> list[list[float]]:
+    """`ATTENTION_SUMS` per sentence, one query at a time in plain Python."""
+    rows = []
+    for b in range(scores.shape[0]):
+        queries = std = entropy = top = saturated = 0.0
+        for t in range(scores.shape[1]):
+            if not tgt_mask[b, t]:
+                continue
+            real = [float(scores[b, t, i]) for i in range(scores.shape[2]) if src_mask[b, i]]
+            w = [float(x) for x in weights[b, t]]
+            queries += 1
+            std += statistics.pstdev(real)
+            entropy -= sum(x * math.log(x) for x in w if x > 0)
+            top += max(w)
+            saturated += max(w) >= SATURATED
+        rows.append([queries, std, entropy, top, saturated])
+    return rows
+
+
+def test_each_statistic_is_its_hand_computation():
+    scores, weights, src_mask, tgt_mask = _padded()
+    expected = _by_hand(scores, weights, src_mask, tgt_mask)
+    assert len(ATTENTION_SUMS) == 5
+    got = sentence_sums(scores, weights, tgt_mask)
+    torch.testing.assert_close(got, torch.tensor(expected), rtol=1e-5, atol=1e-5)
+    saturated = sum(r[4] for r in expected)
+    assert 0 < saturated < sum(r[0] for r in expected)  # the batch tests both sides
+    assert got[:, 0].tolist() == TGT_LEN  # target padding is no query
+
+
+def test_heads_are_more_queries():
+    scores, weights, _, tgt_mask = _padded()
+    half = scores / 2  # a second head: still −inf on padding
+    both = sentence_sums(
+        torch.stack([scores, half], 1), torch.stack([weights, half.softmax(-1)], 1), tgt_mask
+    )
+    one = sentence_sums(scores, weights, tgt_mask) + sentence_sums(half, half.softmax(-1), tgt_mask)
+    torch.testing.assert_close(both, one)
+
+
+# The decoders (one pass, or a step at a time) × score functions (the CPU path of
+# additive included), each teacher-forced on a padded batch.
+MODELS = {
+    "luong-dot": dict(attention="dot"),
+    "luong-additive": dict(attention="additive"),
+    "input_feeding-multiplicative": dict(attention="multiplicative", input_feeding=True),
+    "bahdanau-scaled_dot": dict(attention="scaled_dot", decoder="bahdanau"),
+    "bahdanau-additive": dict(attention="additive", decoder="bahdanau"),
+    "location": dict(attention=partial(LocationAttention, max_len=8)),
+    "local_p-input_feeding": dict(attention=partial(LocalPAttention, window=2), input_feeding=True),
+}
+
+
+def _model(settings) -> nn.Module:
+    torch.manual_seed(0)
+    model = Seq2Seq(V, V, embed=6, hidden=H, dropout=0.0, **settings)
+    return speed_up(model)  # the CPU paths too (additive's own score backward)
+
+
+def _batch(seed=1):
+    g = torch.Generator().manual_seed(seed)
+    src_len, tgt_len = torch.tensor(SRC_LEN), torch.tensor(TGT_LEN)
+    src = torch.randint(4, V, (B, S), generator=g).masked_fill(
+        torch.arange(S)[None] >= src_len[:, None], PAD
+    )
+    tgt = torch.randint(4, V, (B, T), generator=g)
+    real = torch.arange(T)[None] < tgt_len[:, None]  # (B, T)
+    tgt_out = tgt.masked_fill(~real, PAD)
+    tgt_in = torch.cat([torch.full((B, 1), Vocab.bos_id), tgt_out[:, :-1]], 1)
+    return src, src_len, tgt_in, tgt_out, real
+
+
+def _loss(model, batch):
+    src, src_len, tgt_in, tgt_out, _ = batch
+    logits, _ = model(src, src_len, tgt_in)
+    return nn.functional.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD)
+
+
+def _capture(model) -> tuple[list, list]:
+    """What `align` hands the observer, in call order, instead of the probe."""
+    scores, weights = [], []
+    model.decoder.attention.observer = lambda s, w: (scores.append(s), weights.append(w))
+    return scores, weights
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_gradient_norm_is_autograds(name):
+    model, batch = _model(MODELS[name]), _batch()
+    real_queries = batch[-1]
+    probes = Probes(model)
+    with probes.recording(real_queries, grad=True):
+        loss = _loss(model, batch)
+    loss.backward()
+    probes.end_batch()
+    pooled, layers = probes.grad_norms()
+    assert probes.grad_norms() == (None, {"decoder.attention": None})  # taken, so reset
+
+    seen, _ = _capture(model)  # the same pass again, the scores kept for autograd
+    grads = torch.autograd.grad(_loss(model, batch), seen)
+    offset, squares = 0, 0.0
+    for s, g in zip(seen, grads, strict=True):
+        queries = real_queries[:, offset : offset + s.shape[1], None]  # (B, T', 1)
+        real = torch.isfinite(s) & queries
+        assert torch.where(real, 0.0, g).abs().max() == 0  # no gradient off the real positions
+        squares += float(g[real].square().sum())
+        offset += s.shape[1]
+    assert offset == T
+    assert pooled == pytest.approx(math.sqrt(squares), rel=1e-5)
+    assert layers == {"decoder.attention": pytest.approx(pooled)}
+    assert pooled > 0
+
+
+def test_an_epochs_gradient_norm_is_the_mean_over_its_batches():
+    def trained(probes: Probes, seed: int) -> Probes:
+        batch = _batch(seed)
+        with probes.recording(batch[-1], grad=True):
+            loss = _loss(probes.model, batch)
+        loss.backward()
+        probes.end_batch()
+        return probes
+
+    def probes() -> Probes:  # a model of its own (no step is taken: the same weights)
+        model = _model(MODELS["luong-dot"])
+        p = Probes(model)
+        p.model = model
+        return p
+
+    alone = [trained(probes(), seed).grad_norms()[0] for seed in (1, 2)]
+    running = trained(probes(), 1)
+    resumed = probes()
+    resumed.load_state_dict(json.loads(json.dumps(running.state_dict())))  # a checkpoint
+    for p in (running, resumed):
+        assert trained(p, 2).grad_norms()[0] == pytest.approx(sum(alone) / 2, rel=1e-6)
+    assert alone[0] != pytest.approx(alone[1])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_recording_reads_the_teacher_forced_pass_and_changes_nothing(name):
+    model, batch = _model(MODELS[name]), _batch()
+    src, src_len, tgt_in, _, real_queries = batch
+    model.eval()
+    with torch.no_grad():
+        plain, _ = model(src, src_len, tgt_in)
+        probes = Probes(model)
+        with probes.recording(real_queries):
+            recorded, _ = model(src, src_len, tgt_in)
+        sums = probes.sums()["decoder.attention"]
+        seen, weights = _capture(model)
+        model(src, src_len, tgt_in)
+    assert torch.equal(plain, recorded)
+    expected = sentence_sums(torch.cat(seen, 1), torch.cat(weights, 1), real_queries)
+    torch.testing.assert_close(sums, expected)
+    assert sums[:, 0].tolist() == TGT_LEN
+
+
+def test_decoding_is_not_recorded():
+    model, (src, src_len, *_) = _model(MODELS["luong-dot"]), _batch()
+    probes = Probes(model)
+    with torch.no_grad():
+        search.decode(model.eval(), src, src_len)
+    assert probes.sums() == {}
+
+
+def test_no_attention_has_no_probe_reading():
+    model, batch = _model(dict(attention="none")), _batch()
+    probes = Probes(model)
+    with torch.no_grad(), probes.recording(batch[-1]):
+        _loss(model, batch)
+    assert probes.sums() == {}
+
+
+def test_a_module_called_beyond_the_targets_is_refused():
+    model, batch = _model(MODELS["luong-dot"]), _batch()
+    probes = Probes(model)
+    with (
+        torch.no_grad(),
+        probes.recording(batch[-1][:, :2]),
+        pytest.raises(ValueError, match="beyond"),
+    ):
+        _loss(model, batch)
+
+
+def test_a_splits_statistics_pool_its_sentences_by_bucket_and_layer():
+    sums = np.array([[3, 1.5, 3.0, 1.5, 0], [1, 2.0, 0.0, 1.0, 1], [2, 1.0, 1.0, 1.8, 1]])
+    buckets = make_buckets("edges", edges=[1, 11, 21])
+    stats = attention_summary({"decoder.attention": sums}, [5, 15, 8], buckets)
+    assert (stats.queries, stats.layer, stats.layers) == (6, None, ())
+    assert stats.score_std == pytest.approx(4.5 / 6) and stats.saturated == pytest.approx(2 / 6)
+    short, middle, empty = stats.buckets
+    assert (short.n, short.queries, short.max_weight) == (2, 5, pytest.approx(3.3 / 5))
+    assert (middle.n, middle.entropy) == (1, 0.0)
+    assert (empty.n, empty.queries, empty.score_std) == (0, 0, None)
+    two = attention_summary({"enc": sums, "dec": 2 * sums}, [5, 15, 8], buckets)
+    assert [x.layer for x in two.layers] == ["enc", "dec"]
+    assert two.queries == 18 and two.score_std == pytest.approx(3 * 4.5 / 18)
+    assert two.named("dec").score_std == pytest.approx(9.0 / 12)
+    assert AttentionStats.from_json(json.loads(json.dumps(two.to_json()))) == two
+
+
+# --------------------------------------------------------------------------- in a run
+
+OPTIONS = sorted(p.stem for p in (CONF / "attention").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("option", OPTIONS)
+def test_every_attention_option_reports_its_statistics(tmp_path, option):
+    """The five statistics in `results.json` and `val/attn/*` in the W&B run's history,
+    per epoch; `null` and no keys for `none`."""
+    run_dir = tmp_path / "run"
+    cfg = compose([*TINY, "trainer.max_epochs=2", "logger=wandb", f"attention={option}"])
+    run(cfg, run_dir, choices={"attention": option})
+    saved = json.loads((run_dir / "results.json").read_text())["attention_stats"]
+    keys = summary(run_dir)["history_keys"]
+    logged = {k for k in keys if "/attn/" in k}
+    if option == "none":
+        assert saved is None and not logged
+        return
+    for field in ("score_std", "entropy", "max_weight", "saturated", "score_grad_norm"):
+        assert math.isfinite(saved[field]), field
+        assert [math.isfinite(h[field]) for h in saved["history"]] == [True, True], field
+    assert [h["epoch"] for h in saved["history"]] == [1, 2]
+    assert sum(b["queries"] for b in saved["buckets"]) == saved["queries"] > 0
+    for stage in ("val", "test"):
+        for field in ("score_std", "entropy", "max_weight", "saturated"):
+            assert f"{stage}/attn/{field}" in keys, (stage, field)
+    assert "train/attn/score_grad_norm" in keys
