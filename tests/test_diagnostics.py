@@ -6,6 +6,7 @@ sentences, and every attention option's run reporting them (null for `none`)."""
 import json
 import math
 import statistics
+import time
 from functools import partial
 
 import numpy as np
@@ -259,7 +260,13 @@ def test_every_attention_option_reports_its_statistics(tmp_path, option):
     cfg = compose([*TINY, "trainer.max_epochs=2", "logger=wandb", f"attention={option}"])
     run(cfg, run_dir, choices={"attention": option})
     saved = json.loads((run_dir / "results.json").read_text())["attention_stats"]
-    keys = summary(run_dir)["history_keys"]
+    # W&B's service writes the offline file after the run returns: wait for its exit record.
+    for _ in range(60):
+        info = summary(run_dir)
+        if info["exit_code"] is not None:
+            break
+        time.sleep(0.5)
+    keys = info["history_keys"]
     logged = {k for k in keys if "/attn/" in k}
     if option == "none":
         assert saved is None and not logged

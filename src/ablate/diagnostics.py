@@ -15,8 +15,9 @@ for a trained RNN, whose states tanh bounds, is measured here rather than assume
 
 An `AttentionProbe` is the observer `Attention.align` notifies; `Probes(model)` gives
 every `Attention` module of a model its own, named by its module path
-(`decoder.attention`; a Transformer's `decoder.layers.0.cross_attention`, …), so a model
-with several attention layers is measured layer by layer. A probe records only inside
+(`decoder.attention`; a Transformer's `decoder.layers.0.cross_attention.attention`, …),
+so a model with several attention layers is measured layer by layer; a Transformer's
+self-attention, not the ablation axis, is left out. A probe records only inside
 `Probes.recording`, so decoding passes through it untouched, and it reads the tensors
 without changing a value. What it records of a batch are per-sentence sums
 (`ablate.scores.ATTENTION_SUMS`), so a split's statistics, its buckets' and a bootstrap's
@@ -112,9 +113,17 @@ class AttentionProbe:
     def stop(self) -> None:
         self._mask = None
 
+    @property
+    def recording(self) -> bool:
+        """Inside a recording: the module must compute its scores explicitly."""
+        return self._mask is not None
+
     def __call__(self, scores: torch.Tensor, weights: torch.Tensor) -> None:
         if self._mask is None:
             return
+        B = self._mask.shape[0]
+        if scores.shape[0] != B:  # heads folded into the batch, (B·n, T, S): (B, n, T, S)
+            scores, weights = scores.unflatten(0, (B, -1)), weights.unflatten(0, (B, -1))
         T = scores.shape[-2]
         mask = self._mask[:, self._offset : self._offset + T]  # (B, T') of these queries
         if mask.shape[1] != T:
@@ -160,8 +169,12 @@ class Probes:
     """
 
     def __init__(self, model: nn.Module):
+        # The attention option's modules: a Transformer's self-attention (each query
+        # position its own row there) is not the ablation axis and is not probed.
         self.probes = {
-            name: AttentionProbe() for name, m in model.named_modules() if isinstance(m, Attention)
+            name: AttentionProbe()
+            for name, m in model.named_modules()
+            if isinstance(m, Attention) and "self_attention" not in name
         }
         for name, module in model.named_modules():
             if name in self.probes:

@@ -138,7 +138,10 @@ class MultiHeadAttention(nn.Module):
         if self.none:
             return self.W_o(self._mean(keys.v, mask, causal, T)), None
         q = self._split(self.W_q(x))  # (B, n, T, d)
-        if self.fused and not need_weights:
+        # The fused kernel computes no explicit scores: not where an observer records them
+        # (`ablate.diagnostics`).
+        observed = getattr(getattr(self.attention, "observer", None), "recording", False)
+        if self.fused and not need_weights and not observed:
             context = F.scaled_dot_product_attention(
                 q,
                 keys.k,
