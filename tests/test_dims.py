@@ -118,7 +118,10 @@ def test_additive_is_ahead_of_multiplicative_only_at_large_d(diffs, holds, mixed
     claim = AdditiveAheadAtLargeDim()
     finding = claim.judge(family(pairs=pairs))
     assert finding.holds is holds and finding.mixed is mixed
-    assert [w for w, _ in finding.where] == ["similar at d ≤ 64", "ahead at d = 256"]
+    assert [w for w, _ in finding.where] == [
+        "the smaller sizes (similar at d ≤ 64)",
+        "the largest (additive ahead at d = 256)",
+    ]
     assert "d = 256: " in finding.text and "(additive − multiplicative" in finding.text
     verdict = claim.verdict("toy_fr", finding, many=False)
     assert verdict.verdict is (Holds.SUPPORTED if holds else Holds.NOT_SUPPORTED)

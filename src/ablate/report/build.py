@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -115,6 +116,12 @@ def plain(value):
     return value
 
 
+def natural(text: str) -> tuple:
+    """A sort key that orders the numbers in `text` by value: `model.hidden=32` before
+    `model.hidden=128`."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
 def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int = 0) -> Report:
     """Compare the variants of a sweep.
 
@@ -138,7 +145,8 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
     runs, failed = collect(sweep_dir)
     members: dict[str, list[Run]] = {}
     for r in sorted(
-        name_runs(runs), key=lambda r: (r.group, attention_rank(str(r.attention)), r.variant)
+        name_runs(runs),
+        key=lambda r: (natural(r.group), attention_rank(str(r.attention)), r.variant),
     ):
         members.setdefault(r.variant, []).append(r)
     variants = {name: summarise(name, rs) for name, rs in members.items()}

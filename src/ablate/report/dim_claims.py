@@ -111,7 +111,10 @@ class AdditiveAheadAtLargeDim(DimClaim):
             f" ({evidence.pairs[0].a} − {evidence.pairs[0].b}, overall test BLEU, two-level paired "
             "bootstrap, Holm over the BLEU table)"
         )
-        where = [(f"similar at d ≤ {small[-1]}", similar), (f"ahead at d = {large}", ahead)]
+        where = [
+            (f"the smaller sizes (similar at d ≤ {small[-1]})", similar),
+            (f"the largest (additive ahead at d = {large})", ahead),
+        ]
         return Finding.per_variant(where, text)
 
 

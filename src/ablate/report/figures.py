@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ablate.plots import alignment_grid_figure, bleu_by_length_figure
 from ablate.report.dims import FOOTNOTE_SLOPE, Dims
+from ablate.report.read import attention_rank
 from ablate.report.rows import Kind, Row
 from ablate.report.strata import ALL
 
@@ -105,17 +106,27 @@ def rare_words_figure(report: Report) -> Figure | None:
     )
 
 
+def attention_color(attention: str) -> str:
+    """One colour per attention, the same in every figure: the built-ins in the report's
+    order, others after."""
+    rank, _ = attention_rank(attention)
+    return f"C{rank % 10}"
+
+
 def attention_stats_figure(report: Report) -> Figure | None:
     """Validation score std and attention entropy by epoch, one line per variant (mean
-    over seeds); None without a variant that has a history."""
+    over seeds): a colour per attention, a line style per group; None without a variant
+    that has a history."""
     series = {
-        name: v.attention_stats.history
+        name: v
         for name, v in report.variants.items()
         if v.attention_stats is not None and v.attention_stats.history
     }
     if not series:
         return None
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    groups = list(dict.fromkeys(v.group for v in series.values()))
+    styles = ("-", "--", ":", "-.")
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
     panels = fig.subplots(1, 2)
     for ax, key, label in zip(
         panels,
@@ -123,16 +134,24 @@ def attention_stats_figure(report: Report) -> Figure | None:
         ("score std over source positions", "attention entropy (nats)"),
         strict=True,
     ):
-        for name, history in series.items():
+        for name, v in series.items():
+            history = v.attention_stats.history
             x = [h.epoch for h in history]
             y = [np.nan if getattr(h, key) is None else getattr(h, key) for h in history]
-            ax.plot(x, y, marker="o", label=name)
+            style = styles[groups.index(v.group) % len(styles)]
+            color = attention_color(str(v.attention))
+            ax.plot(x, y, marker="o", markersize=3, linestyle=style, color=color, label=name)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     panels[0].set_yscale("log")
-    panels[1].legend(fontsize="small")
+    fig.legend(
+        *panels[0].get_legend_handles_labels(),
+        loc="outside right center",
+        fontsize="small",
+        frameon=False,
+    )
     fig.suptitle("attention on the validation set by epoch (mean over seeds)")
     return fig
 
@@ -158,8 +177,9 @@ def _by_dim(
         y = [getattr(c, key) for c in cells]
         low = [_nan(getattr(c, f"{key}_ci_low")) for c in cells]
         high = [_nan(getattr(c, f"{key}_ci_high")) for c in cells]
-        (line,) = ax.plot(x, y, marker="o", label=name)
-        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+        color = attention_color(name.split(" (")[0])
+        ax.plot(x, y, marker="o", label=name, color=color)
+        ax.fill_between(x, low, high, color=color, alpha=0.15, linewidth=0)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted({c.dim for _, cells in lines for c in cells}))
     ax.get_xaxis().set_major_formatter(lambda v, _: f"{v:g}")
