@@ -1,89 +1,77 @@
 """Training and decoding throughput of every attention option and decoder, against the tutorial way.
 
-    python benchmarks/throughput.py [--workload reverse|toy_fr|all] [--json PATH]
-                                    [--threads 2] [--rounds 5] [--attention-dim A] [--quick]
+    python benchmarks/throughput.py [--workload reverse|toy_fr|all] [--json PATH] [--quick]
+                                    [--threads 2] [--rounds 5] [--attention-dim A]
+                                    [OVERRIDE ...]
 
-A benchmark, not a test: it prints a Rich table per workload and, with `--json`, writes
-the numbers. Workloads (fixed, so figures compare across versions):
+It prints a Rich table per workload and, with `--json`, writes the numbers. It measures
+the product: every variant is composed from ablate's `conf/` with Hydra's compose API,
+built as `python -m ablate` builds a run and trained with the system's own training step
+(`benchmarks/variant.py`); nothing of the model, optimiser or clipping is restated here.
+`OVERRIDE`s (`optim.lr=0.001`, `model.rnn=lstm`) apply to every variant, after the
+workload's.
 
-- `reverse`: `synthetic("reverse", …)`, 30 symbols, sources of 5–50 tokens;
-- `toy_fr`: the English → French-like grammar, sources of 1–64 words;
+Workloads (`benchmarks/conf/workload/`, fixed so figures compare across versions):
+`reverse` (30 symbols, sources of 5–50 tokens) and `toy_fr` (the English → French-like
+grammar, 1–64 words), each 20,000 training and 2,000 test pairs, data seed 0; the model
+at embedding 128, hidden 256, batches of 64.
 
-both with 20,000 training and 2,000 test pairs, seed 0. The model is the product's
-`Seq2Seq(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1)` with the additive tanh
-layer A = 64 of `conf/attention/additive.yaml` (`--attention-dim 256` for A = H): a
-one-layer bidirectional GRU encoder and a GRU decoder, trained with Adam (lr 1e-3) on batches of
-64 sentences from `Seq2SeqData.train_dataloader()` (length-grouped).
-
-Variants: the five built-in attention options (`none`, `dot`, `scaled_dot`, `additive`,
-`multiplicative`), Luong's `location` and `local_p` (`ablate.models.luong`, with the
-parameters of their config files: `max_len` 256, `window` 10), and the decoders that
-teacher-force one step at a time, each with the score its paper pairs it with:
-`multiplicative+input_feeding` (Luong's general score, `model.input_feeding=true`) and
-`additive+bahdanau` (`model.decoder=bahdanau`). A row's `attention` is the variant's name.
+Variants (`variant.VARIANTS`): the five built-in attention options (`none`, `dot`,
+`scaled_dot`, `additive`, `multiplicative`), Luong's `location` and `local_p`, and the
+decoders that teacher-force one step at a time, each with the score its paper pairs it
+with: `multiplicative+input_feeding` (`model.input_feeding=true`) and `additive+bahdanau`
+(`model.decoder=bahdanau`). A row's `attention` is the variant's name.
 
 What is measured, per variant:
 
 - `train_tokens_per_s`: target tokens (non-pad in `tgt_out`) per second of full training
-  steps: forward, cross-entropy ignoring padding, backward, `clip_grad_norm_(1.0)`,
-  Adam step. The batches are collated beforehand (collation is not timed); a warm-up of
-  5 batches, then the same 40 batches (`--quick`: 8) timed once per round, 5 rounds
-  (`--rounds`); the median. The rounds interleave the variants: every variant's process
-  is set up first, then each round times one pass of each variant in turn (the order
-  turning by one each round), so that the machine's slow minutes (other tenants, on
+  steps (`variant.TrainingStep`). The batches are collated beforehand (not timed); a
+  warm-up of 5 batches, then the same 40 batches (`--quick`: 8) timed once per round,
+  5 rounds (`--rounds`); the median. The rounds interleave the variants: every variant's
+  process is set up first, then each round times one pass of each variant in turn (the
+  order turning by one each round), so the machine's slow minutes (other tenants, on
   shared cores) fall on every variant alike rather than on whichever ran then.
-- `greedy_sentences_per_s`: `search.greedy` in eval mode over the 2,000 test sentences in
-  the length-sorted batches of 64 of `Seq2SeqData.test_dataloader()` (`--quick`: every
-  10th test sentence, 200), after that training; median of 3 passes.
-- `beam5_sentences_per_s`: `search.beam_search(beam_size=5, length_penalty=1.0)` on the
-  same test batches as greedy, with the same step cap; median of 3 passes.
-- `peak_rss_mb`: peak resident memory (`ru_maxrss`) of the process that ran the variant.
-  Every variant runs in its own Python process, so the number is that variant's own
-  peak (torch and the data included), not a running maximum over variants.
+- `greedy_sentences_per_s`: `search.decode` (beam 1) in eval mode over the 2,000 test
+  sentences in the length-sorted batches of `Seq2SeqData.test_dataloader()` (`--quick`:
+  every 10th, 200), after that training; median of 3 passes.
+- `beam5_sentences_per_s`: the same with beam 5 and the config's `decode.length_penalty`.
+- `peak_rss_mb`: peak resident memory (`ru_maxrss`) of the variant's own process (torch
+  and the data included), not a running maximum over variants.
 - `padding_fraction`: `1 − real tokens / (batch size × padded length)` over the training
-  batches used (warm-up and timed), source and target together.
+  batches used, source and target together.
 
-The reference (`benchmarks/reference.py`) is the same model, with the same parameters,
-run as tutorials do: the decoder called once per target position with the attention of
-that step, batches drawn at random without grouping by length, and greedy decoding one
-sentence at a time. It is measured with `additive` attention (Bahdanau's, what
-tutorials use) and the same protocol: the same initial weights, training batches from its
-own random order; it then decodes with the weights our `additive` run ended with, and with the
-step cap each sentence had in our batched run (`2 S + 10`, `S` the longest source of its
-test batch), so both decoders produce the same sentences (the agreement is printed) and
-the greedy ratio compares implementations, not models. Its beam search
-(`StepwiseSeq2Seq.beam_one`) is the same search, one sentence at a time with its beams
-in a Python list, one decoder step per beam; it is timed over one pass only (it is the
-slowest part of the benchmark by far), and its agreement with our beam-5 output is
-printed too. The models are trained for only
-`5 + rounds × 40` batches, so many sentences run to that cap; the mean output length of each
-variant is printed, since greedy speed depends on it.
+The reference (`benchmarks/reference.py`) is the `additive` variant's model, with the
+same parameters, run as tutorials do: the decoder called once per target position,
+batches drawn at random without grouping by length, greedy and beam decoding one
+sentence at a time (its beams in a Python list). It is trained by the same step from the
+same initial weights, then decodes with the weights our `additive` run ended with, and
+with the step cap each sentence had in our batched run, so both produce the same
+sentences (the agreement is printed) and the decoding ratios compare implementations,
+not models. Its beam search is timed over one pass only (the slowest part by far). The
+models are trained for only `5 + rounds × 40` batches, so many sentences run to the cap;
+each variant's mean output length is printed, since decoding speed depends on it.
 
-`ratios` holds, per variant, ours / reference training tokens/s, greedy and
-beam-5 sentences/s (the reference is always the additive one), and the option's training cost
+`ratios` holds, per variant, ours / reference training tokens/s, greedy and beam-5
+sentences/s (the reference is always the additive one), and the option's training cost
 over `none`: `tokens/s of none / tokens/s of the option − 1`, in percent. Both training
 figures are the median over rounds of each round's own ratio; `rounds` keeps every
-round's tokens/s per variant. The greedy ratio of
-a variant other than `additive` divides by the additive reference's speed although that
-option's model emits sentences of other lengths: read it with the printed mean lengths
-(and so for beam 5).
-
-Every process calls `ablate.perf.keep_freed_memory()` first, as `ablate.train.run` does.
+round's tokens/s per variant. A decoding ratio of a variant other than `additive`
+divides by the additive reference's speed although that model emits sentences of other
+lengths: read it with the printed mean lengths.
 
 JSON (`--json PATH`): one object per workload,
-`{"workload", "threads", "results": [{"attention", "train_tokens_per_s",
-"greedy_sentences_per_s", "beam5_sentences_per_s", "peak_rss_mb", "padding_fraction"},
-…], "reference": {same keys}, "ratios": {"train_tokens_per_s_vs_reference": {option: x},
-"greedy_sentences_per_s_vs_reference": {option: x}, "beam5_sentences_per_s_vs_reference":
-{option: x}, "train_cost_vs_none_pct": {option: %}}, "rounds": {"train_tokens_per_s":
-{variant: [per round]}}}`.
-With `--workload all` the file holds a list of those objects, `reverse` first.
+`{"workload", "threads", "attention_dim", "overrides", "results": [{"attention",
+"train_tokens_per_s", "greedy_sentences_per_s", "beam5_sentences_per_s", "peak_rss_mb",
+"padding_fraction"}, …], "reference": {same keys}, "ratios":
+{"train_tokens_per_s_vs_reference": {option: x}, "greedy_sentences_per_s_vs_reference":
+{option: x}, "beam5_sentences_per_s_vs_reference": {option: x}, "train_cost_vs_none_pct":
+{option: %}}, "rounds": {"train_tokens_per_s": {variant: [per round]}}}`. With
+`--workload all` the file holds a list of those objects, `reverse` first.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import platform
@@ -94,273 +82,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ablate.perf import keep_freed_memory, peak_rss_mb
+from variant import BEAM_SIZE, REFERENCE, REFERENCE_BEAM_REPEATS, VARIANTS, WORKLOADS, Variant
 
-WORKLOADS = ("reverse", "toy_fr")
-ATTENTIONS = ("none", "dot", "scaled_dot", "additive", "multiplicative")
-# Every variant: its attention option and the decoder settings (`Seq2Seq` keywords).
-VARIANTS = {
-    **{a: (a, {}) for a in ATTENTIONS},
-    "location": ("location", {}),
-    "local_p": ("local_p", {}),
-    "multiplicative+input_feeding": ("multiplicative", {"input_feeding": True}),
-    "additive+bahdanau": ("additive", {"decoder": "bahdanau"}),
-}
-REFERENCE_ATTENTION = "additive"
-MODEL = dict(embed=128, hidden=256, layers=1, rnn="gru", dropout=0.1)
-ATTENTION_DIM = 64  # the additive tanh layer A, as conf/attention/additive.yaml
-BATCH_SIZE, LR, CLIP, SEED = 64, 1e-3, 1.0, 0
-WARMUP, REPEATS, ROUNDS = 5, 3, 5
-TRAIN_BATCHES, QUICK_TRAIN_BATCHES = 40, 8
-QUICK_GREEDY_EVERY = 10  # --quick decodes every 10th test sentence: 200 of 2,000
-BEAM_SIZE, LENGTH_PENALTY = 5, 1.0
-REFERENCE_BEAM_REPEATS = 1  # the per-sentence beam search is slow: one timed pass
-
-
-def load_corpus(workload: str):
-    """The fixed corpus of a workload."""
-    from ablate.data import datasets
-
-    if workload == "reverse":
-        return datasets.synthetic(
-            "reverse",
-            train_size=20000,
-            valid_size=10,
-            test_size=2000,
-            min_len=5,
-            max_len=50,
-            vocab_size=30,
-            seed=SEED,
-        )
-    if workload == "toy_fr":
-        return datasets.toy_fr(
-            train_size=20000, valid_size=10, test_size=2000, min_len=1, max_len=64, seed=SEED
-        )
-    raise ValueError(f"unknown workload {workload!r}; choose one of {', '.join(WORKLOADS)}")
-
-
-# --------------------------------------------------------------------------- one variant
-# Runs in a fresh process (`--worker`), so that peak RSS and the allocator's state belong
-# to this variant alone.
-
-
-def _padding_fraction(batches: list[dict]) -> float:
-    real = sum(int(b["src_len"].sum()) + int((b["tgt_out"] != 0).sum()) for b in batches)
-    total = sum(b["src"].numel() + b["tgt_out"].numel() for b in batches)
-    return 1.0 - real / total
-
-
-def _strip(tokens: list[int], pad_id: int) -> list[int]:
-    while tokens and tokens[-1] == pad_id:
-        tokens.pop()
-    return tokens
-
-
-def _time_decoding(decode, n_sentences: int, repeats: int) -> tuple[float, list]:
-    """Median sentences per second of `decode()` (one full pass) and its last output."""
-    decode_out = None
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        decode_out = decode()
-        rates.append(n_sentences / (time.perf_counter() - start))
-    return statistics.median(rates), decode_out
-
-
-class Variant:
-    """One variant's model, optimizer and batches, set up and warmed up once in its worker
-    process; the driver then asks it for timed training passes, interleaved with the
-    other variants' (see `run_workload`), and finally for its decoding figures."""
-
-    def __init__(
-        self,
-        workload: str,
-        variant: str,
-        threads: int,
-        quick: bool,
-        state_dir: Path,
-        train_batches: int,
-        attention_dim: int = ATTENTION_DIM,
-    ):
-        """`variant` is a name in `VARIANTS` or `reference`."""
-        self.freed = keep_freed_memory()
-        import torch
-        from reference import StepwiseSeq2Seq, random_batches
-
-        from ablate.data.datamodule import Seq2SeqData
-        from ablate.models.attention import AdditiveAttention
-        from ablate.models.cpu import speed_up
-        from ablate.models.luong import LocalPAttention, LocationAttention
-        from ablate.models.seq2seq import Seq2Seq
-
-        torch.set_num_threads(threads)
-        corpus = load_corpus(workload)
-        if quick:
-            corpus.test = corpus.test[::QUICK_GREEDY_EVERY]
-        data = Seq2SeqData(corpus, batch_size=BATCH_SIZE, seed=SEED)
-        reference = variant == "reference"
-        attention, decoder = VARIANTS[REFERENCE_ATTENTION if reference else variant]
-        factories = {
-            "additive": functools.partial(AdditiveAttention, dim=attention_dim),
-            "location": LocationAttention,
-            "local_p": LocalPAttention,
-        }
-        torch.manual_seed(SEED)
-        model = Seq2Seq(
-            len(data.src_vocab),
-            len(data.tgt_vocab),
-            attention=factories.get(attention, attention),
-            **MODEL,
-            **decoder,
-            pad_id=data.src_vocab.pad_id,
-            bos_id=data.tgt_vocab.bos_id,
-            eos_id=data.tgt_vocab.eos_id,
-        )
-        speed_up(model)  # as the product does on a CPU
-        net = StepwiseSeq2Seq(model) if reference else model
-        loader = (
-            random_batches(data, "train", BATCH_SIZE, seed=SEED)
-            if reference
-            else data.train_dataloader()
-        )
-        batches = []
-        for batch in loader:
-            batches.append(batch)
-            if len(batches) == WARMUP + train_batches:
-                break
-        self.variant, self.reference = variant, reference
-        self.attention = attention if reference else variant  # the row's name
-        self.corpus, self.data, self.model, self.net = corpus, data, model, net
-        self.state_dir, self.batches = state_dir, batches
-        self.params = list(model.parameters())
-        self.optimizer = torch.optim.Adam(self.params, lr=LR)
-        model.train()
-        for batch in batches[:WARMUP]:
-            self._step(batch)
-        self.tokens = sum(int((b["tgt_out"] != model.pad_id).sum()) for b in batches[WARMUP:])
-
-    def _step(self, batch: dict) -> None:
-        """One full training step (see the module docstring)."""
-        import torch
-        from torch.nn import functional as F
-
-        logits, _ = self.net(batch["src"], batch["src_len"], batch["tgt_in"])  # (B, T, V)
-        loss = F.cross_entropy(
-            logits.flatten(0, 1), batch["tgt_out"].flatten(), ignore_index=self.model.pad_id
-        )
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.params, CLIP)
-        self.optimizer.step()
-
-    def train_pass(self) -> float:
-        """Target tokens per second of one pass of training steps over the timed batches."""
-        start = time.perf_counter()
-        for batch in self.batches[WARMUP:]:
-            self._step(batch)
-        return self.tokens / (time.perf_counter() - start)
-
-    def finish(self) -> dict:
-        """Decode the test set (greedy and beam 5); the variant's row, training rate aside."""
-        import torch
-
-        corpus, data, model, net = self.corpus, self.data, self.model, self.net
-        reference, state_dir = self.reference, self.state_dir
-        model.eval()
-        state_file = state_dir / f"{REFERENCE_ATTENTION}.pt"
-        outputs_file = state_dir / f"{REFERENCE_ATTENTION}-outputs.json"
-        n_test = len(corpus.test)
-        if reference:
-            # Decode with the weights our additive run ended with, and the step cap each
-            # sentence had there: the same sentences come out, so only the speed differs.
-            model.load_state_dict(torch.load(state_file))
-            caps = json.loads(outputs_file.read_text())["max_len"]
-            sentences = [torch.tensor(data.src_vocab.encode(p.src)) for p in corpus.test]
-            net.greedy_one(sentences[0], max_len=caps[0])  # warm-up
-            net.beam_one(sentences[0], BEAM_SIZE, caps[0], LENGTH_PENALTY)
-
-            def decode():
-                return [
-                    net.greedy_one(src, cap)[0] for src, cap in zip(sentences, caps, strict=True)
-                ]
-
-            def decode_beam():
-                return [
-                    net.beam_one(src, BEAM_SIZE, cap, LENGTH_PENALTY)[0]
-                    for src, cap in zip(sentences, caps, strict=True)
-                ]
-        else:
-            test_batches = list(data.test_dataloader())
-            from ablate.models.search import beam_search, greedy, max_output_len
-
-            caps = [0] * n_test  # the batched decoder's default cap per sentence
-            for b in test_batches:
-                for i in b["index"].tolist():
-                    caps[i] = max_output_len(b["src"].shape[1])
-            greedy(model, test_batches[0]["src"], test_batches[0]["src_len"])  # warm-up
-            beam_search(
-                model,
-                test_batches[0]["src"],
-                test_batches[0]["src_len"],
-                BEAM_SIZE,
-                length_penalty=LENGTH_PENALTY,
-            )
-
-            def batched(search):
-                out = [None] * n_test
-                for b in test_batches:
-                    tokens, _ = search(b["src"], b["src_len"])
-                    for i, row in zip(b["index"].tolist(), tokens.tolist(), strict=True):
-                        out[i] = row
-                return out
-
-            def decode():
-                return batched(functools.partial(greedy, model))
-
-            def decode_beam():
-                return batched(
-                    lambda src, src_len: beam_search(
-                        model, src, src_len, BEAM_SIZE, length_penalty=LENGTH_PENALTY
-                    )
-                )
-
-        greedy_rate, outputs = _time_decoding(decode, n_test, REPEATS)
-        beam_rate, beam_outputs = _time_decoding(
-            decode_beam, n_test, REFERENCE_BEAM_REPEATS if reference else REPEATS
-        )
-        outputs = [_strip(list(o), model.pad_id) for o in outputs]
-        beam_outputs = [_strip(list(o), model.pad_id) for o in beam_outputs]
-        extra = {
-            "mean_output_tokens": statistics.mean(len(o) for o in outputs) if outputs else 0.0,
-            "mean_beam5_output_tokens": (
-                statistics.mean(len(o) for o in beam_outputs) if beam_outputs else 0.0
-            ),
-            "keep_freed_memory": self.freed,
-        }
-        if self.variant == REFERENCE_ATTENTION:
-            torch.save(model.state_dict(), state_file)
-            outputs_file.write_text(
-                json.dumps({"outputs": outputs, "beam5_outputs": beam_outputs, "max_len": caps})
-            )
-        if reference:
-            ours = json.loads(outputs_file.read_text())
-            extra["greedy_agreement"] = (
-                sum(a == b for a, b in zip(ours["outputs"], outputs, strict=True)) / n_test
-            )
-            beam_pairs = zip(ours["beam5_outputs"], beam_outputs, strict=True)
-            extra["beam5_agreement"] = sum(a == b for a, b in beam_pairs) / n_test
-
-        return {
-            "attention": self.attention,
-            "greedy_sentences_per_s": greedy_rate,
-            "beam5_sentences_per_s": beam_rate,
-            "peak_rss_mb": peak_rss_mb(),
-            "padding_fraction": _padding_fraction(self.batches),
-            "_extra": extra,
-        }
-
-
-# --------------------------------------------------------------------------- the driver
+ROUNDS, TRAIN_BATCHES, QUICK_TRAIN_BATCHES = 5, 40, 8
 
 
 class Worker:
@@ -382,10 +106,12 @@ class Worker:
             str(state_dir),
             "--batches",
             str(args.batches),
+            "--rounds",
+            str(args.rounds),
+            *(["--quick"] if args.quick else []),
+            *(["--attention-dim", str(args.attention_dim)] if args.attention_dim else []),
+            *args.overrides,
         ]
-        if args.quick:
-            cmd.append("--quick")
-        cmd += ["--attention-dim", str(args.attention_dim)]
         self.variant = variant
         self.process = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
@@ -461,7 +187,7 @@ def run_workload(workload: str, args, console) -> tuple[dict, dict]:
     round by round, so a slow minute on the machine hits every variant alike. Decoding
     comes last, one variant at a time.
     """
-    variants = (*VARIANTS, "reference")
+    variants = (*VARIANTS, REFERENCE)
     train = {v: [] for v in variants}
     rows, extras = {}, {}
     with tempfile.TemporaryDirectory(prefix="ablate-bench-") as tmp:
@@ -502,12 +228,13 @@ def run_workload(workload: str, args, console) -> tuple[dict, dict]:
         "padding_fraction",
     )
     results = [{k: rows[a][k] for k in keys} for a in VARIANTS]
-    reference = {k: rows["reference"][k] for k in keys}
+    reference = {k: rows[REFERENCE][k] for k in keys}
     rounds = {"train_tokens_per_s": train}
     report = {
         "workload": workload,
         "threads": args.threads,
-        "attention_dim": args.attention_dim,
+        "attention_dim": extras[REFERENCE]["attention_dim"],  # additive's A
+        "overrides": args.overrides,
         "results": results,
         "reference": reference,
         "ratios": ratios(results, reference, rounds),
@@ -522,7 +249,7 @@ def print_report(report: dict, extras: dict, console) -> None:
     r = report["ratios"]
     table = Table(
         title=f"{report['workload']}: throughput by attention and decoder "
-        f"(batch {BATCH_SIZE}, {report['threads']} threads)"
+        f"({report['threads']} threads, additive A = {report['attention_dim']})"
     )
     for col in (
         "attention",
@@ -570,15 +297,16 @@ def print_report(report: dict, extras: dict, console) -> None:
         ("greedy", "mean_output_tokens", "greedy_agreement"),
         ("beam-5", "mean_beam5_output_tokens", "beam5_agreement"),
     ):
-        lengths = ", ".join(f"{a} {e[mean_key]:.1f}" for a, e in extras.items() if a != "reference")
-        agreement = 100 * extras["reference"][agreement_key]
+        lengths = ", ".join(f"{a} {e[mean_key]:.1f}" for a, e in extras.items() if a != REFERENCE)
+        agreement = 100 * extras[REFERENCE][agreement_key]
         console.print(
             f"  {what} output tokens per sentence (mean): {lengths}; the reference's output "
-            f"is identical to {REFERENCE_ATTENTION}'s on {agreement:.1f}% of sentences."
+            f"is identical to {report['reference']['attention']}'s on {agreement:.1f}% of "
+            f"sentences."
         )
     console.print(
-        f"  beam 5: length_penalty {LENGTH_PENALTY}; the reference's beam search is timed "
-        f"over {REFERENCE_BEAM_REPEATS} pass."
+        f"  beam {BEAM_SIZE}: the reference's beam search is timed over "
+        f"{REFERENCE_BEAM_REPEATS} pass."
     )
 
 
@@ -590,8 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"{QUICK_TRAIN_BATCHES} timed training batches, "
-        f"{2000 // QUICK_GREEDY_EVERY} test sentences",
+        help=f"{QUICK_TRAIN_BATCHES} timed training batches, every 10th test sentence",
     )
     parser.add_argument(
         "--batches",
@@ -602,9 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--attention-dim",
         type=int,
-        default=ATTENTION_DIM,
-        help=f"the additive score's tanh layer A (default {ATTENTION_DIM}, as "
-        f"conf/attention/additive.yaml; {MODEL['hidden']} = hidden)",
+        default=None,
+        help="the additive score's tanh layer A (default: conf/attention/additive.yaml's)",
     )
     parser.add_argument(
         "--rounds",
@@ -612,19 +338,16 @@ def main(argv: list[str] | None = None) -> int:
         default=ROUNDS,
         help=f"timed training passes per variant, interleaved across variants (default {ROUNDS})",
     )
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every variant")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
+    args = parser.parse_intermixed_args(argv)
     if args.batches is None:
         args.batches = QUICK_TRAIN_BATCHES if args.quick else TRAIN_BATCHES
-    if args.batches < 1:
-        parser.error(f"--batches must be >= 1, got {args.batches}")
-    if args.rounds < 1:
-        parser.error(f"--rounds must be >= 1, got {args.rounds}")
-    if args.attention_dim < 1:
-        parser.error(f"--attention-dim must be >= 1, got {args.attention_dim}")
+    for name in ("threads", "batches", "rounds", "attention_dim"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
 
     if args.worker:
         serve(
@@ -632,10 +355,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.workload,
                 args.worker,
                 args.threads,
+                args.overrides,
+                args.attention_dim,
                 args.quick,
                 args.state_dir,
+                args.rounds,
                 args.batches,
-                args.attention_dim,
             )
         )
         return 0
@@ -644,12 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     console = Console(width=None if sys.stdout.isatty() else 160)  # the table is 150 wide
+    extra = f" with {' '.join(args.overrides)}" if args.overrides else ""
     console.print(
         f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs "
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
         f"load average {os.getloadavg()[0]:.2f} at start; every variant in its own process, "
-        f"each calling ablate.perf.keep_freed_memory() first (as the product does); "
-        f"{WARMUP} warm-up + {args.batches} timed training batches, {args.rounds} rounds "
+        f"built from conf/ as a run is{extra}; "
+        f"5 warm-up + {args.batches} timed training batches, {args.rounds} rounds "
         f"interleaving the variants (median)" + (", --quick" if args.quick else "")
     )
     workloads = WORKLOADS if args.workload == "all" else (args.workload,)
