@@ -121,7 +121,7 @@ class AttentionProbe:
     def __call__(self, scores: torch.Tensor, weights: torch.Tensor) -> None:
         if self._mask is None:
             return
-        B = self._mask.shape[0]
+        B, folded = self._mask.shape[0], scores
         if scores.shape[0] != B:  # heads folded into the batch, (B·n, T, S): (B, n, T, S)
             scores, weights = scores.unflatten(0, (B, -1)), weights.unflatten(0, (B, -1))
         T = scores.shape[-2]
@@ -138,7 +138,8 @@ class AttentionProbe:
             self.sums = sums if self.sums is None else self.sums + sums
         elif scores.requires_grad:
             real = torch.isfinite(scores.detach()) & _query_mask(mask, scores.shape)[..., None]
-            scores.register_hook(partial(self._add_grad, real))
+            # On the tensor the loss depends on (a view of it would get no gradient).
+            folded.register_hook(partial(self._add_grad, real.reshape(folded.shape)))
 
     def _add_grad(self, real: torch.Tensor, grad: torch.Tensor) -> None:
         sq = torch.where(real, grad, 0.0).float().square().sum()
