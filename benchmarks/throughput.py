@@ -1,8 +1,8 @@
 """Training and decoding throughput of every attention option and decoder, against the tutorial way.
 
     python benchmarks/throughput.py [--workload reverse|toy_fr|all] [--json PATH] [--quick]
-                                    [--threads 2] [--rounds 5] [--attention-dim A]
-                                    [OVERRIDE ...]
+                                    [--family rnn|transformer|all] [--threads 2]
+                                    [--rounds 5] [--attention-dim A] [OVERRIDE ...]
 
 It prints a Rich table per workload and, with `--json`, writes the numbers. It measures
 the product: every variant is composed from ablate's `conf/` with Hydra's compose API,
@@ -13,14 +13,17 @@ workload's.
 
 Workloads (`benchmarks/conf/workload/`, fixed so figures compare across versions):
 `reverse` (30 symbols, sources of 5–50 tokens) and `toy_fr` (the English → French-like
-grammar, 1–64 words), each 20,000 training and 2,000 test pairs, data seed 0; the model
-at embedding 128, hidden 256, batches of 64.
+grammar, 1–64 words), each 20,000 training and 2,000 test pairs, data seed 0, batches of
+64. Families (`benchmarks/conf/family/`, a table each; `variant.FAMILIES`):
 
-Variants (`variant.VARIANTS`): the five built-in attention options (`none`, `dot`,
-`scaled_dot`, `additive`, `multiplicative`), Luong's `location` and `local_p`, and the
-decoders that teacher-force one step at a time, each with the score its paper pairs it
-with: `multiplicative+input_feeding` (`model.input_feeding=true`) and `additive+bahdanau`
-(`model.decoder=bahdanau`). A row's `attention` is the variant's name.
+- `rnn`, at embedding 128, hidden 256: the five built-in attention options (`none`,
+  `dot`, `scaled_dot`, `additive`, `multiplicative`), Luong's `location` and `local_p`,
+  and the decoders that teacher-force one step at a time, each with the score its paper
+  pairs it with: `multiplicative+input_feeding` and `additive+bahdanau`;
+- `transformer` (`model=transformer`), at d_model 128, 4 heads, 2 + 2 layers,
+  feed-forward 512: the cross-attention's score `scaled_dot` and `additive`.
+
+A row's `attention` is the variant's name.
 
 What is measured, per variant:
 
@@ -40,33 +43,40 @@ What is measured, per variant:
 - `padding_fraction`: `1 − real tokens / (batch size × padded length)` over the training
   batches used, source and target together.
 
-The reference (`benchmarks/reference.py`) is the `additive` variant's model, with the
-same parameters, run as tutorials do: the decoder called once per target position,
+Each family has a reference, measured in the same run, trained by the same step. The
+RNN's (`benchmarks/reference.py`) is the `additive` variant's model, with the same
+parameters, run as tutorials do: the decoder called once per target position,
 batches drawn at random without grouping by length, greedy and beam decoding one
 sentence at a time (its beams in a Python list). It is trained by the same step from the
 same initial weights, then decodes with the weights our `additive` run ended with, and
 with the step cap each sentence had in our batched run, so both produce the same
 sentences (the agreement is printed) and the decoding ratios compare implementations,
 not models. Its beam search is timed over one pass only (the slowest part by far). The
-models are trained for only `5 + rounds × 40` batches, so many sentences run to the cap;
-each variant's mean output length is printed, since decoding speed depends on it.
+Transformer's (`benchmarks/torch_transformer.py`) is `torch.nn.Transformer` at the same
+sizes with the `scaled_dot` variant's embeddings and output layer, from the same initial
+weights, on the same batches; it decodes one sentence at a time, re-running its decoder
+over the whole prefix at every step (PyTorch's tutorial), with our final weights copied
+in. The models are trained for only `5 + rounds × 40` batches, so many sentences run to
+the cap; each variant's mean output length is printed: decoding speed depends on it.
 
-`ratios` holds, per variant, ours / reference training tokens/s, greedy and beam-5
-sentences/s (the reference is always the additive one), and the option's training cost
-over `none`: `tokens/s of none / tokens/s of the option − 1`, in percent. Both training
-figures are the median over rounds of each round's own ratio; `rounds` keeps every
-round's tokens/s per variant. A decoding ratio of a variant other than `additive`
-divides by the additive reference's speed although that model emits sentences of other
-lengths: read it with the printed mean lengths.
+`ratios` holds, per variant, ours / its family's reference training tokens/s, greedy and
+beam-5 sentences/s, and (where the family has `none`) the option's training cost over
+it: `tokens/s of none / tokens/s of the option − 1`, in percent. Both training figures
+are the median over rounds of each round's own ratio; `rounds` keeps every round's
+tokens/s per variant. A decoding ratio of a variant other than the reference's
+divides by its speed although that model emits sentences of other lengths: read it with
+the printed mean lengths.
 
 JSON (`--json PATH`): one object per workload,
-`{"workload", "threads", "attention_dim", "overrides", "results": [{"attention",
+`{"workload", "threads", "overrides", "model", "attention_dim", "results": [{"attention",
 "train_tokens_per_s", "greedy_sentences_per_s", "beam5_sentences_per_s", "peak_rss_mb",
 "padding_fraction"}, …], "reference": {same keys}, "ratios":
 {"train_tokens_per_s_vs_reference": {option: x}, "greedy_sentences_per_s_vs_reference":
 {option: x}, "beam5_sentences_per_s_vs_reference": {option: x}, "train_cost_vs_none_pct":
 {option: %}}, "rounds": {"train_tokens_per_s": {variant: [per round]}}}`. With
-`--workload all` the file holds a list of those objects, `reverse` first.
+`--workload all` the file holds a list of those objects, `reverse` first. The
+Transformer's table is under `"transformer"`: `{"model", "results", "reference", "ratios",
+"rounds"}`, as the RNN's (which, with `--family transformer`, is absent).
 """
 
 from __future__ import annotations
@@ -76,78 +86,28 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from variant import BEAM_SIZE, REFERENCE, REFERENCE_BEAM_REPEATS, VARIANTS, WORKLOADS, Variant
+from variant import BEAM_SIZE, FAMILIES, REFERENCE, REFERENCE_BEAM_REPEATS, WORKLOADS, Variant
+from worker import Worker, command, serve
 
 ROUNDS, TRAIN_BATCHES, QUICK_TRAIN_BATCHES = 5, 40, 8
-
-
-class Worker:
-    """A variant in its own Python process, driven over its stdin and stdout: one JSON
-    line per answer (`{"ready": true}` once set up, a rate per `train`, the row at
-    `finish`)."""
-
-    def __init__(self, workload: str, variant: str, args, state_dir: Path):
-        cmd = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--worker",
-            variant,
-            "--workload",
-            workload,
-            "--threads",
-            str(args.threads),
-            "--state-dir",
-            str(state_dir),
-            "--batches",
-            str(args.batches),
-            "--rounds",
-            str(args.rounds),
-            *(["--quick"] if args.quick else []),
-            *(["--attention-dim", str(args.attention_dim)] if args.attention_dim else []),
-            *args.overrides,
-        ]
-        self.variant = variant
-        self.process = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
-        )
-        self._answer()  # set up and warmed up
-
-    def _answer(self) -> dict:
-        for line in self.process.stdout:
-            if line.startswith("{"):
-                return json.loads(line)
-        code = self.process.wait()
-        raise RuntimeError(f"the {self.variant} worker exited ({code}); its error is above")
-
-    def ask(self, command: str) -> dict:
-        self.process.stdin.write(command + "\n")
-        return self._answer()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-
-
-def serve(variant: Variant) -> None:
-    """The worker's side of `Worker`."""
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        if line.strip() == "train":
-            print(json.dumps({"rate": variant.train_pass()}), flush=True)
-        elif line.strip() == "finish":
-            print(json.dumps(variant.finish()), flush=True)
-            return
+KEYS = (
+    "attention",
+    "train_tokens_per_s",
+    "greedy_sentences_per_s",
+    "beam5_sentences_per_s",
+    "peak_rss_mb",
+    "padding_fraction",
+)
 
 
 def ratios(results: list[dict], reference: dict, rounds: dict) -> dict:
-    """Ours / reference per option, and each option's training cost over `none` (in %).
+    """Ours / reference per option, and each option's training cost over `none` (in %)
+    where there is a `none`.
 
     The training ratios are medians over rounds of each round's own ratio (the variants
     of a round run minutes apart at most), so drift in the machine's speed over the run
@@ -156,85 +116,83 @@ def ratios(results: list[dict], reference: dict, rounds: dict) -> dict:
     by = {r["attention"]: r for r in results}
     train = rounds["train_tokens_per_s"]
 
-    def per_round(f, a: str) -> float:
-        return statistics.median(
-            f(x, y, z) for x, y, z in zip(train[a], train["reference"], train["none"], strict=True)
-        )
+    def per_round(f, a: str, over: str) -> float:
+        return statistics.median(f(x, y) for x, y in zip(train[a], train[over], strict=True))
 
-    return {
+    out = {
         "train_tokens_per_s_vs_reference": {
-            a: per_round(lambda x, ref, none: x / ref, a) for a in by
+            a: per_round(lambda x, ref: x / ref, a, REFERENCE) for a in by
         },
-        "greedy_sentences_per_s_vs_reference": {
-            a: r["greedy_sentences_per_s"] / reference["greedy_sentences_per_s"]
-            for a, r in by.items()
-        },
-        "beam5_sentences_per_s_vs_reference": {
-            a: r["beam5_sentences_per_s"] / reference["beam5_sentences_per_s"]
-            for a, r in by.items()
-        },
-        "train_cost_vs_none_pct": {
-            a: per_round(lambda x, ref, none: 100.0 * (none / x - 1.0), a) for a in by
+        **{
+            f"{m}_sentences_per_s_vs_reference": {
+                a: r[f"{m}_sentences_per_s"] / reference[f"{m}_sentences_per_s"]
+                for a, r in by.items()
+            }
+            for m in ("greedy", "beam5")
         },
     }
+    if "none" in train:
+        out["train_cost_vs_none_pct"] = {
+            a: per_round(lambda x, none: 100.0 * (none / x - 1.0), a, "none") for a in by
+        }
+    return out
 
 
-def run_workload(workload: str, args, console) -> tuple[dict, dict]:
-    """Every variant of one workload, each in its own process; the JSON object and extras.
+def run_family(workload: str, family: str, args, console) -> tuple[dict, dict]:
+    """Every variant of one family on one workload, each in its own process, and the
+    family's reference; the family's JSON object and the variants' extras.
 
-    All the variants' processes are set up first (one after another), then timed in
-    rounds: each round gives every variant one training pass, in an order that turns
-    round by round, so a slow minute on the machine hits every variant alike. Decoding
-    comes last, one variant at a time.
+    All the processes are set up first (one after another), then timed in rounds: each
+    round gives every variant one training pass, in an order that turns round by round,
+    so a slow minute on the machine hits every variant alike. Decoding comes last, one
+    variant at a time, the reference after the variant whose final weights it decodes with.
     """
-    variants = (*VARIANTS, REFERENCE)
+    variants = (*FAMILIES[family].variants, REFERENCE)
     train = {v: [] for v in variants}
-    rows, extras = {}, {}
+    rows, extras, where = {}, {}, f"{workload}/{family}"
     with tempfile.TemporaryDirectory(prefix="ablate-bench-") as tmp:
+        options = [
+            *("--workload", workload, "--family", family, "--state-dir", tmp),
+            *("--threads", str(args.threads), "--batches", str(args.batches)),
+            *("--rounds", str(args.rounds), *(["--quick"] if args.quick else [])),
+            *(["--attention-dim", str(args.attention_dim)] if args.attention_dim else []),
+            *args.overrides,
+        ]
         workers = []
         try:
             for variant in variants:
                 start = time.perf_counter()
-                workers.append(Worker(workload, variant, args, Path(tmp)))
-                console.log(f"{workload}/{variant}: set up in {time.perf_counter() - start:.0f} s")
+                workers.append(Worker(command(__file__, variant, options), variant))
+                console.log(f"{where}/{variant}: set up in {time.perf_counter() - start:.0f} s")
             for r in range(args.rounds):
                 shift = r % len(workers)
                 for worker in workers[shift:] + workers[:shift]:
                     train[worker.variant].append(worker.ask("train")["rate"])
                 console.log(
-                    f"{workload} round {r + 1}/{args.rounds}: "
+                    f"{where} round {r + 1}/{args.rounds}: "
                     + ", ".join(f"{v} {train[v][-1]:,.0f}" for v in variants)
                     + " tok/s"
                 )
-            # The reference comes after `additive`: it decodes with that run's final weights.
             for worker in workers:
                 start = time.perf_counter()
                 row = worker.ask("finish")
                 extras[worker.variant] = row.pop("_extra")
-                row["train_tokens_per_s"] = statistics.median(train[worker.variant])
-                rows[worker.variant] = row
+                rows[worker.variant] = {
+                    **row,
+                    "train_tokens_per_s": statistics.median(train[worker.variant]),
+                }
                 console.log(
-                    f"{workload}/{worker.variant}: decoded in {time.perf_counter() - start:.0f} s"
+                    f"{where}/{worker.variant}: decoded in {time.perf_counter() - start:.0f} s"
                 )
         finally:
             for worker in workers:
                 worker.close()
-    keys = (
-        "attention",
-        "train_tokens_per_s",
-        "greedy_sentences_per_s",
-        "beam5_sentences_per_s",
-        "peak_rss_mb",
-        "padding_fraction",
-    )
-    results = [{k: rows[a][k] for k in keys} for a in VARIANTS]
-    reference = {k: rows[REFERENCE][k] for k in keys}
+    results = [{k: rows[a][k] for k in KEYS} for a in FAMILIES[family].variants]
+    reference = {k: rows[REFERENCE][k] for k in KEYS}
     rounds = {"train_tokens_per_s": train}
     report = {
-        "workload": workload,
-        "threads": args.threads,
-        "attention_dim": extras[REFERENCE]["attention_dim"],  # additive's A
-        "overrides": args.overrides,
+        "model": extras[REFERENCE]["model"],
+        "attention_dim": extras[REFERENCE]["attention_dim"],  # additive's A, the RNN's
         "results": results,
         "reference": reference,
         "ratios": ratios(results, reference, rounds),
@@ -243,55 +201,44 @@ def run_workload(workload: str, args, console) -> tuple[dict, dict]:
     return report, extras
 
 
-def print_report(report: dict, extras: dict, console) -> None:
+def print_report(workload: str, family: str, report: dict, extras: dict, console) -> None:
     from rich.table import Table
 
-    r = report["ratios"]
-    table = Table(
-        title=f"{report['workload']}: throughput by attention and decoder "
-        f"({report['threads']} threads, additive A = {report['attention_dim']})"
+    r, m = report["ratios"], report["model"]
+    sizes = (
+        f"embed {m['embed']}, hidden {m['hidden']}, additive A = {report['attention_dim']}"
+        if family == "rnn"
+        else f"d_model {m['d_model']}, {m['heads']} heads, {m['layers']} + {m['layers']} "
+        f"layers, ff {m['ff']}"
     )
-    for col in (
-        "attention",
-        "train tok/s",
-        "×ref",
-        "cost vs none",
-        "greedy sent/s",
-        "×ref",
-        "beam5 sent/s",
-        "×ref",
-        "peak RSS MB",
-        "padding %",
-    ):
+    table = Table(title=f"{workload}: {family} throughput by attention ({sizes})")
+    cost = "train_cost_vs_none_pct" in r
+    columns = ["attention", "train tok/s", "×ref", *(["cost vs none"] if cost else [])]
+    columns += ["greedy sent/s", "×ref", "beam5 sent/s", "×ref", "peak RSS MB", "padding %"]
+    for col in columns:
         table.add_column(col, justify="left" if col == "attention" else "right", no_wrap=True)
-    for row in report["results"]:
-        a = row["attention"]
-        table.add_row(
-            a,
+
+    def cells(row: dict, name: str, a: str | None) -> list[str]:
+        def x(key):
+            return "1.00" if a is None else f"{r[key][a]:.2f}"
+
+        return [
+            name,
             f"{row['train_tokens_per_s']:,.0f}",
-            f"{r['train_tokens_per_s_vs_reference'][a]:.2f}",
-            f"{r['train_cost_vs_none_pct'][a]:+.0f}%",
+            x("train_tokens_per_s_vs_reference"),
+            *([f"{r['train_cost_vs_none_pct'][a]:+.0f}%" if a else ""] if cost else []),
             f"{row['greedy_sentences_per_s']:,.1f}",
-            f"{r['greedy_sentences_per_s_vs_reference'][a]:.2f}",
+            x("greedy_sentences_per_s_vs_reference"),
             f"{row['beam5_sentences_per_s']:,.1f}",
-            f"{r['beam5_sentences_per_s_vs_reference'][a]:.2f}",
+            x("beam5_sentences_per_s_vs_reference"),
             f"{row['peak_rss_mb']:,.0f}",
             f"{100 * row['padding_fraction']:.1f}",
-        )
-    ref = report["reference"]
+        ]
+
+    for row in report["results"]:
+        table.add_row(*cells(row, row["attention"], row["attention"]))
     table.add_section()
-    table.add_row(
-        f"reference: {ref['attention']}, stepwise",
-        f"{ref['train_tokens_per_s']:,.0f}",
-        "1.00",
-        "",
-        f"{ref['greedy_sentences_per_s']:,.1f}",
-        "1.00",
-        f"{ref['beam5_sentences_per_s']:,.1f}",
-        "1.00",
-        f"{ref['peak_rss_mb']:,.0f}",
-        f"{100 * ref['padding_fraction']:.1f}",
-    )
+    table.add_row(*cells(report["reference"], f"reference: {FAMILIES[family].reference}", None))
     console.print(table)
     for what, mean_key, agreement_key in (
         ("greedy", "mean_output_tokens", "greedy_agreement"),
@@ -313,6 +260,7 @@ def print_report(report: dict, extras: dict, console) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", choices=(*WORKLOADS, "all"), default="reverse")
+    parser.add_argument("--family", choices=(*FAMILIES, "all"), default="all")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument(
@@ -353,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(
             Variant(
                 args.workload,
+                args.family,
                 args.worker,
                 args.threads,
                 args.overrides,
@@ -379,12 +328,19 @@ def main(argv: list[str] | None = None) -> int:
         f"interleaving the variants (median)" + (", --quick" if args.quick else "")
     )
     workloads = WORKLOADS if args.workload == "all" else (args.workload,)
+    families = FAMILIES if args.family == "all" else (args.family,)
     reports, freed = [], []
     for workload in workloads:
-        report, extras = run_workload(workload, args, console)
-        print_report(report, extras, console)
+        report = {"workload": workload, "threads": args.threads, "overrides": args.overrides}
+        for family in families:
+            family_report, extras = run_family(workload, family, args, console)
+            print_report(workload, family, family_report, extras, console)
+            if family == "rnn":
+                report.update(family_report)
+            else:
+                report[family] = family_report
+            freed += [e["keep_freed_memory"] for e in extras.values()]
         reports.append(report)
-        freed += [e["keep_freed_memory"] for e in extras.values()]
     if not all(freed):
         console.print("  note: keep_freed_memory() had no effect here (not glibc?)")
     console.print(

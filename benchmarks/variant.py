@@ -1,9 +1,9 @@
 """One variant of the throughput benchmark, built and trained as `python -m ablate` does.
 
 `benchmarks/throughput.py` runs each variant in a worker process of its own; this is
-what that process holds. A variant is Hydra overrides (`VARIANTS`) on the product's own
-`conf/` plus a workload file of `benchmarks/conf/workload/` (the benchmark's data, model
-sizes and batch size), composed with Hydra's compose API (`compose_variant`). From the
+what that process holds. A variant is Hydra overrides (`FAMILIES`) on the product's own
+`conf/` plus two files of `benchmarks/conf/`: a workload (the data and batch size) and
+the model family's sizes, composed with Hydra's compose API (`compose_variant`). From the
 composed config it is built as `ablate.train.run` builds a run (`build`): `set_up`
 (allocator, threads, seeds), `build_data`, `build_model`, the `Seq2SeqSystem` with the
 `optim` group's optimiser, schedule and label smoothing, and `ablate.models.cpu.speed_up`,
@@ -12,8 +12,11 @@ as a run on a CPU applies it. It trains with the system's own `training_step` an
 without Lightning's loop around it; `tests/test_benchmark_product.py` checks the model,
 its initial weights and the step against `train.run`'s.
 
-The reference (`benchmarks/reference.py`) is the `additive` variant's model run step by
-step, as tutorials do, wrapped in the same system and trained by the same step.
+Each family has a reference, wrapped in the same system and trained by the same step:
+for the RNN, the `additive` variant's model run step by step, as tutorials do
+(`benchmarks/reference.py`); for the Transformer, `torch.nn.Transformer` at the same
+sizes with the `scaled_dot` variant's embeddings and output layer, decoding by re-running
+its decoder over the prefix (`benchmarks/torch_transformer.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 from reference import StepwiseSeq2Seq, random_batches
 from torch import nn
+from torch_transformer import TorchTransformer
 
 from ablate import plugins, train
 from ablate.data.datamodule import Seq2SeqData
@@ -42,16 +46,41 @@ from ablate.system import Seq2SeqSystem
 BENCH_CONF = Path(__file__).resolve().parent / "conf"
 WORKLOADS = ("reverse", "toy_fr")  # benchmarks/conf/workload/<name>.yaml
 ATTENTIONS = ("none", "dot", "scaled_dot", "additive", "multiplicative")
-# Every variant: the overrides that make it, on top of the workload's.
-VARIANTS = {
-    **{a: [f"attention={a}"] for a in ATTENTIONS},
-    "location": ["attention=location"],
-    "local_p": ["attention=local_p"],
-    "multiplicative+input_feeding": ["attention=multiplicative", "model.input_feeding=true"],
-    "additive+bahdanau": ["attention=additive", "model.decoder=bahdanau"],
+REFERENCE = "reference"  # each family's reference, as a worker's variant name
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family's variants (a row's name → its overrides, after the family's
+    `benchmarks/conf/family/` file) and its reference: the variant whose model it runs
+    and its name in the table."""
+
+    variants: dict[str, list[str]]
+    reference_variant: str
+    reference: str
+
+
+FAMILIES = {
+    "rnn": Family(
+        {
+            **{a: [f"attention={a}"] for a in ATTENTIONS},
+            "location": ["attention=location"],
+            "local_p": ["attention=local_p"],
+            "multiplicative+input_feeding": [
+                "attention=multiplicative",
+                "model.input_feeding=true",
+            ],
+            "additive+bahdanau": ["attention=additive", "model.decoder=bahdanau"],
+        },
+        reference_variant="additive",
+        reference="additive, stepwise",
+    ),
+    "transformer": Family(
+        {a: [f"attention={a}"] for a in ("scaled_dot", "additive")},
+        reference_variant="scaled_dot",
+        reference="torch.nn.Transformer",
+    ),
 }
-REFERENCE = "reference"
-REFERENCE_VARIANT = "additive"  # the reference is this variant's model, run step by step
 WARMUP, REPEATS = 5, 3
 QUICK_TEST_EVERY = 10  # --quick decodes every 10th test sentence: 200 of 2,000
 BEAM_SIZE = 5
@@ -63,6 +92,7 @@ warnings.filterwarnings("ignore", message=r".*self\.log\(\)` but the `self\.trai
 
 def compose_variant(
     workload: str,
+    family: str,
     variant: str,
     threads: int,
     overrides: list[str] = (),
@@ -73,7 +103,8 @@ def compose_variant(
 
     Args:
         workload: a name in `WORKLOADS`.
-        variant: a name in `VARIANTS` or `REFERENCE`.
+        family: a name in `FAMILIES`.
+        variant: a name in that family's variants, or `REFERENCE`.
         threads: torch CPU threads (the config's `threads`).
         overrides: more overrides, e.g. `optim.lr=0.001` or smaller data for a test.
         attention_dim: the score's layer size `attention.dim` where the attention has
@@ -81,16 +112,20 @@ def compose_variant(
     """
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload {workload!r}; choose one of {', '.join(WORKLOADS)}")
-    name = REFERENCE_VARIANT if variant == REFERENCE else variant
-    if name not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    variants = FAMILIES[family].variants
+    name = FAMILIES[family].reference_variant if variant == REFERENCE else variant
+    if name not in variants:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(variants)}")
     with initialize_config_dir(str(plugins.CONF), version_base="1.3"):
         cfg = compose(
             "config",
             overrides=[
                 f"hydra.searchpath=[file://{BENCH_CONF}]",
                 f"+workload={workload}",
-                *VARIANTS[name],
+                f"+family={family}",
+                *variants[name],
                 f"threads={threads}",
                 *overrides,
             ],
@@ -200,10 +235,11 @@ class Variant:
     other variants', and last for its decoding figures.
 
     Args:
-        workload, variant, threads, overrides, attention_dim: as `compose_variant`.
+        workload, family, variant, threads, overrides, attention_dim: as
+            `compose_variant`.
         quick: decode every `QUICK_TEST_EVERY`th test sentence only.
-        state_dir: where the `additive` variant leaves its final weights and outputs for
-            the reference, which decodes with them.
+        state_dir: where the family's reference variant leaves its final weights and
+            outputs for the reference, which decodes with them.
         rounds: timed passes the driver will ask for (the schedule's length).
         train_batches: batches per timed pass.
     """
@@ -211,6 +247,7 @@ class Variant:
     def __init__(
         self,
         workload: str,
+        family: str,
         variant: str,
         threads: int,
         overrides: list[str],
@@ -221,14 +258,16 @@ class Variant:
         train_batches: int,
     ):
         self.freed = keep_freed_memory()  # before anything large is allocated
-        cfg, choices = compose_variant(workload, variant, threads, overrides, attention_dim)
+        cfg, choices = compose_variant(workload, family, variant, threads, overrides, attention_dim)
         built = build(cfg, choices, QUICK_TEST_EVERY if quick else 1)
-        self.reference = variant == REFERENCE
-        if self.reference:  # the same model and parameters, run step by step
+        self.reference, self.family = variant == REFERENCE, FAMILIES[family]
+        loader = built.data.train_dataloader()
+        if self.reference and family == "rnn":  # the same parameters, run step by step
             built.system.model = StepwiseSeq2Seq(built.model)
             loader = random_batches(built.data, "train", cfg.data.batch_size, seed=cfg.seed)
-        else:
-            loader = built.data.train_dataloader()
+        elif self.reference:  # nn.Transformer from the same initial weights, same batches
+            built.system.model = TorchTransformer(built.model)
+            built.system.model.copy_from(built.model)
         self.batches = []
         for batch in loader:
             self.batches.append(batch)
@@ -236,7 +275,7 @@ class Variant:
                 break
         self.variant, self.cfg, self.built, self.state_dir = variant, cfg, built, state_dir
         self.step = TrainingStep(built.system, cfg.trainer, WARMUP + rounds * train_batches)
-        built.model.train()
+        built.model.train(), built.system.model.train()
         for batch in self.batches[:WARMUP]:
             self.step(batch)
         pad = built.model.pad_id
@@ -252,16 +291,17 @@ class Variant:
     def finish(self) -> dict:
         """Decode the test set (greedy and beam 5); the variant's row, training rate aside."""
         data, model, reference = self.built.data, self.built.model, self.reference
-        length_penalty = self.cfg.decode.length_penalty
-        model.eval()
-        state_file = self.state_dir / f"{REFERENCE_VARIANT}.pt"
-        outputs_file = self.state_dir / f"{REFERENCE_VARIANT}-outputs.json"
+        net, length_penalty = self.built.system.model, self.cfg.decode.length_penalty
+        model.eval(), net.eval()
+        ours = self.family.reference_variant
+        state_file, outputs_file = (self.state_dir / f"{ours}{x}" for x in (".pt", ".json"))
         test = data.corpus.test
         if reference:
-            # Decode with the weights our additive run ended with, and the step cap each
+            # Decode with the weights our variant's run ended with, and the step cap each
             # sentence had there: the same sentences come out, so only the speed differs.
-            net = self.built.system.model
             model.load_state_dict(torch.load(state_file))
+            if isinstance(net, TorchTransformer):
+                net.copy_from(model)
             caps = json.loads(outputs_file.read_text())["max_len"]
             sentences = [torch.tensor(data.src_vocab.encode(p.src)) for p in test]
             runs = list(zip(sentences, caps, strict=True))
@@ -311,20 +351,21 @@ class Variant:
             ),
             "keep_freed_memory": self.freed,
             "attention_dim": self.cfg.attention.get("dim"),
+            "model": {k: v for k, v in self.cfg.model.items() if not k.startswith("_")},
         }
-        if self.variant == REFERENCE_VARIANT:
+        if self.variant == ours:
             torch.save(model.state_dict(), state_file)
             outputs_file.write_text(
                 json.dumps({"outputs": outputs, "beam5_outputs": beam_outputs, "max_len": caps})
             )
         if reference:
-            ours = json.loads(outputs_file.read_text())
+            saved = json.loads(outputs_file.read_text())
             for key, mine in (("greedy", outputs), ("beam5", beam_outputs)):
-                theirs = ours["outputs" if key == "greedy" else "beam5_outputs"]
+                theirs = saved["outputs" if key == "greedy" else "beam5_outputs"]
                 same = sum(a == b for a, b in zip(theirs, mine, strict=True))
                 extra[f"{key}_agreement"] = same / len(test)
         return {
-            "attention": REFERENCE_VARIANT if reference else self.variant,
+            "attention": ours if reference else self.variant,
             "greedy_sentences_per_s": greedy_rate,
             "beam5_sentences_per_s": beam_rate,
             "peak_rss_mb": peak_rss_mb(),

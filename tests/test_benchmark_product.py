@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
+from omegaconf import OmegaConf
 
 from ablate.train import run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from variant import (  # noqa: E402
+    BENCH_CONF,
+    FAMILIES,
     QUICK_TEST_EVERY,
-    VARIANTS,
     WORKLOADS,
     TrainingStep,
     build,
@@ -34,7 +36,8 @@ SMALL = [
     "trainer.gradient_clip_val=0.05",
 ]
 ONE_STEP = ["trainer.max_epochs=1", "+trainer.limit_train_batches=1", "logger=none"]
-FAST = {"additive", "multiplicative+input_feeding"}  # the rest are in the slow tier
+FAST = {("rnn", "additive"), ("transformer", "scaled_dot")}  # the rest: the slow tier
+VARIANTS = [(f, v) for f, family in FAMILIES.items() for v in family.variants]
 
 
 class FirstStep(pl.Callback):
@@ -68,16 +71,18 @@ def _assert_same(ours: dict, theirs: dict):
 
 
 @pytest.mark.parametrize(
-    "variant", [v if v in FAST else pytest.param(v, marks=pytest.mark.slow) for v in VARIANTS]
+    ("family", "variant"),
+    [v if v in FAST else pytest.param(*v, marks=pytest.mark.slow) for v in VARIANTS],
 )
-def test_variant_is_the_run_model_and_its_step_is_the_run_step(variant, tmp_path, no_png):
+def test_variant_is_the_run_model_and_its_step_is_the_run_step(family, variant, tmp_path, no_png):
     callback = [f"+callbacks.first_step._target_={__name__}.FirstStep"]
-    cfg, choices = compose_variant("reverse", variant, 1, [*SMALL, *ONE_STEP, *callback])
+    overrides = [*SMALL, *ONE_STEP, *callback]
+    cfg, choices = compose_variant("reverse", family, variant, 1, overrides)
     FirstStep.seen.clear()
     run(cfg, tmp_path / "run", choices)
     seen = FirstStep.seen
 
-    cfg, choices = compose_variant("reverse", variant, 1, SMALL)
+    cfg, choices = compose_variant("reverse", family, variant, 1, SMALL)
     built = build(cfg, choices, QUICK_TEST_EVERY)  # as a --quick worker builds it
     _assert_same(_weights(built.model), seen["before"])
     built.model.train(seen["training"])
@@ -88,30 +93,38 @@ def test_variant_is_the_run_model_and_its_step_is_the_run_step(variant, tmp_path
     _assert_same(_weights(built.model), seen["after"])
 
 
+@pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("workload", WORKLOADS)
-def test_workloads_keep_the_product_config_but_their_own(workload):
-    """A workload sets the data, the model's sizes, the batch size and the CPU, and
-    nothing else: the optimiser, clipping and decoding are the product's."""
+def test_workloads_keep_the_product_config_but_their_own(workload, family):
+    """A workload and a family set the data, the model's sizes, the batch size and the
+    CPU, and nothing else: the optimiser, clipping and decoding are the product's."""
     from conftest import compose
 
-    cfg, choices = compose_variant(workload, "additive", 2)
-    product = compose(["attention=additive", "trainer=cpu", "threads=2", f"dataset={workload}"])
+    sizes = OmegaConf.load(BENCH_CONF / "family" / f"{family}.yaml").model
+    model = "transformer" if family == "transformer" else "default"
+    cfg, choices = compose_variant(workload, family, "additive", 2)
+    product = compose(
+        ["attention=additive", "trainer=cpu", "threads=2", f"dataset={workload}", f"model={model}"]
+    )
     assert choices["dataset"] == workload and choices["trainer"] == "cpu"
+    assert choices["model"] == model
     for key in ("optim", "decode", "trainer", "attention", "callbacks", "buckets", "seed"):
         assert cfg[key] == product[key], key
-    assert {k for k in cfg.model if cfg.model[k] != product.model[k]} == {"embed", "hidden"}
+    assert cfg.model == OmegaConf.merge(product.model, sizes)
     assert {k for k in cfg.data if cfg.data[k] != product.data[k]} == {"batch_size"}
 
 
 def test_attention_dim_reaches_additive_and_no_other():
-    cfg, _ = compose_variant("reverse", "additive+bahdanau", 1, attention_dim=256)
+    cfg, _ = compose_variant("reverse", "rnn", "additive+bahdanau", 1, attention_dim=256)
     assert cfg.attention.dim == 256 and cfg.model.decoder == "bahdanau"
-    cfg, _ = compose_variant("reverse", "dot", 1, attention_dim=256)
+    cfg, _ = compose_variant("reverse", "rnn", "dot", 1, attention_dim=256)
     assert "dim" not in cfg.attention
 
 
 def test_unknown_names_are_one_line_errors():
     with pytest.raises(ValueError, match="unknown workload 'copy'"):
-        compose_variant("copy", "additive", 1)
+        compose_variant("copy", "rnn", "additive", 1)
+    with pytest.raises(ValueError, match="unknown family 'cnn'.*transformer"):
+        compose_variant("reverse", "cnn", "additive", 1)
     with pytest.raises(ValueError, match="unknown variant 'tanh'.*additive"):
-        compose_variant("reverse", "tanh", 1)
+        compose_variant("reverse", "rnn", "tanh", 1)
