@@ -56,6 +56,9 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         extra = ["seed=0"]
     if name == "dims":  # TINY's model.hidden=8 would be one size: three tiny ones, one seed
         extra = ["model.hidden=8,12,16", "seed=0"]
+    if name == "dims_transformer":  # d_k = 16 / heads: three tiny head sizes, one seed
+        tiny = [o for o in TINY if not o.startswith(("model.embed=", "model.hidden="))]
+        extra = ["model.d_model=16", "model.ff=16", "model.layers=1", "model.heads=4,2,1", "seed=0"]
     out = sweep(f"+experiment={name}", "logger=none", *extra, sweep_dir=tmp_path, tiny=tiny)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     jobs = job_results(tmp_path)
@@ -71,6 +74,7 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         "tuned": 5,
         "families": 10,
         "dims": 15,
+        "dims_transformer": 15,
     }[name]
     assert len(jobs) == expected and all(r["status"] == "complete" for r in jobs.values())
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -86,9 +90,10 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         assert "attention beats the fixed context vector" in md
     plot = {"length": "gain_by_length.png", "rare_words": "rare_words.png"}.get(name)
     assert plot is None or (tmp_path / plot).is_file()
-    if name == "dims":  # compared across the sizes, and judged
+    if name.startswith("dims"):  # compared across the sizes, and judged
         assert (tmp_path / "bleu_by_dim.png").is_file() and "## State size d" in md
         assert {v["claim"] for v in summary["verdicts"]} >= {"dims_growth", "dims_scaled"}
+        assert summary["dims"][0]["dims"] == ([8, 12, 16] if name == "dims" else [4, 8, 16])
     if name == "length":  # trained on <= 20 words (TINY caps at 12), tested up to 60
         assert max(b["hi"] or 99 for r in jobs.values() for b in r["buckets"] if b["n"]) > 20
     if name == "families":  # one group, and one set of verdicts, per family

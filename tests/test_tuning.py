@@ -254,6 +254,13 @@ def test_every_variant_gets_the_same_trials_and_its_choice_trains_apart(tuned):
     assert (tuned / "tuning_curves.png").stat().st_size > 0
     saved = json.loads((tuned / "tuning.json").read_text())
     assert saved["variants"][0]["trial_count"] == 3 and saved["space"]["optim.lr"]
+    # The report ties each study to its final runs and judges similarity after tuning.
+    studies = {s["study"]: s for s in summary["tuning"]["studies"]}
+    assert studies["dot"]["variants"] == ["dot"] and studies["additive"]["trials"] == 3
+    claims = [v["claim"] for v in summary["verdicts"]]
+    assert "scores_tuned" in claims and "scores" not in claims
+    md = (tuned / "summary.md").read_text()
+    assert "after equal tuning (3 trials each)" in md and "## Equal tuning" in md
 
 
 def journal_running(sweep: Path) -> dict[str, dict[int, dict]]:

@@ -26,6 +26,7 @@ from ablate.report.markdown import summary_markdown
 from ablate.report.read import Failure, Run, Sentences, alignment_examples, attention_rank, collect
 from ablate.report.rows import Comparisons
 from ablate.report.stats import ALPHA
+from ablate.report.tuning import Tuning, claims_for, read_report_tuning
 from ablate.report.variants import Variant, summarise
 
 METHOD = (
@@ -58,8 +59,11 @@ class Report:
         comparisons: the paired tests, per group.
         verdicts: the claims judged, per group (and per family across d).
         significance: how the tests were made.
-        dims: the comparisons across the state size d, per family of groups that differ
-            in `model.hidden` alone (`ablate.report.dims`); empty without such a sweep.
+        dims: the comparisons across the score size d, per family of groups that differ
+            in `model.hidden` (or a Transformer's `model.heads`) alone
+            (`ablate.report.dims`); empty without such a sweep.
+        tuning: an equal-tuning sweep's studies (`ablate.report.tuning`); None for a
+            sweep that did not tune.
     """
 
     sweep_dir: Path
@@ -71,6 +75,7 @@ class Report:
     verdicts: tuple[Verdict, ...]
     significance: Significance
     dims: tuple[Dims, ...] = ()
+    tuning: Tuning | None = None
 
     def to_json(self) -> dict:
         """`summary.json`'s content: plain JSON (no NaN; strata and kinds as text)."""
@@ -90,6 +95,7 @@ class Report:
                 "verdicts": self.verdicts,
                 "significance": self.significance,
                 "dims": self.dims,
+                "tuning": self.tuning,
             }
         )
 
@@ -159,6 +165,7 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
     dims = compare_dims(
         named, comparisons.tables.bleu, sentences, n_bootstrap=comparisons.n_bootstrap, seed=seed
     )
+    tuning = read_report_tuning(sweep_dir, named)
 
     lo: dict[str, int | None] = {}
     for v in variants.values():
@@ -172,7 +179,7 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
         runs=tuple(named),
         failed=tuple(failed),
         comparisons=comparisons,
-        verdicts=tuple(verdicts(comparisons) + dim_verdicts(dims)),
+        verdicts=tuple(verdicts(comparisons, claims_for(tuning)) + dim_verdicts(dims)),
         significance=Significance(
             method=f"{METHOD} (sacrebleu {sacrebleu.__version__} statistics)",
             alpha=ALPHA,
@@ -180,6 +187,7 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
             seed=seed,
         ),
         dims=dims,
+        tuning=tuning,
     )
 
 

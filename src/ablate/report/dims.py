@@ -1,11 +1,13 @@
 """The state-size comparison (`+experiment=dims`): how each attention's score scale and
-BLEU change with `d = model.hidden`, across the groups that a sweep over it makes.
+BLEU change with the size d its scores work at, across the groups that a sweep over it
+makes: `d = model.hidden` in the RNN, the head size `d = d_k = d_model / model.heads` in
+a Transformer (`+experiment=dims_transformer`).
 
 Vaswani et al. 2017 (footnote 4): for components of variance 1, `q·k` has variance `d`,
 so unscaled dot-product scores should spread as `√d` — a slope of ½ of log score std on
 log d — and scores scaled by `1/√d` not at all. Britz et al. 2017 (Table 6) found
 multiplicative (unscaled) attention as good as additive at small d and behind it at large
-d. Runs that differ only in `model.hidden` (same dataset, same other swept overrides)
+d. Runs that differ only in the override that sets d (same dataset, same other swept overrides)
 form a *family*; each d is a group of the report (its variants compared as any group's
 are), and this module compares across the groups of a family:
 
@@ -26,11 +28,14 @@ sums in `sentence_stats.json` (`attention_stats`), so a replicate re-weights sen
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 from ablate.metrics import bleu_from_stats
 from ablate.report.compare import check_group
@@ -41,7 +46,10 @@ from ablate.report.stats import Bootstrap, PairedTest, difference, holm_adjusted
 from ablate.report.strata import ALL
 from ablate.scores import ATTENTION_SUMS
 
-DIM_KEY = "model.hidden"
+# The overrides that set d: the RNN's state size; a Transformer's head count (at its
+# d_model, read from the job's composed config).
+HIDDEN, HEADS = "model.hidden", "model.heads"
+DIM_KEYS = (HIDDEN, HEADS)
 MIN_DIMS = 3  # sizes a slope or a small/large split needs
 FOOTNOTE_SLOPE = 0.5  # Vaswani et al.'s √d
 _STD, _QUERIES = ATTENTION_SUMS.index("score_std"), ATTENTION_SUMS.index("queries")
@@ -109,12 +117,14 @@ class Dims:
     Args:
         family: the dataset and the other swept overrides it shares (e.g. `toy_fr`).
         dims: its sizes, ascending.
+        axis: what d is, in words: `model.hidden`, or `d_k = d_model / model.heads`.
         cells, slopes, pairs: as the module docstring says.
         problem: why it was not compared (then the rest is empty), or None.
     """
 
     family: str
     dims: tuple[int, ...]
+    axis: str = HIDDEN
     cells: tuple[DimCell, ...] = ()
     slopes: tuple[DimSlope, ...] = ()
     pairs: tuple[DimPair, ...] = ()
@@ -132,19 +142,44 @@ class Dims:
 
 
 def run_dim(run: Run) -> int | None:
-    """The run's `model.hidden` where it was set by an override, else None."""
-    value = override_items(run.overrides).get(DIM_KEY)
+    """The run's d where an override set it, else None: its `model.hidden`, or its head
+    size `d_model / model.heads` (a head count that does not divide d_model: None)."""
+    items = override_items(run.overrides)
+    if HIDDEN in items:
+        return _int(items[HIDDEN])
+    heads = _int(items.get(HEADS))
+    d_model = _int(composed_model(run.dir).get("d_model"))
+    if not heads or not d_model or d_model % heads:
+        return None
+    return d_model // heads
+
+
+def _int(value) -> int | None:
     try:
         return int(value) if value is not None else None
-    except ValueError:
+    except (TypeError, ValueError):
         return None
+
+
+@functools.cache
+def composed_model(job: Path) -> dict:
+    """The `model` settings of a job's composed config (`.hydra/config.yaml`); empty
+    where there is none to read."""
+    try:
+        config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    model = config.get("model") if isinstance(config, dict) else None
+    return model if isinstance(model, dict) else {}
 
 
 def families(runs: Sequence[Run]) -> dict[str, list[Run]]:
     """The runs with an overridden d, by family: dataset plus the other overrides that vary
     among them (d itself left out)."""
     sized = [r for r in runs if run_dim(r) is not None]
-    items = [{k: v for k, v in override_items(r.overrides).items() if k != DIM_KEY} for r in sized]
+    items = [
+        {k: v for k, v in override_items(r.overrides).items() if k not in DIM_KEYS} for r in sized
+    ]
     keys = sorted({k for it in items for k in it})
     varying = [k for k in keys if len({it.get(k) for it in items}) > 1]
     out: dict[str, list[Run]] = {}
@@ -179,15 +214,18 @@ def compare_dims(
         dims = tuple(sorted({run_dim(r) for r in members}))
         if len(dims) < MIN_DIMS:
             continue
+        heads = any(HEADS in override_items(r.overrides) for r in members)
+        axis = f"d_k = d_model / {HEADS}" if heads else HIDDEN
         problem = check_group(members, sentences)
         if problem:
-            out.append(Dims(family, dims, problem=problem))
+            out.append(Dims(family, dims, axis, problem=problem))
             continue
         cells = _cells(family, members, sentences, Bootstrap(n_bootstrap, seed))
         out.append(
             Dims(
                 family,
                 dims,
+                axis,
                 cells=tuple(c for c, _, _ in cells),
                 slopes=_slopes(cells, dims),
                 pairs=_pairs(cells, dims, bleu_rows, a, b),

@@ -185,7 +185,7 @@ def _by_dim(
     ax.get_xaxis().set_major_formatter(lambda v, _: f"{v:g}")
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("state size d (model.hidden)")
+    ax.set_xlabel("score size d (" + ", ".join(sorted({d.axis for d in families})) + ")")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")

@@ -195,7 +195,7 @@ def dims_section(report: Report) -> list[str]:
             continue
         heads = [f"d = {d}" for d in dims.dims]
         lines += [
-            "Test BLEU by `model.hidden`, mean over seeds [95% interval: two-level "
+            f"Test BLEU by d (`{dims.axis}`), mean over seeds [95% interval: two-level "
             "bootstrap, test sentences shared by every cell, seeds resampled per cell] "
             "(bleu_by_dim.png).",
             "",
@@ -251,6 +251,58 @@ def dims_section(report: Report) -> list[str]:
     return lines
 
 
+def _best_of(curve, n: int) -> str:
+    """`E[best of n] ± sd` from an expected-maximum curve (`–` past its trials)."""
+    if n not in curve.n:
+        return "–"
+    i = curve.n.index(n)
+    return f"{curve.mean[i]:.1f} ± {curve.std[i]:.1f}"
+
+
+def tuning_section(report: Report) -> list[str]:
+    """An equal-tuning sweep: the budget and space, each study's choice and its expected
+    best validation BLEU after n trials."""
+    tuning = report.tuning
+    if tuning is None:
+        return []
+    space = "; ".join(f"`{k}` {v}" for k, v in tuning.space.items())
+    sampler = tuning.sampler
+    curves = f" ({tuning.curves_png})" if tuning.curves_png else ""
+    lines = _section(
+        "Equal tuning",
+        f"Every variant: {tuning.budget} trials over one search space ({space}), sampled "
+        f"by {sampler.get('name')} (seed {sampler.get('seed')}, "
+        f"{sampler.get('startup_trials')} random start-up trials), chosen on validation "
+        f"BLEU; the chosen setting then trained with seeds "
+        f"{', '.join(map(str, tuning.seeds))}, the runs the tables above compare. "
+        "E[best of n]: the expected best validation BLEU of n of the trials drawn without "
+        f"replacement (Tang et al. 2020), ± its sd over those draws{curves}; "
+        "last-trial gain: E[best of N] − E[best of N−1], how much the curve still rises.",
+    )
+    keys = list(tuning.space)
+    n = tuning.budget
+    middle = max(1, n // 2)
+    header = ["study", "trials", "chosen", *keys, "valid BLEU", "E[best of 1]"]
+    header += [f"E[best of {middle}]"] if 1 < middle < n else []
+    header += [f"best of {n}", "last-trial gain"]
+    rows = []
+    for st in tuning.studies:
+        c, curve = st.chosen, st.curve
+        row = [st.study, str(st.trials), "–" if c is None else f"#{c.number}"]
+        row += ["–" if c is None or k not in c.params else f"{c.params[k]:.3g}" for k in keys]
+        row.append("–" if c is None else f"{c.valid_bleu:.1f}")
+        if curve is None:
+            rows.append(row + ["–"] * (len(header) - len(row)))
+            continue
+        row.append(_best_of(curve, 1))
+        row += [_best_of(curve, middle)] if 1 < middle < n else []
+        row.append(_best_of(curve, st.trials))
+        gain = curve.mean[-1] - curve.mean[-2] if len(curve.n) > 1 else None
+        row.append("–" if gain is None else f"{gain:+.1f}")
+        rows.append(row)
+    return lines + table(header, rows)
+
+
 def failed_section(report: Report) -> list[str]:
     lines = _section("Failed jobs")
     for f in report.failed:
@@ -269,6 +321,7 @@ SECTIONS = (
     alignment_by_jump_section,
     aso_section,
     dims_section,
+    tuning_section,
     failed_section,
 )
 
