@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sacrebleu
+import yaml
 
 from ablate.report import build_report, write_report
 from ablate.report.claims import Holds
@@ -21,6 +22,7 @@ from ablate.report.dim_claims import (
     dim_verdicts,
 )
 from ablate.report.dims import DimPair, Dims, DimSlope, flipped
+from ablate.report.markdown import summary_markdown
 from ablate.report.rows import Kind, Row
 from ablate.report.stats import PairedTest
 from ablate.report.strata import ALL
@@ -30,6 +32,7 @@ from ablate.scores import ATTENTION_SUMS, AttentionStats, BucketScore, Scores
 from conftest import unrendered
 
 DIMS = (32, 64, 128, 256)
+D_MODEL = 256  # a Transformer's, split into 8, 4, 2 or 1 heads of DIMS
 
 
 def paired(diff: float, significant: bool, half: float = 0.1) -> PairedTest:
@@ -194,14 +197,19 @@ def std_sums(attention: str, d: int, seed: int) -> list[list[float]]:
     return rows
 
 
-def write_job(sweep: Path, k: int, attention: str, d: int, seed: int) -> None:
+def write_job(sweep: Path, k: int, attention: str, d: int, seed: int, heads=False) -> None:
     refs = references()
     hyps = noisy(refs, seed) if attention == "none" else list(refs)
     if attention == "multiplicative" and d == DIMS[-1]:  # behind additive at the largest d
         hyps = noisy(refs, 7)
     job = sweep / f"{k}-d{d}-{attention}-s{seed}"
     (job / ".hydra").mkdir(parents=True)
-    overrides = [f"model.hidden={d}", f"attention={attention}", f"seed={seed}", "+experiment=dims"]
+    size = f"model.hidden={d}"
+    if heads:  # a Transformer's: d = d_model / heads, d_model in the composed config
+        size = f"model.heads={D_MODEL // d}"
+        model = {"d_model": D_MODEL, "heads": D_MODEL // d, "layers": 2}
+        (job / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"model": model}))
+    overrides = [size, f"attention={attention}", f"seed={seed}", "+experiment=dims"]
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     bleu = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score
     sums = None if attention == "none" else std_sums(attention, d, seed)
@@ -228,12 +236,12 @@ def write_job(sweep: Path, k: int, attention: str, d: int, seed: int) -> None:
     )
 
 
-def make_sweep(root: Path, seeds=(0, 1), dims=DIMS, none=False) -> Path:
+def make_sweep(root: Path, seeds=(0, 1), dims=DIMS, none=False, heads=False) -> Path:
     k = 0
     for d in dims:
         for attention in ("none",) * none + ("dot", "scaled_dot", "additive", "multiplicative"):
             for seed in seeds:
-                write_job(root, k, attention, d, seed)
+                write_job(root, k, attention, d, seed, heads)
                 k += 1
     return root
 
@@ -248,6 +256,15 @@ def test_the_slope_is_paired_across_d(tmp_path):
     dot = dims.slope("dot").test
     assert dot.diff == pytest.approx(0.5) and dot.ci_high - dot.ci_low < 1e-9
     assert dims.slope("scaled_dot").test.diff == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_transformers_d_is_its_head_size(tmp_path):
+    """`model.heads` at a fixed d_model: d = d_k = d_model / heads, from the job's config."""
+    report = build_report(make_sweep(tmp_path, seeds=(0,), heads=True), n_bootstrap=300)
+    (dims,) = report.dims
+    assert dims.dims == DIMS and dims.axis == "d_k = d_model / model.heads"
+    assert dims.slope("dot").test.diff == pytest.approx(0.5)
+    assert "Test BLEU by d (`d_k = d_model / model.heads`)" in summary_markdown(report)
 
 
 def test_a_dims_sweep_is_reported_across_d(tmp_path, monkeypatch):
