@@ -23,6 +23,7 @@ import torch
 from ablate import translate
 
 from conftest import ROOT, TINY, unrendered, write_parallel
+from conftest import tiny as tiny_settings
 
 
 def readme_bad_inputs() -> dict[str, tuple[str, str]]:
@@ -99,9 +100,10 @@ def command(case: str, tmp_path: Path, tiny_ckpt, reverse_ckpt) -> list[str]:
         return args
     given = {a.split("=")[0] for a in args}
     parallel = "dataset=parallel" in args
+    model = next((a.partition("=")[2] for a in args if a.startswith("model=")), "default")
     tiny = [
         o
-        for o in TINY
+        for o in tiny_settings(model)  # the model family's own sizes
         if o.split("=")[0].lstrip("+") not in given and not (parallel and o.startswith("dataset."))
     ]
     dirs = (

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
@@ -63,6 +64,79 @@ def check_group_choices(argv: list[str]) -> str | None:
                     f"(files in {folders})"
                 )
     return None
+
+
+def check_model_settings(argv: list[str]) -> str | None:
+    """The one-line error for a `model.KEY` that the chosen model has no setting for, or
+    None: `model.hidden` with `model=transformer` (the RNN's state size; a Transformer's
+    is `model.d_model`), whether on the command line or in an experiment's file.
+
+    Hydra reports these as "Key 'hidden' is not in struct" on a screen of its own, once
+    the sweep is under way; a user needs the model, its settings, and where the key came
+    from. An experiment written for another family is named when there is one
+    (`+experiment=dims_transformer` beside `dims`).
+    """
+    dirs = config_dirs(argv)
+    models, experiments = group_options("model", dirs), group_options("experiment", dirs)
+    from_experiment, from_argv = None, None
+    wanted: list[tuple[str, str]] = []  # (model.KEY, where it came from)
+    names: list[str] = []
+    for arg in argv:
+        key, sep, value = arg.lstrip("~").partition("=")
+        if not sep:
+            continue
+        if key.lstrip("+") == "experiment":
+            for name in (v.strip() for v in value.split(",")):
+                if name in experiments:
+                    names.append(name)
+                    chosen, keys = _experiment_model(experiments[name])
+                    from_experiment = chosen or from_experiment
+                    wanted += [(k, f"+experiment={name}") for k in keys]
+        elif key == "model":
+            from_argv = value
+        elif key.startswith("model.") and not arg.startswith("+"):
+            wanted.append((key, "the command line"))
+    chosen = from_argv or from_experiment or "default"
+    for option in (c.strip() for c in chosen.split(",")):
+        if option not in models:
+            continue  # check_group_choices names an unknown option
+        settings = _settings(models[option])
+        for key, where in wanted:
+            setting = key.split(".")[1]
+            if setting in settings:
+                continue
+            other = next((f"{n}_{option}" for n in names if f"{n}_{option}" in experiments), None)
+            hint = f"; +experiment={other} is that experiment for model={option}" if other else ""
+            return (
+                f"{key} (from {where}) is not a setting of model={option}; its settings are "
+                f"{', '.join(sorted(settings))} ({models[option]}){hint}"
+            )
+    return None
+
+
+def _experiment_model(path: Path) -> tuple[str | None, list[str]]:
+    """An experiment file's `override /model` choice and the `model.KEY`s it sets or
+    sweeps."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None, []
+    chosen = None
+    for entry in data.get("defaults") or []:
+        if isinstance(entry, dict) and "override /model" in entry:
+            chosen = str(entry["override /model"])
+    params = ((data.get("hydra") or {}).get("sweeper") or {}).get("params") or {}
+    keys = [k for k in params if str(k).startswith("model.")]
+    keys += [f"model.{k}" for k in data.get("model") or {}]
+    return chosen, keys
+
+
+def _settings(path: Path) -> set[str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return set()
+    return {k for k in data if not str(k).startswith("_")}
 
 
 def main(cfg: DictConfig) -> float | None:
@@ -193,6 +267,9 @@ def unwritable(path: Path) -> str | None:
 
 def entry() -> None:
     """`python -m ablate` and the `ablate` console script."""
-    if problem := check_group_choices(sys.argv[1:]) or check_output_dir(sys.argv[1:]):
+    argv = sys.argv[1:]
+    if problem := (
+        check_group_choices(argv) or check_model_settings(argv) or check_output_dir(argv)
+    ):
         fail(problem)
     hydra.main(version_base="1.3", config_path=str(CONF), config_name="config")(main)()
