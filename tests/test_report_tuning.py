@@ -2,6 +2,7 @@
 where every compared variant had a study of the same finished budget, not tested (and
 saying why) where budgets differ or a variant was not tuned."""
 
+import dataclasses
 import json
 
 import pytest
@@ -114,3 +115,21 @@ def test_a_broken_tuning_record_names_the_file_and_the_fix(tmp_path):
     (tmp_path / "tuning.json").write_text(json.dumps({"variants": [{}]}))
     with pytest.raises(ValueError, match=r"tuning\.json is not a tuning record.*resume=true"):
         read_report_tuning(tmp_path, [])
+
+
+def test_chosen_settings_name_no_variant_and_split_no_group(tmp_path):
+    """Each variant's chosen lr and dropout differ: untuned, model.dropout would make each
+    its own model (group) and nothing would be compared; tuned, they are its setting."""
+    from ablate.report.groups import name_runs
+
+    runs = [
+        run(tmp_path, f"{a}-s{seed}", [f"attention={a}", f"model.dropout={p}", f"seed={seed}"])
+        for a, p in (("dot", 0.1), ("additive", 0.3))
+        for seed in (0, 1)
+    ]
+    runs = [dataclasses.replace(r, results=dataclasses.replace(r.results, seed=s))
+            for r, s in zip(runs, (0, 1, 0, 1), strict=True)]  # fmt: skip
+    assert len({r.group for r in name_runs(runs)}) == 2
+    named = name_runs(runs, tuned=("model.dropout", "optim.lr"))
+    assert [r.variant for r in named] == ["dot", "dot", "additive", "additive"]
+    assert len({r.group for r in named}) == 1

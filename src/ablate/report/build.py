@@ -26,7 +26,7 @@ from ablate.report.markdown import summary_markdown
 from ablate.report.read import Failure, Run, Sentences, alignment_examples, attention_rank, collect
 from ablate.report.rows import Comparisons
 from ablate.report.stats import ALPHA
-from ablate.report.tuning import Tuning, claims_for, read_report_tuning
+from ablate.report.tuning import Tuning, claims_for, read_report_tuning, tuned_keys
 from ablate.report.variants import Variant, summarise
 
 METHOD = (
@@ -150,8 +150,9 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
     sweep_dir = Path(sweep_dir)
     runs, failed = collect(sweep_dir)
     members: dict[str, list[Run]] = {}
+    tuned = tuned_keys(sweep_dir)  # a tuning sweep: its chosen settings name no variant
     for r in sorted(
-        name_runs(runs),
+        name_runs(runs, tuned),
         key=lambda r: (natural(r.group), attention_rank(str(r.attention)), r.variant),
     ):
         members.setdefault(r.variant, []).append(r)

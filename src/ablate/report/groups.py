@@ -41,17 +41,23 @@ def is_model_key(key: str) -> bool:
     return key == MODEL_KEY or key.startswith((MODEL_KEY + ".", MODEL_KEY + "/"))
 
 
-def name_runs(runs: Sequence[Run]) -> list[Run]:
+def name_runs(runs: Sequence[Run], tuned: Sequence[str] = ()) -> list[Run]:
     """The runs with their `variant` name and `group` set.
 
     The group is the dataset, plus the model overrides where they vary; the other swept
     overrides join the name (and the group) only where two configurations would
     otherwise share a name and seed.
+
+    Args:
+        runs: the complete runs.
+        tuned: a tuning sweep's search-space keys (`optim.lr`, `model.dropout`): each
+            variant's chosen values of them are its setting, not another configuration
+            to tell apart, so they name no variant and split no group.
     """
     several = len({r.dataset for r in runs}) > 1
     names = [f"{r.dataset}/{r.attention}" if several else str(r.attention) for r in runs]
     groups = [str(r.dataset) for r in runs]
-    items = [override_items(r.overrides) for r in runs]
+    items = [{k: v for k, v in override_items(r.overrides).items() if k not in tuned} for r in runs]
     keys = sorted({k for it in items for k in it})
     varying = [k for k in keys if len({it.get(k) for it in items}) > 1]
 

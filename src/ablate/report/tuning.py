@@ -83,6 +83,26 @@ class Tuning:
         }
 
 
+def _record(sweep_dir: Path) -> TuningRecord | None:
+    try:
+        return read_tuning(sweep_dir)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(
+            f"{Path(sweep_dir) / TUNING} is not a tuning record ({e!r}); rerun the tuning "
+            "sweep with resume=true to write it again"
+        ) from e
+
+
+def tuned_keys(sweep_dir: Path) -> tuple[str, ...]:
+    """A tuning sweep's search-space keys (`optim.lr`, …); empty for another sweep.
+
+    Raises:
+        ValueError: a `tuning.json` that cannot be read, naming the file.
+    """
+    record = _record(sweep_dir)
+    return () if record is None else tuple(record.space)
+
+
 def read_report_tuning(sweep_dir: Path, runs: Sequence[Run]) -> Tuning | None:
     """The sweep's tuning, its studies tied to the report's variants (`runs` named);
     None for a sweep that did not tune.
@@ -90,13 +110,7 @@ def read_report_tuning(sweep_dir: Path, runs: Sequence[Run]) -> Tuning | None:
     Raises:
         ValueError: a `tuning.json` that cannot be read, naming the file.
     """
-    try:
-        record: TuningRecord | None = read_tuning(sweep_dir)
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(
-            f"{Path(sweep_dir) / TUNING} is not a tuning record ({e!r}); rerun the tuning "
-            "sweep with resume=true to write it again"
-        ) from e
+    record = _record(sweep_dir)
     if record is None:
         return None
     studies = []
