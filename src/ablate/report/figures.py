@@ -204,7 +204,7 @@ def bleu_by_dim_figure(families: Sequence[Dims]) -> Figure | None:
         families,
         "bleu",
         "test BLEU (mean over seeds)",
-        "BLEU by state size (95% two-level bootstrap band)",
+        "BLEU by score size d (95% two-level bootstrap band)",
         log=False,
     )
 
@@ -217,7 +217,7 @@ def score_std_by_dim_figure(families: Sequence[Dims]) -> Figure | None:
         families,
         "score_std",
         "score std over source positions (test, teacher forced)",
-        "score scale by state size (log-log, 95% band)",
+        "score scale by score size d (log-log, 95% band)",
         log=True,
     )
     if fig is None:
