@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sacrebleu
 import yaml
+from test_report import SIGNATURE, WORDS  # the same fake sacrebleu signature and vocabulary
 
 from ablate.report import build_report, write_report
 from ablate.report.claims import Holds
@@ -149,27 +150,6 @@ def test_a_flipped_row_is_the_same_test_with_its_sign_turned():
 
 # --------------------------------------------------------------------------- a sweep
 
-SIGNATURE = {
-    "bleu": "nrefs:1|case:mixed|eff:no|tok:none|smooth:exp|version:2.6.0",
-    "chrf": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",
-}
-WORDS = [
-    "le",
-    "la",
-    "chat",
-    "chien",
-    "noir",
-    "petit",
-    "sur",
-    "tapis",
-    "était",
-    "assis",
-    "un",
-    "une",
-    "et",
-    "qui",
-    "mange",
-]
 # How each attention's score std grows with d: d ** exponent (none has no scores).
 EXPONENT = {"dot": 0.5, "scaled_dot": 0.0, "additive": 0.1, "multiplicative": 0.5}
 N = 40
