@@ -150,3 +150,21 @@ def write_multi30k(root: Path, n=(40, 10, 12), gz=True):
             else:
                 (root / f"{split}.{lang}").write_bytes(text)
     return root
+
+
+# Vocabulary sizes of the hand-made token batches the model tests share.
+V_SRC, V_TGT = 20, 25
+
+
+def token_batch(B=4, S=9, T=7, seed=0):
+    """A seeded batch of `B` sources padded to `S` (lengths S, 5, 1, 7; pad id 0) and
+    teacher-forcing inputs of length `T` that start with BOS (id 2)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    src_len = torch.tensor([S, 5, 1, 7][:B])
+    src = torch.randint(4, V_SRC, (B, S), generator=g)
+    src = src.masked_fill(torch.arange(S)[None] >= src_len[:, None], 0)
+    tgt_in = torch.randint(4, V_TGT, (B, T), generator=g)
+    tgt_in[:, 0] = 2
+    return src, src_len, tgt_in

@@ -18,7 +18,9 @@ from ablate.models.luong import LocalPAttention, LocationAttention
 from ablate.models.search import beam_search, greedy
 from ablate.models.seq2seq import Encoder, Seq2Seq
 
-V_SRC, V_TGT = 20, 25
+from conftest import V_SRC, V_TGT
+from conftest import token_batch as _batch
+
 DECODERS = {
     "luong": {},
     "input_feeding": dict(input_feeding=True),
@@ -31,16 +33,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def _name(attention):
     return attention if isinstance(attention, str) else attention.__name__
-
-
-def _batch(B=4, S=9, T=7, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    src_len = torch.tensor([S, 5, 1, 7][:B])
-    src = torch.randint(4, V_SRC, (B, S), generator=g)
-    src = src.masked_fill(torch.arange(S)[None] >= src_len[:, None], 0)
-    tgt_in = torch.randint(4, V_TGT, (B, T), generator=g)
-    tgt_in[:, 0] = 2
-    return src, src_len, tgt_in
 
 
 def _model(attention="additive", rnn="gru", layers=2, dropout=0.0, **decoder):

@@ -18,7 +18,9 @@ from ablate.models.multihead import MultiHeadAttention, causal_mask
 from ablate.models.protocol import StepDecoder
 from ablate.models.transformer import Transformer, sinusoid
 
-V_SRC, V_TGT = 20, 25
+from conftest import V_SRC, V_TGT
+from conftest import token_batch as _batch
+
 pytestmark = pytest.mark.usefixtures(
     "one_thread"
 )  # tiny models: a second thread only adds contention
@@ -43,16 +45,6 @@ OPTIONS = {
     "location": partial(LocationAttention, max_len=32),
     "local_p": partial(LocalPAttention, window=2),
 }
-
-
-def _batch(B=4, S=9, T=7, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    src_len = torch.tensor([S, 5, 1, 7][:B])
-    src = torch.randint(4, V_SRC, (B, S), generator=g)
-    src = src.masked_fill(torch.arange(S)[None] >= src_len[:, None], 0)
-    tgt_in = torch.randint(4, V_TGT, (B, T), generator=g)
-    tgt_in[:, 0] = 2
-    return src, src_len, tgt_in
 
 
 def _model(attention="scaled_dot", dtype=torch.float64, **kwargs):
