@@ -25,12 +25,12 @@ from ablate.report.strata import ALL, FAR, JUMP_BANDS, RARE_BANDS, Stratum, Stra
 BUCKETS = tuple(Stratum(StratumKind.LENGTH, lab) for lab in ("01-10", "11-20", "21+"))
 
 
-def holm_tested(diff: float, significant: bool) -> PairedTest:
-    """A Holm-adjusted test of `diff` (interval ±1), significant or not."""
+def holm_tested(diff: float, significant: bool, half: float = 1.0) -> PairedTest:
+    """A Holm-adjusted test of `diff` (interval `diff ± half`), significant or not."""
     return PairedTest(
         diff=diff,
-        ci_low=diff - 1.0,
-        ci_high=diff + 1.0,
+        ci_low=diff - half,
+        ci_high=diff + half,
         p=0.0001 if significant else 0.4,
         p_floor=0.0001,
         n_replicates=10_000,

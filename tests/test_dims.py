@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sacrebleu
 import yaml
+from test_claims import holm_tested
 from test_report import SIGNATURE, WORDS  # the same fake sacrebleu signature and vocabulary
 
 from ablate.report import build_report, write_report
@@ -38,17 +39,7 @@ D_MODEL = 256  # a Transformer's, split into 8, 4, 2 or 1 heads of DIMS
 
 def paired(diff: float, significant: bool, half: float = 0.1) -> PairedTest:
     """A Holm-adjusted test of `diff` with the interval `diff ± half`."""
-    return PairedTest(
-        diff=diff,
-        ci_low=diff - half,
-        ci_high=diff + half,
-        p=0.0001 if significant else 0.4,
-        p_floor=0.0001,
-        n_replicates=10_000,
-        p_holm=0.001 if significant else 0.8,
-        p_at_floor=significant,
-        significant=significant,
-    )
+    return holm_tested(diff, significant, half)
 
 
 def dim_slope(attention: str, value: float, significant: bool, half: float = 0.1) -> DimSlope:
