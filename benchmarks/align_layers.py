@@ -21,15 +21,13 @@ os.environ.setdefault("WANDB_MODE", "offline")
 
 import pytorch_lightning as pl  # noqa: E402
 import torch  # noqa: E402
-from hydra.utils import instantiate  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from ablate.callbacks import quiet_lightning  # noqa: E402
 from ablate.results import read_results  # noqa: E402
-from ablate.system import Seq2SeqSystem  # noqa: E402
-from ablate.train import build_data, build_model, build_scorer  # noqa: E402
+from ablate.train import build_data, build_model, build_system  # noqa: E402
 
 
 def layer_scores(run_dir: Path) -> tuple[float, float, list[tuple[float, float]]]:
@@ -44,14 +42,7 @@ def layer_scores(run_dir: Path) -> tuple[float, float, list[tuple[float, float]]
     pl.seed_everything(cfg.seed, verbose=False)
     data = build_data(cfg, None)
     model = build_model(cfg, data, None)
-    system = Seq2SeqSystem(
-        model,
-        build_scorer(cfg, data.corpus),
-        optimizer=instantiate(cfg.optim.optimizer),
-        scheduler=instantiate(cfg.optim.scheduler),
-        decode=instantiate(cfg.decode),
-        label_smoothing=cfg.optim.label_smoothing,
-    )
+    system = build_system(cfg, model, data.corpus)
     state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
     system.load_state_dict(state)
     trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 from reference import StepwiseSeq2Seq, random_batches
 from torch import nn
@@ -156,14 +155,7 @@ def build(cfg: DictConfig, choices: dict[str, str], test_every: int = 1) -> Buil
     data = train.build_data(cfg, choices.get("dataset"))
     data.corpus.test = data.corpus.test[::test_every]
     model = train.build_model(cfg, data, choices.get("attention"))
-    system = Seq2SeqSystem(
-        model,
-        train.build_scorer(cfg, data.corpus),
-        optimizer=instantiate(cfg.optim.optimizer),
-        scheduler=instantiate(cfg.optim.scheduler),
-        decode=instantiate(cfg.decode),
-        label_smoothing=cfg.optim.label_smoothing,
-    )
+    system = train.build_system(cfg, model, data.corpus)
     speed_up(model)  # what train.run does when the trainer is on a CPU
     return Built(data, model, system)
 

@@ -69,14 +69,7 @@ def run(
     if resume_from:
         checkpoints.check_fits(resume_from, model.config, data.state_dict())
         console.print(checkpoints.resuming(resume_from, run_dir))
-    system = Seq2SeqSystem(
-        model,
-        build_scorer(cfg, corpus),
-        optimizer=instantiate(cfg.optim.optimizer),
-        scheduler=instantiate(cfg.optim.scheduler),
-        decode=instantiate(cfg.decode),
-        label_smoothing=cfg.optim.label_smoothing,
-    )
+    system = build_system(cfg, model, corpus)
     variant = plugins.option_name("attention", cfg.attention, choices)  # `additive`
     logger = make_logger(cfg, run_dir, f"{corpus.name}-{variant}-s{cfg.seed}", variant, choices)
     outputs = RunOutputs(run_dir, corpus, variant, cfg.seed, logger, in_sweep)
@@ -142,6 +135,19 @@ def build_scorer(cfg: DictConfig, corpus: Corpus) -> Scorer:
     lengths = [len(p.src_words) for p in corpus.test]
     return Scorer.from_corpus(
         corpus, make_buckets(**OmegaConf.to_container(cfg.buckets), lengths=lengths)
+    )
+
+
+def build_system(cfg: DictConfig, model: nn.Module, corpus: Corpus) -> Seq2SeqSystem:
+    """The Lightning system around `model`: the corpus's scorer, the `optim` group's
+    optimiser, schedule and label smoothing, and the `decode` settings."""
+    return Seq2SeqSystem(
+        model,
+        build_scorer(cfg, corpus),
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler),
+        decode=instantiate(cfg.decode),
+        label_smoothing=cfg.optim.label_smoothing,
     )
 
 
