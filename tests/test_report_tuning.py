@@ -16,7 +16,8 @@ from ablate.report.tuning import (
     Study,
     Tuning,
     claims_for,
-    read_report_tuning,
+    report_tuning,
+    tuning_record,
 )
 from ablate.results import RunResults
 from ablate.tuning.expected_max import expected_max
@@ -101,20 +102,20 @@ def test_studies_are_tied_to_the_runs_of_their_axes(tmp_path):
         run(tmp_path, "dot-s0", ["attention=dot", "optim.lr=0.003", "seed=0"]),
         run(tmp_path, "additive-s0", ["attention=additive", "optim.lr=0.003", "seed=0"]),
     ]
-    found = read_report_tuning(tmp_path, runs)
+    found = report_tuning(tmp_path, tuning_record(tmp_path), runs)
     assert [(s.study, s.variants, s.trials) for s in found.studies] == [
         ("dot", ("dot",), 3),
         ("additive", ("additive",), 3),
     ]
     assert found.studies[0].chosen.number == 2 and found.curves_png is None
     (tmp_path / "elsewhere").mkdir()
-    assert read_report_tuning(tmp_path / "elsewhere", runs) is None
+    assert tuning_record(tmp_path / "elsewhere") is None
 
 
 def test_a_broken_tuning_record_names_the_file_and_the_fix(tmp_path):
     (tmp_path / "tuning.json").write_text(json.dumps({"variants": [{}]}))
     with pytest.raises(ValueError, match=r"tuning\.json is not a tuning record.*resume=true"):
-        read_report_tuning(tmp_path, [])
+        tuning_record(tmp_path)
 
 
 def test_chosen_settings_name_no_variant_and_split_no_group(tmp_path):

@@ -26,7 +26,7 @@ from ablate.report.markdown import summary_markdown
 from ablate.report.read import Failure, Run, Sentences, alignment_examples, attention_rank, collect
 from ablate.report.rows import Comparisons
 from ablate.report.stats import ALPHA
-from ablate.report.tuning import Tuning, claims_for, read_report_tuning, tuned_keys
+from ablate.report.tuning import Tuning, claims_for, report_tuning, tuning_record
 from ablate.report.variants import Variant, summarise
 
 METHOD = (
@@ -150,7 +150,8 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
     sweep_dir = Path(sweep_dir)
     runs, failed = collect(sweep_dir)
     members: dict[str, list[Run]] = {}
-    tuned = tuned_keys(sweep_dir)  # a tuning sweep: its chosen settings name no variant
+    record = tuning_record(sweep_dir)
+    tuned = tuple(record.space) if record else ()  # chosen settings name no variant
     for r in sorted(
         name_runs(runs, tuned),
         key=lambda r: (natural(r.group), attention_rank(str(r.attention)), r.variant),
@@ -166,7 +167,7 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
     dims = compare_dims(
         named, comparisons.tables.bleu, sentences, n_bootstrap=comparisons.n_bootstrap, seed=seed
     )
-    tuning = read_report_tuning(sweep_dir, named)
+    tuning = report_tuning(sweep_dir, record, named) if record else None
 
     lo: dict[str, int | None] = {}
     for v in variants.values():

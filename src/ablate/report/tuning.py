@@ -83,7 +83,12 @@ class Tuning:
         }
 
 
-def _record(sweep_dir: Path) -> TuningRecord | None:
+def tuning_record(sweep_dir: Path) -> TuningRecord | None:
+    """The sweep's `tuning.json`; None for a sweep that did not tune.
+
+    Raises:
+        ValueError: a `tuning.json` that cannot be read, naming the file.
+    """
     try:
         return read_tuning(sweep_dir)
     except (KeyError, TypeError, ValueError) as e:
@@ -93,26 +98,9 @@ def _record(sweep_dir: Path) -> TuningRecord | None:
         ) from e
 
 
-def tuned_keys(sweep_dir: Path) -> tuple[str, ...]:
-    """A tuning sweep's search-space keys (`optim.lr`, …); empty for another sweep.
-
-    Raises:
-        ValueError: a `tuning.json` that cannot be read, naming the file.
-    """
-    record = _record(sweep_dir)
-    return () if record is None else tuple(record.space)
-
-
-def read_report_tuning(sweep_dir: Path, runs: Sequence[Run]) -> Tuning | None:
-    """The sweep's tuning, its studies tied to the report's variants (`runs` named);
-    None for a sweep that did not tune.
-
-    Raises:
-        ValueError: a `tuning.json` that cannot be read, naming the file.
-    """
-    record = _record(sweep_dir)
-    if record is None:
-        return None
+def report_tuning(sweep_dir: Path, record: TuningRecord, runs: Sequence[Run]) -> Tuning:
+    """The sweep's tuning `record`, its studies tied to the report's variants (`runs`
+    named with the record's search-space keys, `ablate.report.groups.name_runs`)."""
     studies = []
     for v in record.variants:
         wanted = {f"{k}={val}" for k, val in v.axes.items()}
