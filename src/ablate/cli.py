@@ -117,10 +117,7 @@ def check_model_settings(argv: list[str]) -> str | None:
 def _experiment_model(path: Path) -> tuple[str | None, list[str]]:
     """An experiment file's `override /model` choice and the `model.KEY`s it sets or
     sweeps."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return None, []
+    data = _mapping(path)
     chosen = None
     for entry in data.get("defaults") or []:
         if isinstance(entry, dict) and "override /model" in entry:
@@ -132,11 +129,17 @@ def _experiment_model(path: Path) -> tuple[str | None, list[str]]:
 
 
 def _settings(path: Path) -> set[str]:
+    """A model option's settings: its file's keys but `_target_` and `_partial_`."""
+    return {k for k in _mapping(path) if not str(k).startswith("_")}
+
+
+def _mapping(path: Path) -> dict:
+    """A config file's top level; empty where it cannot be read (Hydra will say why)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        return set()
-    return {k for k in data if not str(k).startswith("_")}
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def main(cfg: DictConfig) -> float | None:
