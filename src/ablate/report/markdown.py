@@ -281,10 +281,9 @@ def tuning_section(report: Report) -> list[str]:
     )
     keys = list(tuning.space)
     n = tuning.budget
-    middle = max(1, n // 2)
-    header = ["study", "trials", "chosen", *keys, "valid BLEU", "E[best of 1]"]
-    header += [f"E[best of {middle}]"] if 1 < middle < n else []
-    header += [f"best of {n}", "last-trial gain"]
+    points = [1] + ([n // 2] if 1 < n // 2 < n else [])  # the E[best of k] columns
+    header = ["study", "trials", "chosen", *keys, "valid BLEU"]
+    header += [f"E[best of {k}]" for k in points] + [f"best of {n}", "last-trial gain"]
     rows = []
     for st in tuning.studies:
         c, curve = st.chosen, st.curve
@@ -294,9 +293,7 @@ def tuning_section(report: Report) -> list[str]:
         if curve is None:
             rows.append(row + ["–"] * (len(header) - len(row)))
             continue
-        row.append(_best_of(curve, 1))
-        row += [_best_of(curve, middle)] if 1 < middle < n else []
-        row.append(_best_of(curve, st.trials))
+        row += [_best_of(curve, k) for k in points] + [_best_of(curve, st.trials)]
         gain = curve.mean[-1] - curve.mean[-2] if len(curve.n) > 1 else None
         row.append("–" if gain is None else f"{gain:+.1f}")
         rows.append(row)
