@@ -1,9 +1,12 @@
-"""Hydra's side of a sweep: the report built when it ends.
+"""Hydra's side of a sweep: the design check when it starts, the report when it ends.
 
-`SweepReport` is a Hydra callback (registered in `conf/config.yaml`): when a multirun
-ends it builds `summary.json`, `summary.md` and the figures in the sweep dir
-(`ablate.report`), prints its tables and verdicts, logs the comparison to W&B as one more run in
-the sweep's group, and exits non-zero if any job failed.
+`SweepReport` is a Hydra callback (registered in `conf/config.yaml`). When a multirun
+starts it checks the claims the sweep declared (`report.claims`; a malformed one stops
+the sweep in one line before any training) and prints what the design can decide
+(`ablate.report.design`). When it ends it builds `summary.json`, `summary.md` and the
+figures in the sweep dir (`ablate.report`), prints its tables and verdicts, logs the
+comparison to W&B as one more run in the sweep's group, and exits non-zero if any job
+failed.
 """
 
 from __future__ import annotations
@@ -13,14 +16,45 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ablate import tracking
 from ablate.console import console
 
 
 class SweepReport(Callback):
-    """Build and log the comparison when a multirun ends."""
+    """Check the design when a multirun starts; build and log the comparison when it ends."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from ablate.report.claims import default_claims, parse_claims
+        from ablate.report.design import check, design_of, sweep_values
+
+        claims = OmegaConf.select(config, "report.claims")
+        tuned = OmegaConf.select(config, "tune.seeds") is not None
+        try:
+            declared = (
+                parse_claims(OmegaConf.to_container(claims, resolve=True))
+                if claims is not None
+                else default_claims(tuned)
+            )
+        except ValueError as e:
+            console.print(f"[bold red]error:[/bold red] {e}", soft_wrap=True)
+            sys.exit(1)
+        params = OmegaConf.to_container(config.hydra.sweeper.get("params") or {}, resolve=False)
+        values = sweep_values({k: str(v) for k, v in params.items()}, config.hydra.overrides.task)
+        seeds = OmegaConf.select(config, "tune.seeds")
+        design = design_of(values, list(seeds) if seeds is not None else None)
+        lines, warnings = check(declared, design)
+        said = "declared" if claims is not None else "not declared (defaults)"
+        console.print(
+            f"design check: {len(design.attentions)} attention(s) × {design.seeds} seed(s); "
+            f"claims {said}",
+            soft_wrap=True,
+        )
+        for line in lines:
+            console.print(f"  {line}", soft_wrap=True)
+        for line in warnings:
+            console.print(f"[bold yellow]warning:[/bold yellow] {line}", soft_wrap=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from ablate.report import build_report, write_report

@@ -1,15 +1,10 @@
 """`build_report(sweep_dir)`: read a sweep, summarise each variant, compare them, judge
-the claims; `write_report` puts `summary.json`, `summary.md` and the figures beside it.
+the claims it declared; `write_report` puts `summary.json`, `summary.md` and the figures
+beside it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import sacrebleu
@@ -17,123 +12,25 @@ import sacrebleu
 from ablate.atomic import atomic_write_text, write_json
 from ablate.outputs import save_figure
 from ablate.report import figures
-from ablate.report.claims import Verdict, verdicts
+from ablate.report.claims import declared_of, verdicts
 from ablate.report.compare import compare
-from ablate.report.dim_claims import dim_verdicts
-from ablate.report.dims import Dims, compare_dims
+from ablate.report.dims import compare_dims
 from ablate.report.groups import name_runs
 from ablate.report.markdown import summary_markdown
-from ablate.report.read import Failure, Run, Sentences, alignment_examples, attention_rank, collect
-from ablate.report.rows import Comparisons
+from ablate.report.read import Run, Sentences, alignment_examples, attention_rank, collect
+from ablate.report.record import METHOD, Report, Significance, natural
 from ablate.report.stats import ALPHA
-from ablate.report.tuning import Tuning, claims_for, report_tuning, tuning_record
-from ablate.report.variants import Variant, summarise
-
-METHOD = (
-    "two-level paired bootstrap: test sentences resampled once per replicate and shared "
-    "by every variant (paired), each variant's training seeds resampled too; "
-    "Holm-corrected within each table"
-)
-
-
-@dataclass(frozen=True)
-class Significance:
-    """How the report tests: the method in words, alpha, replicates R, resampling seed."""
-
-    method: str
-    alpha: float
-    n_bootstrap: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class Report:
-    """A sweep's report: its variants, the comparisons between them, the verdicts.
-
-    Args:
-        sweep_dir: the multirun dir.
-        variants: name -> its row (means and intervals over seeds), in report order.
-        buckets: the bucket labels of every variant, in length order.
-        runs: the complete runs, variant by variant.
-        failed: the jobs that did not complete.
-        comparisons: the paired tests, per group.
-        verdicts: the claims judged, per group (and per family across d).
-        significance: how the tests were made.
-        dims: the comparisons across the score size d, per family of groups that differ
-            in `model.hidden` (or a Transformer's `model.heads`) alone
-            (`ablate.report.dims`); empty without such a sweep.
-        tuning: an equal-tuning sweep's studies (`ablate.report.tuning`); None for a
-            sweep that did not tune.
-    """
-
-    sweep_dir: Path
-    variants: Mapping[str, Variant]
-    buckets: tuple[str, ...]
-    runs: tuple[Run, ...]
-    failed: tuple[Failure, ...]
-    comparisons: Comparisons
-    verdicts: tuple[Verdict, ...]
-    significance: Significance
-    dims: tuple[Dims, ...] = ()
-    tuning: Tuning | None = None
-
-    def to_json(self) -> dict:
-        """`summary.json`'s content: plain JSON (no NaN; strata and kinds as text)."""
-        c = self.comparisons
-        return plain(
-            {
-                "sweep_dir": self.sweep_dir,
-                "variants": self.variants,
-                "buckets": self.buckets,
-                "runs": self.runs,
-                "failed": self.failed,
-                "reference": c.reference,
-                "comparisons": c.tables,
-                "alignment_by_jump": c.alignment_by_jump,
-                "aso": c.aso,
-                "problems": c.problems,
-                "verdicts": self.verdicts,
-                "significance": self.significance,
-                "dims": self.dims,
-                "tuning": self.tuning,
-            }
-        )
-
-
-def plain(value):
-    """`value` as JSON: records by their `to_json` or fields, enums by value, paths as
-    text, NaN/inf floats as `None` (JSON has no NaN), numpy scalars as Python."""
-    if hasattr(value, "to_json"):
-        return plain(value.to_json())
-    if dataclasses.is_dataclass(value):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
-def natural(text: str) -> tuple:
-    """A sort key that orders the numbers in `text` by value: `model.hidden=32` before
-    `model.hidden=128`."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+from ablate.report.tuning import report_tuning, tuning_record
+from ablate.report.variants import summarise
 
 
 def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int = 0) -> Report:
     """Compare the variants of a sweep.
 
     Complete runs are grouped into variants and groups (`ablate.report.groups`); the
-    variants of a group are compared pairwise on their shared test sentences, and every
-    registered claim (`ablate.report.claims`) is judged per group.
+    variants of a group are compared pairwise on their shared test sentences, and the
+    claims the sweep declared (`report.claims`; the defaults where it declared none) are
+    judged per group (`ablate.report.claims`).
 
     Args:
         sweep_dir: the multirun dir.
@@ -143,7 +40,7 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
 
     Raises:
         FileNotFoundError: if `sweep_dir` is not a directory.
-        ValueError: if `n_bootstrap < 1`.
+        ValueError: if `n_bootstrap < 1`, or the runs' `report.claims` is malformed.
     """
     if n_bootstrap is not None and n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
@@ -168,6 +65,7 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
         named, comparisons.tables.bleu, sentences, n_bootstrap=comparisons.n_bootstrap, seed=seed
     )
     tuning = report_tuning(sweep_dir, record, named) if record else None
+    claims = declared_of(named, tuned=tuning is not None)
 
     lo: dict[str, int | None] = {}
     for v in variants.values():
@@ -181,7 +79,8 @@ def build_report(sweep_dir: Path, *, n_bootstrap: int | None = None, seed: int =
         runs=tuple(named),
         failed=tuple(failed),
         comparisons=comparisons,
-        verdicts=tuple(verdicts(comparisons, claims_for(tuning)) + dim_verdicts(dims)),
+        verdicts=tuple(verdicts(comparisons, claims, dims, tuning)),
+        claims=tuple(claims),
         significance=Significance(
             method=f"{METHOD} (sacrebleu {sacrebleu.__version__} statistics)",
             alpha=ALPHA,

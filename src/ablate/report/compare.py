@@ -3,9 +3,10 @@
 Variants are compared within a *group* (`ablate.report.groups`): runs of one dataset and
 model, tested on the same sentences (checked: identical source and reference columns of
 `hypotheses.tsv`). Every comparison uses the same bootstrap replicates
-(`ablate.report.stats.Bootstrap`): sentences drawn once per replicate and stratum, each
-variant's seeds drawn once per replicate. Four tables (`ablate.report.rows.Tables`),
-each its own Holm family:
+(`ablate.report.stats.Bootstrap`): sentences drawn once per replicate and stratum; each
+difference is also tested over seeds (`ablate.report.stats.paired`). Four tables
+(`ablate.report.rows.Tables`), each Holm-corrected within itself for display; the claims
+correct their own declared families (`ablate.report.claims`):
 
 - `bleu`: BLEU difference per bucket and overall — each variant vs `none`, every pair of
   the other variants;
@@ -36,12 +37,14 @@ from ablate.report.rows import (
 from ablate.report.stats import (
     ASO_MIN_SEEDS,
     Bootstrap,
+    Score,
     aso,
-    difference,
     mean,
     n_replicates_for,
+    paired,
+    percentile_interval,
     ratio_from_stats,
-    slope,
+    trend,
 )
 from ablate.report.strata import ALL, FAR, JUMP_BANDS, RARE_BANDS, Stratum
 
@@ -141,7 +144,7 @@ class _Comparer:
         self.alignment_by_jump: dict[str, dict[str, JumpAccuracy]] = {}
         self.aso: dict[str, AsoGroup] = {}
         self.reference: dict[str, str] = {}
-        self._scores: dict[tuple, tuple[float, np.ndarray]] = {}
+        self._scores: dict[tuple, Score] = {}
         size = 0
         for group, variants in groups.items():
             runs = [r for rs in variants.values() for r in rs]
@@ -167,16 +170,13 @@ class _Comparer:
             n_bootstrap=self.n_bootstrap,
         )
 
-    def _score(self, group, variant, runs, stratum, idx, measure, stats_of, metric):
-        """A variant's `(observed, replicates)` of one measure on one stratum, computed
-        once (the baseline's serves every variant compared with it)."""
+    def _score(self, group, variant, runs, stratum, idx, measure, stats_of, metric) -> Score:
+        """A variant's score of one measure on one stratum, computed once (the baseline's
+        serves every variant compared with it)."""
         key = (group, variant, stratum, measure)
         if key not in self._scores:
             self._scores[key] = self.boot.variant(
-                f"{group}/{variant}",
-                f"{group}|{stratum}",
-                [stats_of(r)[idx] for r in runs],
-                metric,
+                f"{group}|{stratum}", [stats_of(r)[idx] for r in runs], metric
             )
         return self._scores[key]
 
@@ -188,7 +188,7 @@ class _Comparer:
         runs0 = next(iter(variants.values()))
         table = self.sentences.table(runs0[0])
         cells = strata(runs0[0], table)
-        bleu = {}  # (variant, stratum) -> (observed, replicates)
+        bleu: dict[tuple, Score] = {}  # (variant, stratum) -> its score
         for v, runs in variants.items():
             for stratum, idx in cells.items():
                 bleu[v, stratum] = self._bleu(group, v, runs, stratum, idx)
@@ -215,10 +215,9 @@ class _Comparer:
             if v == base:
                 continue
             if len(buckets) >= MIN_TREND_BUCKETS:
-                gain = np.array([bleu[v, s][0] - bleu[base, s][0] for s in buckets])
-                reps = np.stack([bleu[v, s][1] - bleu[base, s][1] for s in buckets], axis=1)
-                test = difference(float(slope(x, gain)), slope(x, reps)).scaled(10.0)
-                row = TrendRow(group, v, base, buckets, x, tuple(gain.tolist()), test)
+                a, b = [bleu[v, s] for s in buckets], [bleu[base, s] for s in buckets]
+                gain = tuple(sa.observed - sb.observed for sa, sb in zip(a, b, strict=True))
+                row = TrendRow(group, v, base, buckets, x, gain, trend(a, b, x).scaled(10.0))
                 self.tables["trend"].append(row)
             self._rare(group, v, base, variants, cells[ALL])
             self._jumps(group, v, base, variants)
@@ -268,12 +267,12 @@ class _Comparer:
             if not n_links:
                 continue
             idx = np.arange(len(by_jump["max_jump"]))
-            obs, reps = self._score(
+            score = self._score(
                 group, v, variants[v], ALL, idx, f"aligned {label}", stats, ratio_from_stats
             )
-            reps = reps[np.isfinite(reps)]
-            low, high = np.percentile(reps, [2.5, 97.5]) if reps.size else (None, None)
-            out[label] = JumpAccuracy(n_links, obs, low, high)
+            out[label] = JumpAccuracy(
+                n_links, score.observed, *percentile_interval(score.replicates)
+            )
         self.alignment_by_jump[v] = out
 
     def _aso(self, group: str, variants: Group) -> None:
@@ -293,8 +292,7 @@ class _Comparer:
         self.aso[group] = AsoGroup(None, tuple(out))
 
 
-def _row(group, a, b, kind, stratum, n, score_a, score_b) -> Row:
-    (obs_a, reps_a), (obs_b, reps_b) = score_a, score_b
+def _row(group, a, b, kind, stratum, n, score_a: Score, score_b: Score) -> Row:
     return Row(
-        group, a, b, kind, stratum, n, obs_a, obs_b, difference(obs_a - obs_b, reps_a - reps_b)
+        group, a, b, kind, stratum, n, score_a.observed, score_b.observed, paired(score_a, score_b)
     )

@@ -12,14 +12,15 @@ form a *family*; each d is a group of the report (its variants compared as any g
 are), and this module compares across the groups of a family:
 
 - `cells`: each attention's BLEU and score std at each d (mean over seeds), with 95%
-  intervals from one two-level bootstrap per family: the test sentences drawn once per
-  replicate and shared by every d and attention (the test set is one, checked), each
-  cell's seeds drawn with replacement;
+  intervals from one sentence-level bootstrap per family: the test sentences drawn once
+  per replicate and shared by every d and attention (the test set is one, checked);
 - `slopes`: per attention with scores, the least-squares slope of log score std on
-  log d, its interval and p (against 0) from the same replicates, so the slope is paired
-  across d; Holm over the family's slopes;
+  log d (`ablate.report.stats.log_slope`): bootstrapped on the same draws, so the slope is
+  paired across d, and tested over runs by the regression on every run's point;
 - `pairs`: additive − multiplicative overall BLEU at each d — the rows of the report's
-  BLEU table (`ablate.report.compare`: paired, Holm-corrected with that table).
+  BLEU table (`ablate.report.compare`).
+
+Each claim on them corrects its own declared family (`ablate.report.claims`).
 
 The score std of a cell is pooled over the test queries: the ratio of the per-sentence
 sums in `sentence_stats.json` (`attention_stats`), so a replicate re-weights sentences.
@@ -28,21 +29,24 @@ sums in `sentence_stats.json` (`attention_stats`), so a replicate re-weights sen
 from __future__ import annotations
 
 import dataclasses
-import functools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ablate.metrics import bleu_from_stats
 from ablate.report.compare import check_group
 from ablate.report.groups import override_items
 from ablate.report.read import Run, Sentences, attention_rank
 from ablate.report.rows import Kind, Row
-from ablate.report.stats import Bootstrap, PairedTest, difference, holm_adjusted, slope
+from ablate.report.stats import (
+    Bootstrap,
+    PairedTest,
+    Score,
+    holm_adjusted,
+    log_slope,
+    percentile_interval,
+)
 from ablate.report.strata import ALL
 from ablate.scores import ATTENTION_SUMS
 
@@ -76,7 +80,7 @@ class DimCell:
 @dataclass(frozen=True)
 class DimSlope:
     """The slope of log score std on log d of one attention over `dims`, with its
-    bootstrap test against 0 (Holm-adjusted over the family's slopes)."""
+    test against 0 (Holm-adjusted over the family's slopes)."""
 
     attention: str
     dims: tuple[int, ...]
@@ -98,16 +102,26 @@ class DimSlope:
             **self.test.to_json(),
         }
 
+    def with_test(self, test: PairedTest) -> DimSlope:
+        return dataclasses.replace(self, test=test)
+
 
 @dataclass(frozen=True)
 class DimPair:
-    """Attention `a` − attention `b`, overall BLEU at one d: the report's paired,
-    Holm-corrected row (of their variants at that d)."""
+    """Attention `a` − attention `b`, overall BLEU at one d: the report's paired row (of
+    their variants at that d)."""
 
     dim: int
     a: str
     b: str
     row: Row
+
+    @property
+    def test(self) -> PairedTest:
+        return self.row.test
+
+    def with_test(self, test: PairedTest) -> DimPair:
+        return dataclasses.replace(self, row=dataclasses.replace(self.row, test=test))
 
 
 @dataclass(frozen=True)
@@ -148,7 +162,8 @@ def run_dim(run: Run) -> int | None:
     if HIDDEN in items:
         return _int(items[HIDDEN])
     heads = _int(items.get(HEADS))
-    d_model = _int(composed_model(run.dir).get("d_model"))
+    model = run.config.get("model")
+    d_model = _int(model.get("d_model")) if isinstance(model, Mapping) else None
     if not heads or not d_model or d_model % heads:
         return None
     return d_model // heads
@@ -159,18 +174,6 @@ def _int(value) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-@functools.cache
-def composed_model(job: Path) -> dict:
-    """The `model` settings of a job's composed config (`.hydra/config.yaml`); empty
-    where there is none to read."""
-    try:
-        config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    model = config.get("model") if isinstance(config, dict) else None
-    return model if isinstance(model, dict) else {}
 
 
 def families(runs: Sequence[Run]) -> dict[str, list[Run]]:
@@ -226,20 +229,12 @@ def compare_dims(
                 family,
                 dims,
                 axis,
-                cells=tuple(c for c, _, _ in cells),
+                cells=tuple(c for c, _ in cells),
                 slopes=_slopes(cells, dims),
                 pairs=_pairs(cells, dims, bleu_rows, a, b),
             )
         )
     return tuple(out)
-
-
-def _percentiles(reps: np.ndarray) -> tuple[float | None, float | None]:
-    reps = reps[np.isfinite(reps)]
-    if not reps.size:
-        return None, None
-    low, high = np.percentile(reps, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def score_std_stats(run: Run) -> np.ndarray | None:
@@ -257,57 +252,51 @@ def _std_ratio(stats: np.ndarray) -> np.ndarray:
 
 
 def _cells(family: str, runs: Sequence[Run], sentences: Sentences, boot: Bootstrap):
-    """`(cell, score std replicates or None, its observed value)` per attention and d,
-    attentions in the report's order."""
+    """`(cell, its score std's Score or None)` per attention and d, attentions in the
+    report's order."""
     by_cell: dict[tuple[str, int], list[Run]] = {}
     for r in sorted(runs, key=lambda r: (attention_rank(str(r.attention)), run_dim(r))):
         by_cell.setdefault((str(r.attention), run_dim(r)), []).append(r)
     stratum = f"dims|{family}"  # one key: every cell draws the same sentences
     out = []
     for (attention, dim), members in by_cell.items():
-        key = f"{family}/{attention}/d={dim}"
-        bleu, reps = boot.variant(
-            key, stratum, [sentences.bleu_stats(r) for r in members], bleu_from_stats
-        )
+        bleu = boot.variant(stratum, [sentences.bleu_stats(r) for r in members], bleu_from_stats)
         cell = DimCell(
-            attention, dim, members[0].variant, members[0].group, len(members), bleu,
-            *_percentiles(reps),
+            attention, dim, members[0].variant, members[0].group, len(members), bleu.observed,
+            *percentile_interval(bleu.replicates),
         )  # fmt: skip
         stds = [score_std_stats(r) for r in members]
-        std_reps = None
+        std = None
         if all(s is not None for s in stds):
-            std, std_reps = boot.variant(key, stratum, stds, _std_ratio)
-            low, high = _percentiles(std_reps)
+            std = boot.variant(stratum, stds, _std_ratio)
+            low, high = percentile_interval(std.replicates)
             cell = dataclasses.replace(
-                cell, score_std=std, score_std_ci_low=low, score_std_ci_high=high
+                cell, score_std=std.observed, score_std_ci_low=low, score_std_ci_high=high
             )
-        out.append((cell, std_reps, cell.score_std))
+        out.append((cell, std))
     return out
 
 
 def _slopes(cells, dims: Sequence[int]) -> tuple[DimSlope, ...]:
     """Per attention with a score std at every d: the log-log slope and its test."""
-    found: dict[str, dict[int, tuple[float, np.ndarray]]] = {}
-    for cell, reps, std in cells:
-        if reps is not None and std is not None and std > 0:
-            found.setdefault(cell.attention, {})[cell.dim] = (std, reps)
+    found: dict[str, dict[int, Score]] = {}
+    for cell, std in cells:
+        if std is not None and std.observed > 0:
+            found.setdefault(cell.attention, {})[cell.dim] = std
     slopes = []
-    x = np.log(np.asarray(dims, dtype=np.float64))
     for attention, by_dim in found.items():
         if set(by_dim) != set(dims):
             continue
-        observed = np.log([by_dim[d][0] for d in dims])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reps = np.log(np.stack([by_dim[d][1] for d in dims], axis=1))  # (R, n_d)
-        test = difference(float(slope(x, observed)), slope(x, reps))
-        slopes.append(DimSlope(attention, tuple(dims), tuple(math.exp(v) for v in observed), test))
-    tests = holm_adjusted([s.test for s in slopes])
-    return tuple(dataclasses.replace(s, test=t) for s, t in zip(slopes, tests, strict=True))
+        test = log_slope([(d, by_dim[d]) for d in dims])
+        observed = tuple(by_dim[d].observed for d in dims)
+        slopes.append(DimSlope(attention, tuple(dims), observed, test))
+    tests = holm_adjusted([s.test for s in slopes], "slopes")
+    return tuple(s.with_test(t) for s, t in zip(slopes, tests, strict=True))
 
 
 def _pairs(cells, dims, bleu_rows: Sequence[Row], a: str, b: str) -> tuple[DimPair, ...]:
     """`a − b` overall BLEU at each d where both ran: the report's own rows."""
-    at: Mapping[tuple[str, int], object] = {(c.attention, c.dim): c for c, _, _ in cells}
+    at: Mapping[tuple[str, int], object] = {(c.attention, c.dim): c for c, _ in cells}
     out = []
     for d in dims:
         ca, cb = at.get((a, d)), at.get((b, d))
@@ -325,10 +314,6 @@ def _pairs(cells, dims, bleu_rows: Sequence[Row], a: str, b: str) -> tuple[DimPa
 
 def flipped(row: Row) -> Row:
     """`b − a` from the row of `a − b`: the same test, its sign turned."""
-    t = row.test
-    test = t if t.diff is None else dataclasses.replace(
-        t, diff=-t.diff, ci_low=-t.ci_high, ci_high=-t.ci_low
-    )  # fmt: skip
     return dataclasses.replace(
-        row, a=row.b, b=row.a, a_score=row.b_score, b_score=row.a_score, test=test
+        row, a=row.b, b=row.a, a_score=row.b_score, b_score=row.a_score, test=row.test.flipped()
     )

@@ -16,6 +16,7 @@ from ablate.report.cells import (
     main_rows,
     number,
 )
+from ablate.report.claims import FLOOR
 from ablate.report.stats import format_p
 
 if TYPE_CHECKING:
@@ -57,8 +58,29 @@ def significance_text(report: Report) -> str:
     )
 
 
+def claims_text(report: Report) -> str:
+    """The claims judged, their families and margins, and whether they were declared."""
+    parts = []
+    for d in report.claims:
+        margin = "" if d.margin is None else f", margin ±{d.margin:g}"
+        parts.append(f"`{d.name}` (family `{d.family}`{margin})")
+    judged = ", ".join(parts) or "none"
+    if all(d.declared for d in report.claims):
+        head = f"Claims declared before the run (`report.claims`): {judged}."
+    else:
+        head = (
+            "No claims were declared before the run (`report.claims` in the experiment "
+            f"file); the defaults were judged: {judged}."
+        )
+    return (
+        f"{head} Each verdict is *supported*, *not supported* or *inconclusive*: Holm within "
+        "the claim's family; similarity by two one-sided tests against its margin; a "
+        f"stratum where every compared variant scores below {FLOOR:g} gives no verdict."
+    )
+
+
 def verdicts_section(report: Report) -> list[str]:
-    lines = ["## Verdicts", ""]
+    lines = ["## Verdicts", "", claims_text(report), ""]
     lines += [f"- {v.line}" for v in report.verdicts] or [
         "No claim could be tested (fewer than two variants)."
     ]

@@ -8,8 +8,8 @@ as a `Failure` with its reason, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +43,14 @@ class Run:
         variant: the variant it belongs to (one configuration, all its seeds).
         group: the variants compared with each other (same data and model, so the same
             test sentences); set by `ablate.report.groups.name_runs`.
+        config: its composed config (`.hydra/config.yaml`) as plain data, read once;
+            empty where there is none to read.
     """
 
     dir: Path
     overrides: tuple[str, ...]
     results: RunResults
+    config: Mapping = field(default_factory=dict, compare=False, repr=False)
     variant: str = ""
     group: str = ""
 
@@ -110,6 +113,14 @@ def _read_overrides(job: Path) -> tuple[str, ...]:
     return tuple(str(x) for x in data) if isinstance(data, list) else ()
 
 
+def _read_config(job: Path) -> dict:
+    try:
+        config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted(
         p
@@ -136,7 +147,7 @@ def read_job(job: Path) -> Run | Failure:
         return Failure(job, f"status: {results.status}{error}", overrides)
     if results.scores is None:
         return Failure(job, f"{RESULTS} lacks bleu", overrides)
-    return Run(job, overrides, results)
+    return Run(job, overrides, results, config=_read_config(job))
 
 
 def collect(sweep_dir: Path) -> tuple[list[Run], list[Failure]]:

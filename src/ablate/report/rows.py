@@ -1,8 +1,9 @@
 """The records a comparison hands the claims and the renderers: paired rows, trend rows,
 alignment accuracy by jump, seed-level ASO, and the tables that hold them.
 
-Every row is one paired bootstrap test (`ablate.report.stats.PairedTest`), Holm-adjusted within
-its table. `to_json` gives `summary.json`'s layout.
+Every row is one paired test (`ablate.report.stats.PairedTest`), Holm-adjusted within its
+table for display; a claim re-adjusts the rows it reads within its declared family
+(`ablate.report.claims`). `to_json` gives `summary.json`'s layout.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Row:
             **self.test.to_json(),
         }
 
+    def with_test(self, test: PairedTest) -> Row:
+        return replace(self, test=test)
+
 
 @dataclass(frozen=True)
 class TrendRow:
@@ -76,6 +80,9 @@ class TrendRow:
             "unit": self.unit,
             **self.test.to_json(),
         }
+
+    def with_test(self, test: PairedTest) -> TrendRow:
+        return replace(self, test=test)
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class AsoGroup:
 
 @dataclass(frozen=True)
 class Tables:
-    """The comparison tables of a report; each is its own Holm family.
+    """The comparison tables of a report; each Holm-adjusted within itself for display.
 
     Args:
         bleu: BLEU by bucket and overall, each variant vs `none` and every other pair.
@@ -132,10 +139,10 @@ class Tables:
             yield f.name, getattr(self, f.name)
 
     def adjusted(self) -> Tables:
-        """Every table Holm-adjusted as one family."""
+        """Every table Holm-adjusted as one family (named after the table)."""
         out = {}
         for name, rows in self.items():
-            tests = holm_adjusted([r.test for r in rows])
+            tests = holm_adjusted([r.test for r in rows], f"{name} table")
             out[name] = tuple(replace(r, test=t) for r, t in zip(rows, tests, strict=True))
         return Tables(**out)
 

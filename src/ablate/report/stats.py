@@ -1,20 +1,33 @@
-"""The statistics behind a sweep report: intervals over seeds, a two-level paired
-bootstrap, Holm's correction, a trend test and Almost Stochastic Order.
+"""The statistics behind a sweep report: intervals over seeds, the calibrated paired
+test, equivalence (TOST), Holm's correction, a trend test and Almost Stochastic Order.
 
-- **Two-level paired bootstrap** (Koehn 2004 for the sentence level; Efron & Tibshirani
-  1993, §8 for resampling more than one source of variance). Every replicate draws the
-  test sentences once — shared by every variant: paired — and, for each variant, its
-  training seeds with replacement. A variant's replicate score is the mean over its drawn
-  seeds of the metric on the drawn sentences, so one lucky seed cannot make a difference
-  pass. Metrics are ratios of sums of per-sentence counts (BLEU's n-gram statistics,
-  rare-word hits/totals, aligned/linked words), so a replicate is one weighted sum per run,
-  never a re-scoring of text.
-- **p-values** are two-sided, from the bootstrap distribution shifted to the null (the
-  difference minus its observed value): `p = (1 + #{|d* - d| >= |d|}) / (R + 1)`, whose
-  smallest value is `1 / (R + 1)`.
-- **Holm (1979)** step-down adjustment over all comparisons of a table.
-- **Trend**: the least-squares slope of a per-bucket difference against the buckets'
-  mean source length, with the same replicates.
+A difference between two variants has two sources of noise: which test sentences were
+drawn (the test set is a sample), and which training seeds were drawn (a variant is a
+distribution over trained models). One test cannot see both with 2-5 seeds: resampling
+seeds with replacement shrinks their variance by (n - 1)/n and, with n = 2, lets a
+variant's mean take only three values (an A/A simulation rejected 24-33% of the time at
+nominal 5%). So each difference gets two tests, and the larger p counts:
+
+- **sentence level**: the paired bootstrap over test sentences (Koehn 2004), drawn once
+  per replicate and shared by every variant (paired), of the difference between the
+  variants' seed-pooled scores (mean over seeds of the metric on the drawn sentences).
+  Metrics are ratios of sums of per-sentence counts (BLEU's n-gram statistics, rare-word
+  hits/totals), so a replicate is one weighted sum per run, never a re-scoring of text.
+  `p = (1 + #{|d* - d| >= |d|}) / (R + 1)`, at least `1 / (R + 1)`.
+- **seed level**: Welch's t-test on the per-seed scores (each run's metric on the whole
+  stratum; a slope: each run's slope). It needs >= 2 seeds per variant; with 1 the
+  difference is *not testable* and says so.
+
+The reported interval is the union of the two tests' intervals, so it is as wide as the
+wider says; `p` is the larger p (an intersection-union test: it rejects only where both
+do, and is calibrated wherever either is). `benchmarks/calibration.py` measures the
+false-positive rate of every rule built on this by A/A simulation (docs/statistics.md).
+
+- **Equivalence** (two one-sided tests, Schuirmann 1987; Lakens 2017): `A - B` lies
+  within a margin `±δ` declared before the run when the `(1 - 2α)` interval lies inside it.
+- **Holm (1979)** step-down adjustment over a declared family of tests.
+- **Trend**: the least-squares slope of a per-bucket difference against the buckets' mean
+  source length.
 - **Almost Stochastic Order** (Dror et al. 2019; del Barrio et al. 2018), the `deepsig`
   package, on seed-level scores where each variant has >= 5 seeds.
 """
@@ -27,36 +40,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as student_t
 
 ALPHA = 0.05
+MIN_SEEDS = 2  # Welch's test needs a variance on each side
 ASO_MIN_SEEDS = 5
-# Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30.
-# fmt: off
-_T975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
-         2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
-         2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423)
-# fmt: on
 
 
 # --------------------------------------------------------------------------- over seeds
 
 
-def t_quantile_975(df: int) -> float:
-    """The 0.975 quantile of Student's t with `df` degrees of freedom.
-
-    A table for df <= 30; above, the Cornish-Fisher expansion around the normal quantile
-    (Abramowitz & Stegun 26.7.5), accurate to 1e-6 there.
-    """
+def t_quantile_975(df: float) -> float:
+    """The 0.975 quantile of Student's t with `df` degrees of freedom."""
     if df < 1:
         raise ValueError(f"a t quantile needs df >= 1, got df={df}")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = 1.959963984540054
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+    return float(student_t.ppf(0.975, df))
 
 
 def finite(values: Sequence) -> list[float]:
@@ -115,9 +113,32 @@ def resample_counts(n: int, n_replicates: int, rng: np.random.Generator) -> np.n
     return rng.multinomial(n, np.full(n, 1.0 / n), size=n_replicates).astype(np.float64)
 
 
+@dataclass(frozen=True)
+class Score:
+    """A variant's score on one stratum, as the paired test needs it.
+
+    Args:
+        observed: the mean over its seeds of the metric on all the stratum's sentences.
+        replicates: `(R,)` the mean over its seeds of the metric on each replicate's
+            drawn sentences (the sentence-level bootstrap).
+        per_seed: `(seeds,)` each seed's metric on all the stratum's sentences.
+    """
+
+    observed: float
+    replicates: np.ndarray
+    per_seed: np.ndarray
+
+    def map(self, fn: Callable[[np.ndarray], np.ndarray]) -> Score:
+        """The score of a function of this one (e.g. its log)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Score(
+                float(fn(np.float64(self.observed))), fn(self.replicates), fn(self.per_seed)
+            )
+
+
 @dataclass
 class Bootstrap:
-    """The draws every comparison in a report shares.
+    """The sentence draws every comparison in a report shares.
 
     Args:
         n_replicates: R.
@@ -132,7 +153,6 @@ class Bootstrap:
             raise ValueError(f"n_replicates must be >= 1, got {self.n_replicates}")
         self._rng = np.random.default_rng(self.seed)
         self._sentences: dict[str, np.ndarray] = {}
-        self._seeds: dict[str, np.ndarray] = {}
 
     def sentences(self, stratum: str, n: int) -> np.ndarray:
         """`(R, n)` sentence counts of one stratum (a bucket, or `all`), drawn once."""
@@ -140,52 +160,106 @@ class Bootstrap:
             self._sentences[stratum] = resample_counts(n, self.n_replicates, self._rng)
         return self._sentences[stratum]
 
-    def seeds(self, variant: str, n_seeds: int) -> np.ndarray:
-        """`(R, n_seeds)` indices of the seeds each replicate draws for `variant`."""
-        if variant not in self._seeds or self._seeds[variant].shape[1] != n_seeds:
-            draws = self._rng.integers(0, n_seeds, size=(self.n_replicates, n_seeds))
-            self._seeds[variant] = draws
-        return self._seeds[variant]
-
     def variant(
         self,
-        variant: str,
         stratum: str,
         runs: Sequence[np.ndarray],
         metric: Callable[[np.ndarray], np.ndarray],
-    ) -> tuple[float, np.ndarray]:
-        """A variant's observed score and its `(R,)` replicate scores on one stratum.
+    ) -> Score:
+        """A variant's score on one stratum.
 
         Args:
-            variant: its name (keys the seed draws).
             stratum: which sentences (keys the sentence draws).
             runs: one `(n, K)` per-sentence statistics array per seed, the same `n`
                 sentences in the same order for every run.
             metric: summed `(…, K)` statistics → score.
-
-        Returns:
-            `(observed, replicates)`: the mean over seeds of the metric on all sentences,
-            and the mean over each replicate's drawn seeds on its drawn sentences.
         """
-        n = runs[0].shape[0]
-        counts = self.sentences(stratum, n)
-        per_seed = np.stack([metric(counts @ r) for r in runs], axis=1)  # (R, seeds)
-        observed = float(np.mean([metric(r.sum(0)) for r in runs]))
-        draws = self.seeds(variant, len(runs))
-        return observed, np.take_along_axis(per_seed, draws, axis=1).mean(1)
+        counts = self.sentences(stratum, runs[0].shape[0])
+        per_seed_reps = np.stack([metric(counts @ r) for r in runs], axis=1)  # (R, seeds)
+        per_seed = np.array([float(metric(r.sum(0))) for r in runs])
+        return Score(float(np.mean(per_seed)), per_seed_reps.mean(1), per_seed)
+
+
+def percentile_interval(
+    replicates: np.ndarray, level: float = 0.95
+) -> tuple[float | None, float | None]:
+    """The two-sided percentile interval of the finite replicates; `(None, None)` with none."""
+    reps = np.asarray(replicates, dtype=np.float64)
+    reps = reps[np.isfinite(reps)]
+    if not reps.size:
+        return None, None
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(reps, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class SeedTest:
+    """Welch's t-test of a difference of means over seeds: the standard error and the
+    Welch-Satterthwaite degrees of freedom (`se = 0`: every seed scored the same)."""
+
+    diff: float
+    se: float
+    df: float
+
+    @classmethod
+    def welch(cls, a: Sequence[float], b: Sequence[float]) -> SeedTest | None:
+        """The test of `mean(a) - mean(b)`; None with fewer than 2 finite values a side."""
+        a, b = np.asarray(finite(a)), np.asarray(finite(b))
+        if min(a.size, b.size) < MIN_SEEDS:
+            return None
+        va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+        se = math.sqrt(va + vb)
+        denom = va**2 / (a.size - 1) + vb**2 / (b.size - 1)
+        df = (va + vb) ** 2 / denom if denom > 0 else float(a.size + b.size - 2)
+        return cls(float(a.mean() - b.mean()), se, df)
+
+    @classmethod
+    def regression(cls, x: Sequence[float], y: Sequence[float]) -> SeedTest | None:
+        """The least-squares slope of `y` on `x` over runs (one point per run), its
+        standard error and `n - 2` degrees of freedom; None with fewer than 3 points or
+        one x."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        xc = x - x.mean()
+        if x.size < 3 or not (xc @ xc) > 0:
+            return None
+        b = float((y - y.mean()) @ xc / (xc @ xc))
+        resid = y - y.mean() - b * xc
+        se = math.sqrt(float(resid @ resid) / (x.size - 2) / float(xc @ xc))
+        return cls(b, se, float(x.size - 2))
+
+    def p(self) -> float:
+        """Two-sided p against 0."""
+        if self.se == 0:
+            return 1.0 if self.diff == 0 else 0.0
+        return float(2 * student_t.sf(abs(self.diff) / self.se, self.df))
+
+    def interval(self, level: float) -> tuple[float, float]:
+        half = float(student_t.ppf(0.5 + level / 2, self.df)) * self.se if self.se else 0.0
+        return self.diff - half, self.diff + half
 
 
 @dataclass(frozen=True)
 class PairedTest:
-    """A paired difference tested by the bootstrap, and (once its table is known) Holm.
+    """A difference tested at the sentence and the seed level, and (once its family is
+    known) Holm-adjusted.
 
     Args:
         diff: the observed difference `d` (None where it cannot be had).
-        ci_low, ci_high: its 95% percentile interval.
-        p: two-sided p; `p_floor = 1 / (R + 1)`, the smallest p possible.
-        n_replicates: the finite replicates behind it.
-        p_holm: Holm-adjusted over the comparisons of its table (`adjusted`).
-        p_at_floor: the raw p is at the floor, so the true p is smaller than shown.
+        ci_low, ci_high: its 95% interval: the union of the bootstrap's percentile
+            interval and the seed-level t interval.
+        eq_low, eq_high: the same at `1 - 2α` (90%), for equivalence (TOST).
+        p: two-sided p, the larger of `p_sentences` and `p_seeds`; None where not
+            testable.
+        p_sentences: the sentence-level bootstrap's p; `p_floor = 1 / (R + 1)`, its least.
+        p_seeds: Welch's p over seeds (or the regression's, for a slope over runs).
+        seeds: the fewest seeds of the two sides.
+        untestable: why there is no p (`1 seed per variant`), else None.
+        n_replicates: the finite bootstrap replicates behind it.
+        p_holm: Holm-adjusted over the `family_size` tests of its family `family`.
+        p_at_floor: `p` is the bootstrap's floor, so the true p is smaller than shown.
         significant: `p_holm < ALPHA`.
     """
 
@@ -195,7 +269,15 @@ class PairedTest:
     p: float | None
     p_floor: float | None
     n_replicates: int
+    eq_low: float | None = None
+    eq_high: float | None = None
+    p_sentences: float | None = None
+    p_seeds: float | None = None
+    seeds: int | None = None
+    untestable: str | None = None
     p_holm: float | None = None
+    family: str | None = None
+    family_size: int | None = None
     p_at_floor: bool = False
     significant: bool = False
 
@@ -204,60 +286,154 @@ class PairedTest:
         """Significantly above zero after the correction."""
         return self.significant and self.diff > 0
 
-    def adjusted(self, p_holm: float | None) -> PairedTest:
-        """This test with its Holm-adjusted p."""
+    def within(self, margin: float) -> bool:
+        """Equivalent within `±margin` (TOST at α): the `1 - 2α` interval inside it."""
+        return (
+            self.p is not None
+            and self.eq_low is not None
+            and -margin < self.eq_low
+            and self.eq_high < margin
+        )
+
+    def adjusted(self, p_holm: float | None, family: str | None = None, size: int | None = None):
+        """This test with its Holm-adjusted p over `family` (`size` tests)."""
         return dataclasses.replace(
             self,
             p_holm=p_holm,
+            family=family,
+            family_size=size,
             p_at_floor=self.p is not None and self.p <= self.p_floor * (1 + 1e-9),
             significant=p_holm is not None and p_holm < ALPHA,
         )
 
     def scaled(self, factor: float) -> PairedTest:
-        """The difference and its interval in other units (the p does not change)."""
+        """The difference and its intervals in other units (the p does not change)."""
+        if self.diff is None:
+            return self
+        scale = {
+            k: (None if getattr(self, k) is None else getattr(self, k) * factor)
+            for k in ("diff", "ci_low", "ci_high", "eq_low", "eq_high")
+        }
+        return dataclasses.replace(self, **scale)
+
+    def flipped(self) -> PairedTest:
+        """The test of `b − a`: the same p, its sign and intervals turned."""
         if self.diff is None:
             return self
         return dataclasses.replace(
             self,
-            diff=self.diff * factor,
-            ci_low=self.ci_low * factor,
-            ci_high=self.ci_high * factor,
+            diff=-self.diff,
+            ci_low=-self.ci_high,
+            ci_high=-self.ci_low,
+            eq_low=None if self.eq_high is None else -self.eq_high,
+            eq_high=None if self.eq_low is None else -self.eq_low,
         )
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def difference(observed: float, replicates: np.ndarray) -> PairedTest:
-    """Interval and p-value of a difference from its bootstrap replicates.
+def _union(a: tuple, b: tuple | None) -> tuple[float | None, float | None]:
+    if b is None or a[0] is None:
+        return a
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def difference(
+    observed: float, replicates: np.ndarray, seeds: SeedTest | None = None, n_seeds: int = 0
+) -> PairedTest:
+    """The calibrated test of a difference.
 
     Args:
         observed: the difference on the data, `d`.
-        replicates: `(R,)` the difference in each replicate, `d*` (NaN replicates, e.g.
-            a band with no word drawn, are left out).
+        replicates: `(R,)` the difference in each sentence-level replicate, `d*` (NaN
+            replicates, e.g. a band with no word drawn, are left out).
+        seeds: the seed-level test of the same difference; None where there is none.
+        n_seeds: the fewest seeds of the two sides (for the reason it is not testable).
 
     Returns:
-        The test, not yet Holm-adjusted: a 95% percentile interval, two-sided
-        `p = (1 + #{|d* - d| >= |d|}) / (R + 1)`.
+        The test, not yet Holm-adjusted: its p the larger of the bootstrap's two-sided
+        `(1 + #{|d* - d| >= |d|}) / (R + 1)` and the seed level's; its intervals the union
+        of theirs. Without a seed-level test: no p, and `untestable` says why.
     """
     d = replicates[np.isfinite(replicates)]
     if not math.isfinite(observed) or d.size == 0:
-        return PairedTest(None, None, None, None, None, int(d.size))
-    low, high = np.percentile(d, [2.5, 97.5])
+        return PairedTest(None, None, None, None, None, int(d.size), seeds=n_seeds or None)
     beyond = int(np.sum(np.abs(d - observed) >= abs(observed) - 1e-9))
+    p_sentences = (1 + beyond) / (d.size + 1)
+    ci = percentile_interval(d, 1 - ALPHA)
+    eq = percentile_interval(d, 1 - 2 * ALPHA)
+    untestable = None
+    if seeds is None:
+        untestable = (
+            f"{n_seeds} seed{'s' if n_seeds != 1 else ''} per variant: the seed-level test "
+            f"needs >= {MIN_SEEDS}"
+        )
+    p_seeds = None if seeds is None else seeds.p()
     return PairedTest(
         diff=observed,
-        ci_low=float(low),
-        ci_high=float(high),
-        p=(1 + beyond) / (d.size + 1),
+        ci_low=_union(ci, seeds and seeds.interval(1 - ALPHA))[0],
+        ci_high=_union(ci, seeds and seeds.interval(1 - ALPHA))[1],
+        eq_low=_union(eq, seeds and seeds.interval(1 - 2 * ALPHA))[0],
+        eq_high=_union(eq, seeds and seeds.interval(1 - 2 * ALPHA))[1],
+        p=None if p_seeds is None else max(p_sentences, p_seeds),
         p_floor=1 / (d.size + 1),
+        p_sentences=p_sentences,
+        p_seeds=p_seeds,
+        seeds=n_seeds or None,
+        untestable=untestable,
         n_replicates=int(d.size),
     )
 
 
-def holm_adjusted(tests: Sequence[PairedTest]) -> list[PairedTest]:
+def paired(a: Score, b: Score) -> PairedTest:
+    """The test of `a − b`: the sentence bootstrap paired on shared draws, Welch over the
+    two variants' seeds."""
+    return difference(
+        a.observed - b.observed,
+        a.replicates - b.replicates,
+        SeedTest.welch(a.per_seed, b.per_seed),
+        min(a.per_seed.size, b.per_seed.size),
+    )
+
+
+def trend(a: Sequence[Score], b: Sequence[Score], x: Sequence[float]) -> PairedTest:
+    """The least-squares slope of the per-bucket difference `a − b` against `x` (the
+    buckets' mean source length), per unit of `x`: bootstrapped with the shared sentence
+    draws, and at the seed level Welch's test on each seed's own slope."""
+    gain = np.array([sa.observed - sb.observed for sa, sb in zip(a, b, strict=True)])
+    reps = np.stack([sa.replicates - sb.replicates for sa, sb in zip(a, b, strict=True)], 1)
+    per_a = slope(x, np.stack([s.per_seed for s in a], axis=1))  # (seeds,)
+    per_b = slope(x, np.stack([s.per_seed for s in b], axis=1))
+    return difference(
+        float(slope(x, gain)),
+        slope(x, reps),
+        SeedTest.welch(per_a, per_b),
+        min(per_a.size, per_b.size),
+    )
+
+
+def log_slope(cells: Sequence[tuple[float, Score]]) -> PairedTest:
+    """The least-squares slope of log score on log x over cells `(x, score)` (one per x,
+    e.g. the score std at each d): bootstrapped with the shared sentence draws, and at the
+    seed level the regression over every run's point (its seeds need not pair across x)."""
+    x = np.log([c[0] for c in cells])
+    logs = [s.map(np.log) for _, s in cells]
+    observed = float(slope(x, np.array([s.observed for s in logs])))
+    reps = slope(x, np.stack([s.replicates for s in logs], axis=1))
+    xs = np.concatenate([np.full(s.per_seed.size, xi) for xi, s in zip(x, logs, strict=True)])
+    ys = np.concatenate([s.per_seed for s in logs])
+    return difference(
+        observed, reps, SeedTest.regression(xs, ys), min(s.per_seed.size for s in logs)
+    )
+
+
+def holm_adjusted(tests: Sequence[PairedTest], family: str | None = None) -> list[PairedTest]:
     """`tests` Holm-adjusted as one family (`holm`), in the input order."""
-    return [t.adjusted(p) for t, p in zip(tests, holm([t.p for t in tests]), strict=True)]
+    m = sum(t.p is not None for t in tests)
+    return [
+        t.adjusted(p, family, m) for t, p in zip(tests, holm([t.p for t in tests]), strict=True)
+    ]
 
 
 def slope(x: Sequence[float], y: np.ndarray) -> np.ndarray:
