@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from conftest import ROOT, TINY, tiny, write_multi30k
 from wandb_files import records
@@ -40,6 +41,36 @@ def test_experiment_files_start_with_their_command():
         assert lines[0] == "# @package _global_"
         command = f"# python -m ablate +experiment={name}"  # then any overrides it needs
         assert lines[1] == command or lines[1].startswith(command + " "), lines[1]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_declares_its_claims(name):
+    """Claims are declared before the run: every experiment file names the claims it tests,
+    each with a family (and a margin for a claim of similarity), and they parse."""
+    from hydra import compose, initialize_config_dir
+
+    from ablate.report.claims import CLAIMS, parse_claims
+
+    with initialize_config_dir(str(ROOT / "conf"), version_base=None):
+        cfg = compose("config", overrides=[f"+experiment={name}"])
+    claims = OmegaConf.to_container(cfg.report.claims)
+    assert claims, f"{name}.yaml declares no report.claims"
+    for d in parse_claims(claims):
+        assert "family" in claims[d.name]
+        assert (d.margin is None) == (CLAIMS[d.name].margin is None)
+
+
+def assert_verdicts_declared(md: str, summary: dict) -> None:
+    """Every verdict line ends in one of the three verdicts and names its family."""
+    lines = [
+        ln for ln in md.split("## Verdicts")[1].split("\n## ")[0].splitlines() if ln[:2] == "- "
+    ]
+    verdicts = [ln for ln in lines if "→ **" in ln]
+    assert len(verdicts) == len(summary["verdicts"])
+    for ln in verdicts:
+        assert ln.endswith(("**supported**", "**not supported**", "**inconclusive**")), ln
+        assert "[family " in ln, ln
+    assert summary["claims_declared"] is True
 
 
 @pytest.mark.slow
@@ -86,6 +117,8 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
     assert len(test_sets) == 1 or (name == "reordering" and len(test_sets) == 2)
     md = (tmp_path / "summary.md").read_text()
     assert "## Verdicts" in md and "## Paired BLEU differences by bucket" in md
+    assert "design check:" in out.stdout  # printed when the sweep starts
+    assert_verdicts_declared(md, summary)
     if any(r["attention"] == "none" for r in jobs.values()):  # luong's sweep has no baseline
         assert "attention beats the fixed context vector" in md
     plot = {"length": "gain_by_length.png", "rare_words": "rare_words.png"}.get(name)
@@ -98,6 +131,29 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         assert max(b["hi"] or 99 for r in jobs.values() for b in r["buckets"] if b["n"]) > 20
     if name == "families":  # one group, and one set of verdicts, per family
         assert "toy_fr model=default" in md and "toy_fr model=transformer" in md
+
+
+@pytest.mark.slow
+def test_the_aa_sweep_never_says_the_twins_differ(tmp_path):
+    """benchmarks/conf/experiment/aa.yaml: one score function under two names, its two
+    commands into one sweep dir; the report must not say "not supported"."""
+    conf = [f"--config-dir={ROOT / 'benchmarks' / 'conf'}"]
+    for extra in ([], ["attention=twin", "seed=3,4,5"]):
+        out = sweep(*conf, "+experiment=aa", "logger=none", *extra, sweep_dir=tmp_path)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    (verdict,) = [v for v in summary["verdicts"] if v["claim"] == "scores"]
+    assert verdict["verdict"] in ("supported", "inconclusive")
+    assert len(job_results(tmp_path)) == 6
+
+
+def test_a_malformed_claim_stops_the_sweep_before_training(tmp_path):
+    out = sweep(
+        "-m", "attention=none,dot", "report.claims={scores: {margin: -1}}", sweep_dir=tmp_path
+    )
+    assert out.returncode != 0
+    assert "report.claims.scores.margin must be a positive number" in out.stdout + out.stderr
+    assert not list(tmp_path.glob("*/results.json"))
 
 
 @pytest.mark.slow
