@@ -116,6 +116,20 @@ def bleu_from_stats(stats: np.ndarray) -> np.ndarray:
     return np.where(no_match | (total == 0).any(-1), 0.0, score)
 
 
+def percentile_interval(
+    replicates: np.ndarray, level: float = 0.95
+) -> tuple[float | None, float | None]:
+    """The two-sided percentile interval of the finite replicates; `(None, None)` with none.
+    The one such interval in ablate: a run's bucket BLEU and every report interval."""
+    reps = np.asarray(replicates, dtype=np.float64)
+    reps = reps[np.isfinite(reps)]
+    if not reps.size:
+        return None, None
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(reps, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def _bootstrap_bleu(
     bleu: BLEU, stats: np.ndarray, n_bootstrap: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -202,8 +216,7 @@ def bucket_scores(
         row["bleu"] = float(bleu._compute_score_from_stats(stats.sum(0).tolist()).score)
         if n_bootstrap > 1:
             samples = _bootstrap_bleu(bleu, stats, n_bootstrap, np.random.default_rng([seed, i]))
-            low, high = np.percentile(samples, [2.5, 97.5])
-            row["bleu_ci_low"], row["bleu_ci_high"] = float(low), float(high)
+            row["bleu_ci_low"], row["bleu_ci_high"] = percentile_interval(samples)
         else:
             row["bleu_ci_low"] = row["bleu_ci_high"] = None
         row["chrf"] = float(chrf._aggregate_and_compute([chrf_stats[k] for k in ids]).score)

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import t as student_t
 
+from ablate.metrics import percentile_interval
+
 ALPHA = 0.05
 MIN_SEEDS = 2  # Welch's test needs a variance on each side
 ASO_MIN_SEEDS = 5
@@ -178,19 +180,6 @@ class Bootstrap:
         per_seed_reps = np.stack([metric(counts @ r) for r in runs], axis=1)  # (R, seeds)
         per_seed = np.array([float(metric(r.sum(0))) for r in runs])
         return Score(float(np.mean(per_seed)), per_seed_reps.mean(1), per_seed)
-
-
-def percentile_interval(
-    replicates: np.ndarray, level: float = 0.95
-) -> tuple[float | None, float | None]:
-    """The two-sided percentile interval of the finite replicates; `(None, None)` with none."""
-    reps = np.asarray(replicates, dtype=np.float64)
-    reps = reps[np.isfinite(reps)]
-    if not reps.size:
-        return None, None
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(reps, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 @dataclass(frozen=True)
