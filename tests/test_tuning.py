@@ -56,8 +56,8 @@ def test_expected_max_equals_the_mean_best_over_all_subsets(total, draw):
         mean, sd = brute_force(scores, n)
         assert math.isclose(curve.mean[n - 1], mean, rel_tol=1e-12, abs_tol=1e-12)
         assert math.isclose(curve.std[n - 1], sd, rel_tol=1e-9, abs_tol=1e-9)
-        low, high = curve.low[n - 1], curve.high[n - 1]
-        assert ascending[n - 1] - 1e-12 <= low <= curve.mean[n - 1] <= high <= ascending[-1] + 1e-12
+        low, high = curve.low[n - 1], curve.high[n - 1]  # a bootstrap band around the curve
+        assert ascending[0] - 1e-12 <= low <= curve.mean[n - 1] <= high <= ascending[-1] + 1e-12
     assert math.isclose(curve.mean[0], statistics.fmean(scores))
     assert curve.mean[-1] == max(scores) and curve.std[-1] == 0.0
     assert all(a <= b + 1e-12 for a, b in itertools.pairwise(curve.mean))  # more trials, no worse

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from ablate.tuning.expected_max import ExpectedMax
+from ablate.tuning.expected_max import LEVEL, ExpectedMax
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -23,8 +23,8 @@ def tuning_curves_figure(
     title: str = "Expected best validation BLEU after n trials",
     ylabel: str = "expected best validation BLEU",
 ) -> Figure:
-    """One line per variant of the expected best score after `n = 1 … N` trials, with a
-    band of ± one standard deviation of that best (`ExpectedMax.low` … `high`).
+    """One line per variant of the expected best score after `n = 1 … N` trials, with its
+    bootstrap band over the trials (`ExpectedMax.low` … `high`).
 
     Args:
         curves: variant name -> its curve (`ablate.tuning.expected_max.expected_max`).
@@ -49,5 +49,10 @@ def tuning_curves_figure(
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right", title="band: ± sd over n-subsets", title_fontsize=7)
+    ax.legend(
+        fontsize=8,
+        loc="lower right",
+        title=f"band: {LEVEL:.0%} bootstrap over trials",
+        title_fontsize=7,
+    )
     return fig

@@ -5,12 +5,13 @@ same number of trials; `tuning.json` records, per variant, each trial's paramete
 validation BLEU in the order they ran, the setting chosen (the best validation BLEU;
 ties go to the earlier trial), and the expected best validation BLEU against the number
 of trials (`ablate.tuning.expected_max`). The sweep report reads it to say whether the
-variants are similar after equal tuning. This module is its one writer and reader;
-standard library only.
+variants are similar after equal tuning. This module is its one writer and reader
+(the curves need numpy, through `expected_max`).
 
-    {"objective": "valid_bleu", "trials": 8, "seeds": [0, 1, 2], "batch_size": 2,
+    {"objective": "valid_bleu", "trials": 8, "seeds": [1, 2, 3], "batch_size": 2,
      "sampler": {"name": "tpe", "seed": 0, "startup_trials": 4},
      "space": {"optim.lr": "tag(log, interval(0.0005, 0.02))", ...},
+     "training": {"train_size": 3000, "max_epochs": 4},
      "failed_score": 0.0, "band": "...",
      "variants": [{"variant": "dot", "axes": {"attention": "dot"}, "trial_count": 8,
                    "trials": [{"number": 0, "params": {"optim.lr": 0.0031, ...},
@@ -23,7 +24,9 @@ standard library only.
 
 `dir` is relative to the sweep dir; `valid_bleu` is `null` for a trial that did not
 complete (`status` says why), and `chosen` is `null` for a variant none of whose trials
-completed.
+completed. `training` is the budget every trial and final run trained at (a `null` size:
+the dataset's whole training split, or a value that differs between variants); `std` is
+the spread of the best of n over n-subsets, `low` … `high` the band (`BAND`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ablate.atomic import read_json, write_json
-from ablate.tuning.expected_max import ExpectedMax, expected_max
+from ablate.tuning.expected_max import (
+    BOOTSTRAP_SEED,
+    LEVEL,
+    REPLICATES,
+    ExpectedMax,
+    expected_max,
+)
 
 TUNING = "tuning.json"
 TUNING_CURVES = "tuning_curves.png"
@@ -41,9 +50,31 @@ TUNING_CURVES = "tuning_curves.png"
 # translated nothing: it enters the expected-maximum curve as BLEU 0.
 FAILED_SCORE = 0.0
 BAND = (
-    "± one standard deviation of the best of n over the n-subsets of the N trials (drawn "
-    "without replacement, as the estimator), kept within [v_(n), v_(N)]"
+    f"{LEVEL:.0%} percentile bootstrap over the trials: the N trials resampled with "
+    f"replacement {REPLICATES} times (seed {BOOTSTRAP_SEED}), the curve recomputed on each, "
+    "low/high the percentiles at each n"
 )
+
+
+@dataclass(frozen=True)
+class TrainingBudget:
+    """What each trial and final run trained on: a verdict holds at this budget only."""
+
+    train_size: int | None  # training pairs; None: the dataset's whole split, or it varies
+    max_epochs: int | None  # None: it varies between variants
+
+    def to_json(self) -> dict:
+        return {"train_size": self.train_size, "max_epochs": self.max_epochs}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> TrainingBudget:
+        return cls(train_size=data["train_size"], max_epochs=data["max_epochs"])
+
+    def describe(self) -> str:
+        """In words, for a report: `3,000 training pairs × 4 epochs`."""
+        size = "all" if self.train_size is None else f"{self.train_size:,}"
+        epochs = "?" if self.max_epochs is None else str(self.max_epochs)
+        return f"{size} training pairs × {epochs} epochs"
 
 
 @dataclass(frozen=True)
@@ -117,6 +148,7 @@ class TuningRecord:
     sampler: dict  # {"name", "seed", "startup_trials"}
     space: dict[str, str]  # parameter -> its range, as written in the config
     variants: list[VariantRecord] = field(default_factory=list)
+    training: TrainingBudget | None = None  # None: a record written before it was kept
 
     def to_json(self) -> dict:
         return {
@@ -126,6 +158,7 @@ class TuningRecord:
             "batch_size": self.batch_size,
             "sampler": self.sampler,
             "space": self.space,
+            "training": None if self.training is None else self.training.to_json(),
             "failed_score": FAILED_SCORE,
             "band": BAND,
             "variants": [v.to_json() for v in self.variants],
@@ -150,6 +183,9 @@ class TuningRecord:
             sampler=dict(data["sampler"]),
             space=dict(data["space"]),
             variants=variants,
+            training=None
+            if data.get("training") is None
+            else TrainingBudget.from_json(data["training"]),
         )
 
 
