@@ -135,16 +135,16 @@ def test_a_bad_search_space_names_the_key_and_the_fix(lines, message):
     ],
 )
 def test_a_bad_setting_names_its_key(change, key):
-    good = dict(trials=4, seeds=[0], batch_size=None, sampler="tpe", startup_trials=2, seed=0)
-    assert check_settings(**good, parallel=3).batch_size == 3
+    good = dict(trials=4, seeds=[1], batch_size=None, sampler="tpe", startup_trials=2, seed=0)
+    assert check_settings(**good, parallel=3, trial_seed=0).batch_size == 3
     with pytest.raises(ValueError, match=re.escape(key)):
-        check_settings(**{**good, **change}, parallel=2)
+        check_settings(**{**good, **change}, parallel=2, trial_seed=0)
 
 
 def test_a_trial_is_sampled_from_the_seed_and_its_number_alone():
     import optuna
 
-    settings = check_settings(8, [0], 2, "tpe", 4, seed=5, parallel=2)
+    settings = check_settings(8, [1], 2, "tpe", 4, seed=5, parallel=2, trial_seed=0)
     space = {"optim.lr": FloatDistribution(1e-4, 1e-2, log=True)}
 
     def params(number):
@@ -206,7 +206,7 @@ TUNED = [
     "logger=none",
     "attention=dot,additive",
     "tune.trials=3",
-    "tune.seeds=[0]",
+    "tune.seeds=[1]",
 ]
 
 
@@ -234,7 +234,7 @@ def test_every_variant_gets_the_same_trials_and_its_choice_trains_apart(tuned):
     assert [v.variant for v in record.variants] == ["dot", "additive"]
     summary = json.loads((tuned / "summary.json").read_text())
     runs = sorted(Path(r["dir"]).name for r in summary["runs"])
-    assert runs == ["0-dot-s0", "1-additive-s0"] and not summary["failed"]  # no trial in sight
+    assert runs == ["0-dot-s1", "1-additive-s1"] and not summary["failed"]  # no trial in sight
     for v in record.variants:
         assert [t.number for t in v.trials] == [0, 1, 2] and len(v.finished) == 3
         for t in v.trials:  # the objective is the trial's validation BLEU, as it wrote it
@@ -244,7 +244,7 @@ def test_every_variant_gets_the_same_trials_and_its_choice_trains_apart(tuned):
         chosen = v.chosen
         assert chosen.valid_bleu == max(t.valid_bleu for t in v.trials)
         assert v.curve().mean[-1] == chosen.valid_bleu
-        final = tuned / f"{['dot', 'additive'].index(v.variant)}-{v.variant}-s0"
+        final = tuned / f"{['dot', 'additive'].index(v.variant)}-{v.variant}-s1"
         overrides = (final / ".hydra" / "overrides.yaml").read_text()
         for key, value in chosen.params.items():
             assert f"- {key}={value!r}" in overrides
@@ -317,7 +317,7 @@ def test_a_killed_tuning_sweep_resumes_without_rerunning_a_finished_trial(tuned,
         for number, params in running[v.variant].items():
             assert v.trials[number].params == params
     assert resumed.to_json() == reference.to_json()  # the same trials, scores and choices
-    for final in ("0-dot-s0", "1-additive-s0"):  # the final runs: the same overrides
+    for final in ("0-dot-s1", "1-additive-s1"):  # the final runs: the same overrides
         ours = (sweep / final / ".hydra" / "overrides.yaml").read_text()
         theirs = (tuned / final / ".hydra" / "overrides.yaml").read_text()
         assert ours.replace("- resume=true\n", "") == theirs

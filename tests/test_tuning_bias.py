@@ -3,12 +3,114 @@ not the trials' seed, a resumed sweep trains at the budget its trials did, an un
 journal is one line, and the expected-max band is a bootstrap over the trials."""
 
 import random
+import re
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
+from test_tuning import run_in_process
 
+from ablate.tuning.budget import job_settings, training_budget
 from ablate.tuning.expected_max import expected_max, max_weights
+from ablate.tuning.journal import JOURNAL
 from ablate.tuning.record import TrainingBudget, TuningRecord
+from ablate.tuning.sweeper import Tuning, check_settings
+
+from conftest import ROOT, TINY
+
+# ------------------------------------------------------------------ the final seeds
+
+
+def test_a_final_seed_equal_to_the_trials_seed_is_refused():
+    good = dict(trials=4, batch_size=None, sampler="tpe", startup_trials=2, seed=0, parallel=2)
+    assert check_settings(seeds=[0, 1], trial_seed=5, **good).seeds == [0, 1]
+    message = (
+        "tune.seeds [2, 0] contains the trials' seed (seed=0): that final run would repeat "
+        "the trial chosen on validation; give tune.seeds without it, e.g. tune.seeds=[1,2]"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_settings(seeds=[2, 0], trial_seed=0, **good)
+
+
+def test_the_default_final_seeds_are_not_the_trials_seed():
+    trials_seed = OmegaConf.load(ROOT / "conf" / "config.yaml").seed
+    for path in ("conf/experiment/tuned.yaml", "conf/hydra/sweeper/tune.yaml"):
+        config = OmegaConf.load(ROOT / path)
+        seeds = config.tune.seeds if "tune" in config else config.seeds
+        assert trials_seed not in seeds and len(seeds) == 3, path
+
+
+# ------------------------------------------------------------------ the command
+
+
+def errors_of(capsys) -> tuple[list[str], str]:
+    out = capsys.readouterr()
+    text = out.out + out.err
+    return [line for line in text.splitlines() if line.startswith("error:")], text
+
+
+TUNED = ["+experiment=tuned", *TINY, "logger=none", "attention=dot,additive", "tune.trials=2"]
+
+
+def test_a_tuning_command_with_the_trials_seed_among_the_final_seeds_is_one_line(tmp_path, capsys):
+    code = run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}", "tune.seeds=[0,1]"])
+    errors, text = errors_of(capsys)
+    assert code == 1 and "Traceback" not in text, text[-2000:]
+    assert len(errors) == 1 and "contains the trials' seed (seed=0)" in errors[0], text[-2000:]
+    assert not (tmp_path / "trials").exists()
+
+
+@pytest.mark.parametrize("content", [b"\x9f\x00garbage", b"\x9f\x00garbage\n", b'{"a": 1}\n'])
+def test_an_unreadable_journal_is_one_line_naming_it_and_the_fix(tmp_path, capsys, content):
+    (tmp_path / JOURNAL).write_bytes(content)
+    code = run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"])
+    errors, text = errors_of(capsys)
+    assert code == 1 and "Traceback" not in text, text[-2000:]
+    assert len(errors) == 1, text[-2000:]
+    assert f"{tmp_path / JOURNAL} cannot be read as a tuning journal" in errors[0]
+    assert "delete it to start the tuning over, or give another hydra.sweep.dir" in errors[0]
+    assert (tmp_path / JOURNAL).read_bytes() == content  # left as it was
+    assert not (tmp_path / "trials").exists()
+
+
+def test_a_resumed_sweep_at_another_budget_is_refused(tmp_path, capsys, monkeypatch):
+    # The studies are stamped when the sweep opens them; no trial needs to run for that.
+    monkeypatch.setattr(Tuning, "run", lambda self: [])
+    assert run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"]) == 0
+    assert (tmp_path / JOURNAL).is_file()
+    capsys.readouterr()
+    # The same settings pass (resume=true and the seeds are not job settings) ...
+    same = [*TUNED, f"hydra.sweep.dir={tmp_path}", "resume=true", "tune.seeds=[4]"]
+    assert run_in_process(same) == 0 and not errors_of(capsys)[0]
+    capsys.readouterr()
+    # ... another trainer.max_epochs does not.
+    code = run_in_process([*same, "trainer.max_epochs=2"])
+    errors, text = errors_of(capsys)
+    assert code == 1 and "Traceback" not in text, text[-2000:]
+    assert len(errors) == 1, text[-2000:]
+    assert "trained with other job settings (trainer.max_epochs: 1 → 2)" in errors[0]
+    assert "resume with the original settings, or give a new hydra.sweep.dir" in errors[0]
+
+
+def test_job_settings_leave_out_the_tuned_keys_the_seed_and_hydra():
+    config = {
+        "seed": 0,
+        "resume": True,
+        "hydra": {"sweep": {"dir": "x"}},
+        "optim": {"lr": 0.01, "betas": [0.9, 0.98]},
+        "dataset": {"train_size": 3000},
+        "trainer": {"max_epochs": 4},
+    }
+    settings = job_settings(config, ["optim.lr"])
+    assert settings == {
+        "optim.betas": [0.9, 0.98],
+        "dataset.train_size": 3000,
+        "trainer.max_epochs": 4,
+    }
+    assert training_budget([settings, settings]) == TrainingBudget(3000, 4)
+    other = {**settings, "trainer.max_epochs": 7}
+    assert training_budget([settings, other]) == TrainingBudget(3000, None)  # varies
+
 
 # ------------------------------------------------------------------ the band
 

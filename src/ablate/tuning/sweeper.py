@@ -16,7 +16,9 @@ budget (`ablate.tuning.expected_max`). `+experiment=tuned` runs this:
    sweep report's sight.
 2. Each variant's best trial on validation (the earliest among ties) trains with every
    seed of `tune.seeds` as an ordinary job dir of the sweep; the report compares those on
-   test when the sweep ends.
+   test when the sweep ends. The trials train with the config's `seed`, which `tune.seeds`
+   must not contain: the final run with it would repeat the chosen trial, the one that
+   won on validation, and carry its luck into the test.
 3. `tuning.json` (`ablate.tuning.record`) and `tuning_curves.png` record the trials, the
    choices and the expected-maximum curves.
 
@@ -29,7 +31,9 @@ same `hydra.sweep.dir` asks nothing that was asked, re-launches the asked-but-un
 trials with their parameters (`train.run` skips a job dir whose `results.json` is
 complete, and `resume=true` continues one that has a checkpoint) and ends with the same
 choices. With the same seed, every variant's random start-up trials use the same
-settings.
+settings. Each study is stamped with its job settings (`ablate.tuning.budget`: the
+composed config less the tuned keys, the seed and Hydra's), so a re-run that would train
+at another budget (say `trainer.max_epochs`) is refused rather than mixed in.
 
 The Hydra plugin class is `hydra_plugins.ablate_tuning.TuningSweeper` (Hydra 1.3 takes
 sweepers from that namespace only); this module does the work.
@@ -39,7 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,6 +53,8 @@ from omegaconf import DictConfig, OmegaConf
 from ablate.console import console
 from ablate.outputs import record_failure
 from ablate.results import complete_results
+from ablate.tuning.budget import training_budget
+from ablate.tuning.journal import JOURNAL, open_journal, open_studies
 from ablate.tuning.record import (
     TUNING_CURVES,
     TrialRecord,
@@ -57,7 +63,6 @@ from ablate.tuning.record import (
     write_tuning,
 )
 
-JOURNAL = "tuning.journal"
 TRIALS = "trials"
 SAMPLERS = ("tpe", "random")
 
@@ -75,12 +80,14 @@ class Settings:
 
 
 def check_settings(
-    trials, seeds, batch_size, sampler, startup_trials, seed, parallel: int
+    trials, seeds, batch_size, sampler, startup_trials, seed, *, parallel: int, trial_seed: int
 ) -> Settings:
     """`Settings` from the config's values, or a `ValueError` naming the bad one.
 
     Args:
         parallel: the launcher's jobs at once, the default `batch_size`.
+        trial_seed: the seed the trials train with (the job config's `seed`), which no
+            final run may repeat.
     """
 
     def integer(name: str, value, low: int) -> int:
@@ -93,9 +100,17 @@ def check_settings(
         raise ValueError(f"tune.seeds must be a non-empty list of integers, got {seeds!r}")
     if sampler not in SAMPLERS:
         raise ValueError(f"tune.sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    seeds = [integer("seeds", s, 0) for s in seeds]
+    if trial_seed in seeds:
+        others = [s for s in range(len(seeds) + 1) if s != trial_seed][: len(seeds)]
+        raise ValueError(
+            f"tune.seeds {seeds} contains the trials' seed (seed={trial_seed}): that final run "
+            "would repeat the trial chosen on validation; give tune.seeds without it, e.g. "
+            f"tune.seeds=[{','.join(map(str, others))}]"
+        )
     return Settings(
         trials=integer("trials", trials, 1),
-        seeds=[integer("seeds", s, 0) for s in seeds],
+        seeds=seeds,
         batch_size=parallel if batch_size is None else integer("batch_size", batch_size, 1),
         sampler=sampler,
         startup_trials=integer("startup_trials", startup_trials, 0),
@@ -134,48 +149,32 @@ class Tuning:
         sweep_dir: the sweep's folder.
         launch: `launcher.launch(batch, initial_job_idx)` of the configured launcher.
         validate: composes each job's config first (`Sweeper.validate_batch_is_legal`).
+        jobs: variant name -> its job settings (`ablate.tuning.budget.job_settings`), the
+            stamp a resumed study must match.
     """
 
-    def __init__(self, settings: Settings, space, sweep_dir: Path, launch, validate: Callable):
+    def __init__(
+        self,
+        settings: Settings,
+        space,
+        sweep_dir: Path,
+        launch,
+        validate: Callable,
+        jobs: Mapping[str, Mapping[str, object]],
+    ):
         import optuna
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
         self.settings, self.space, self.sweep_dir = settings, space, Path(sweep_dir)
-        self.launch, self.validate = launch, validate
+        self.launch, self.validate, self.jobs = launch, validate, jobs
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        path = str(self.sweep_dir / JOURNAL)
-        # An O_EXCL lock file: NFSv3+ safe for a cluster's shared disk; a lock left by a
-        # killed sweep is taken over after its 30 s grace period.
-        self.storage = JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+        path = self.sweep_dir / JOURNAL
+        self.storage = open_journal(path)
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # ablate prints each trial
         made_with = {
             "space": space.text,
             **{k: v for k, v in asdict(settings).items() if k not in ("trials", "seeds")},
         }
-        for variant in space.variants:
-            study = optuna.create_study(
-                storage=self.storage,
-                study_name=variant.name,
-                direction="maximize",
-                load_if_exists=True,
-            )
-            before = study.user_attrs.get("made_with")
-            if before is None:
-                study.set_user_attr("made_with", made_with)
-            elif before != made_with:
-                changed = sorted(k for k in made_with if before.get(k) != made_with[k])
-                raise ValueError(
-                    f"{path} was tuned with other settings ({', '.join(changed)}: "
-                    f"{', '.join(str(before.get(k)) for k in changed)}); resume with the same "
-                    "ones, or give a new hydra.sweep.dir"
-                )
-            asked = len(study.get_trials(deepcopy=False))
-            if asked > settings.trials:
-                raise ValueError(
-                    f"{path}: {variant.name} already has {asked} trials; give "
-                    f"tune.trials >= {asked}, or a new hydra.sweep.dir"
-                )
+        open_studies(self.storage, path, space.variants, made_with, jobs, settings.trials)
 
     # ------------------------------------------------------------------ studies
 
@@ -252,6 +251,7 @@ class Tuning:
             },
             space=self.space.text,
             variants=variants,
+            training=training_budget(self.jobs.values()),
         )
 
     # ------------------------------------------------------------------ the sweep
@@ -354,6 +354,7 @@ def run_sweep(sweeper, arguments: Sequence[str]) -> list:
     from omegaconf.errors import OmegaConfBaseException
 
     from ablate.cli import fail
+    from ablate.tuning.budget import job_settings
     from ablate.tuning.space import parse_space
 
     def validate(batch):
@@ -365,15 +366,24 @@ def run_sweep(sweeper, arguments: Sequence[str]) -> list:
     config = sweeper.config
     try:
         parallel = launcher_parallelism(config.hydra.launcher)
-        settings = check_settings(**sweeper.options, parallel=parallel)
         lines = [f"{k}={v}" for k, v in sweeper.params.items()]
-        parser = OverridesParser.create(config_loader=sweeper.hydra_context.config_loader)
-        space = parse_space([*lines, *arguments], parser)
+        loader = sweeper.hydra_context.config_loader
+        space = parse_space([*lines, *arguments], OverridesParser.create(config_loader=loader))
+        composed = {  # each variant's job config, as its trials get it less the parameters
+            v.name: loader.load_sweep_config(config, [*space.fixed, *v.overrides])
+            for v in space.variants
+        }
+        trial_seed = next(iter(composed.values())).get("seed")
+        settings = check_settings(**sweeper.options, parallel=parallel, trial_seed=trial_seed)
+        jobs = {
+            name: job_settings(OmegaConf.to_container(c, resolve=False), space.dimensions)
+            for name, c in composed.items()
+        }
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as the basic sweeper does
-        tuning = Tuning(settings, space, sweep_dir, sweeper.launcher.launch, validate)
-    except (ValueError, HydraException) as e:
+        tuning = Tuning(settings, space, sweep_dir, sweeper.launcher.launch, validate, jobs)
+    except (ValueError, HydraException, OmegaConfBaseException) as e:
         fail(str(e).strip().splitlines()[0])
     return tuning.run()
 

@@ -22,7 +22,7 @@ class TuningSweeper(Sweeper):
 
     Args:
         trials: trials per variant (`tune.trials`).
-        seeds: the final runs' seeds (`tune.seeds`).
+        seeds: the final runs' seeds (`tune.seeds`); none may be the trials' `seed`.
         batch_size: trials per variant launched together; None = the launcher's `n_jobs`
             (joblib), else 2.
         sampler: `tpe` or `random`.
