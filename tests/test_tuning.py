@@ -254,6 +254,7 @@ def test_every_variant_gets_the_same_trials_and_its_choice_trains_apart(tuned):
     assert (tuned / "tuning_curves.png").stat().st_size > 0
     saved = json.loads((tuned / "tuning.json").read_text())
     assert saved["variants"][0]["trial_count"] == 3 and saved["space"]["optim.lr"]
+    assert saved["training"] == {"train_size": 64, "max_epochs": 1}  # TINY's budget
     # The report ties each study to its final runs and judges similarity after tuning.
     studies = {s["study"]: s for s in summary["tuning"]["studies"]}
     assert studies["dot"]["variants"] == ["dot"] and studies["additive"]["trials"] == 3

@@ -73,7 +73,13 @@ def test_an_unreadable_journal_is_one_line_naming_it_and_the_fix(tmp_path, capsy
     assert not (tmp_path / "trials").exists()
 
 
-def test_a_resumed_sweep_at_another_budget_is_refused(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "change, differs",
+    [("trainer.max_epochs=2", "trainer.max_epochs: 1 → 2"), ("seed=5", "seed: 0 → 5")],
+)
+def test_a_resumed_sweep_at_another_budget_is_refused(
+    tmp_path, capsys, monkeypatch, change, differs
+):
     # The studies are stamped when the sweep opens them; no trial needs to run for that.
     monkeypatch.setattr(Tuning, "run", lambda self: [])
     assert run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"]) == 0
@@ -83,16 +89,16 @@ def test_a_resumed_sweep_at_another_budget_is_refused(tmp_path, capsys, monkeypa
     same = [*TUNED, f"hydra.sweep.dir={tmp_path}", "resume=true", "tune.seeds=[4]"]
     assert run_in_process(same) == 0 and not errors_of(capsys)[0]
     capsys.readouterr()
-    # ... another trainer.max_epochs does not.
-    code = run_in_process([*same, "trainer.max_epochs=2"])
+    # ... another budget (or trials' seed) does not.
+    code = run_in_process([*same, change])
     errors, text = errors_of(capsys)
     assert code == 1 and "Traceback" not in text, text[-2000:]
     assert len(errors) == 1, text[-2000:]
-    assert "trained with other job settings (trainer.max_epochs: 1 → 2)" in errors[0]
+    assert f"trials of dot trained with other job settings ({differs})" in errors[0]
     assert "resume with the original settings, or give a new hydra.sweep.dir" in errors[0]
 
 
-def test_job_settings_leave_out_the_tuned_keys_the_seed_and_hydra():
+def test_job_settings_leave_out_the_tuned_keys_and_hydra():
     config = {
         "seed": 0,
         "resume": True,
@@ -103,6 +109,7 @@ def test_job_settings_leave_out_the_tuned_keys_the_seed_and_hydra():
     }
     settings = job_settings(config, ["optim.lr"])
     assert settings == {
+        "seed": 0,  # the trials'
         "optim.betas": [0.9, 0.98],
         "dataset.train_size": 3000,
         "trainer.max_epochs": 4,

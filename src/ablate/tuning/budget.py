@@ -2,9 +2,9 @@
 
 Dodge et al. 2019 (§3) tie a tuning result to its budget: trials that trained for 1 epoch
 and trials that trained for 7 are not one study. A tuning sweep stamps each study with
-its job settings, the composed job config less what may differ between trials or runs of
-one sweep (the tuned keys, the seed, Hydra's own settings, where the job logs and what
-the report tests); a resumed sweep whose settings differ from the stamp is refused
+its job settings, the composed job config of its trials less what may differ between
+trials or runs of one sweep (the tuned keys, Hydra's own settings, where the job logs and
+what the report tests); a resumed sweep whose settings differ from the stamp is refused
 (`ablate.tuning.journal.check_stamp`). The training budget the verdict holds at, the
 training pairs and the epochs, is read from the same settings for `tuning.json`.
 
@@ -19,11 +19,12 @@ from collections.abc import Iterable, Mapping
 
 from ablate.tuning.record import TrainingBudget
 
-# Not job settings: Hydra's (output dirs, the job's overrides), the seed (the final runs
-# change it), resume (a resumed sweep sets it), the sweeper's own (`tune.*`: checked by
-# the study's `made_with`), and what neither trains nor validates: the tracker, the
-# report's claims, torch's CPU threads.
-NOT_SETTINGS = ("hydra", "seed", "resume", "tune", "report", "logger", "threads")
+# Not job settings: Hydra's (output dirs, the job's overrides), resume (a resumed sweep
+# sets it), the sweeper's own (`tune.*`, with the final runs' seeds: the study's
+# `made_with` checks the sampler's), and what neither trains nor validates: the tracker,
+# the report's claims, torch's CPU threads. `seed` stays: in a trial's config it is the
+# trials' seed, and a study of trials at two seeds would not be one study.
+NOT_SETTINGS = ("hydra", "resume", "tune", "report", "logger", "threads")
 TRAIN_SIZE, MAX_EPOCHS = "dataset.train_size", "trainer.max_epochs"
 
 

@@ -31,8 +31,8 @@ same `hydra.sweep.dir` asks nothing that was asked, re-launches the asked-but-un
 trials with their parameters (`train.run` skips a job dir whose `results.json` is
 complete, and `resume=true` continues one that has a checkpoint) and ends with the same
 choices. With the same seed, every variant's random start-up trials use the same
-settings. Each study is stamped with its job settings (`ablate.tuning.budget`: the
-composed config less the tuned keys, the seed and Hydra's), so a re-run that would train
+settings. Each study is stamped with its job settings (`ablate.tuning.budget`: its
+trials' composed config less the tuned keys and Hydra's), so a re-run that would train
 at another budget (say `trainer.max_epochs`) is refused rather than mixed in.
 
 The Hydra plugin class is `hydra_plugins.ablate_tuning.TuningSweeper` (Hydra 1.3 takes
