@@ -1,7 +1,9 @@
-"""The sweep report: means and intervals over seeds, paired bootstrap tests, failed jobs.
+"""The sweep report: means and intervals over seeds, the paired tests (against sacrebleu
+and scipy on each run's output), the claims judged (declared or the defaults), failed
+jobs.
 
-Sweeps are written by hand (results.json, hypotheses.tsv, .hydra/overrides.yaml), so no
-model is trained here.
+Sweeps are written by hand (results.json, hypotheses.tsv, .hydra/overrides.yaml and, to
+declare claims, .hydra/config.yaml), so no model is trained here.
 """
 
 import json
@@ -12,6 +14,10 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
+import sacrebleu
+import yaml
+from scipy import stats as scipy_stats
+from test_claims import assert_line
 
 from ablate.report import (
     build_report,
@@ -24,8 +30,9 @@ from ablate.report import (
     write_report,
 )
 from ablate.report.__main__ import main
-from ablate.report.claims import Holds
+from ablate.report.claims import DEFAULT_CLAIMS, Holds
 from ablate.report.rows import Kind
+from ablate.report.strata import ALL
 
 N_BOOT = 200  # enough resamples for clear-cut tests, fast on 2 cores
 SIGNATURE = {
@@ -35,9 +42,9 @@ SIGNATURE = {
 LABELS = [("01-10", 1, 10), ("11-20", 11, 20), ("21+", 21, None)]
 # Bucket BLEU per variant and seed: the numbers the means are checked against.
 BUCKET_BLEU = {
-    "none": {0: [60.0, 40.0, 20.0], 1: [62.0, 38.0, 24.0]},
-    "additive": {0: [99.0, 97.0, 95.0], 1: [98.0, 96.0, 90.0]},
-    "multiplicative": {0: [97.0, 95.0, 93.0], 1: [96.0, 91.0, 92.0]},
+    "none": {0: [60.0, 40.0, 20.0], 1: [62.0, 38.0, 24.0], 2: [58.0, 42.0, 22.0]},
+    "additive": {0: [99.0, 97.0, 95.0], 1: [98.0, 96.0, 90.0], 2: [97.0, 95.0, 93.0]},
+    "multiplicative": {0: [97.0, 95.0, 93.0], 1: [96.0, 91.0, 92.0], 2: [95.0, 93.0, 91.0]},
 }
 WORDS = [
     "le",
@@ -158,6 +165,17 @@ def make_sweep(root: Path, seeds=(0, 1)) -> Path:
     return sweep
 
 
+def declare(sweep: Path, claims) -> Path:
+    """Give every job of the sweep a composed config declaring `claims` (`report.claims`),
+    as an experiment file's runs have."""
+    for results in sweep.glob("*/results.json"):
+        config = {"attention": "x", "report": {"claims": claims}}
+        (results.parent / ".hydra" / "config.yaml").write_text(
+            yaml.safe_dump(config, sort_keys=False)
+        )
+    return sweep
+
+
 @pytest.fixture(scope="module")
 def sweep_report(tmp_path_factory):
     sweep = make_sweep(tmp_path_factory.mktemp("two_seeds"))
@@ -249,6 +267,20 @@ def test_one_seed_uses_the_runs_bootstrap_interval(tmp_path):
 # ---------------------------------------------------------------- significance
 
 
+def per_seed_bleu(report, variant: str, stratum) -> list[float]:
+    """Each of the variant's runs' BLEU on the stratum's sentences, by sacrebleu."""
+    out = []
+    for job in report.variants[variant].dirs:
+        table = read_hypotheses(job / "hypotheses.tsv")
+        keep = [k for k, b in enumerate(table["bucket"]) if stratum == ALL or b == stratum.label]
+        hyps = [table["hypothesis"][k] for k in keep]
+        refs = [table["reference"][k] for k in keep]
+        out.append(sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score)
+    return out
+
+
+# additive's seeds both score 100: scipy warns about their zero variance, and is exact.
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
 def test_paired_table_per_bucket_with_holm(sweep_report):
     _, report = sweep_report
     rows = report.comparisons.tables.bleu
@@ -263,12 +295,21 @@ def test_paired_table_per_bucket_with_holm(sweep_report):
     assert {r.kind for r in rows if r.b == "none"} == {Kind.VS_NONE}
     # R = 10,000: p's resolution 1/(R+1) is below Holm's smallest threshold 0.05/12.
     assert report.significance.n_bootstrap == 10_000
+    assert {(r.test.family, r.test.family_size) for r in rows} == {("bleu table", 12)}
     for r in rows:
         t = r.test
+        a, b = per_seed_bleu(report, r.a, r.stratum), per_seed_bleu(report, r.b, r.stratum)
+        # The difference of the seeds' mean sacrebleu BLEU, and Welch's test of it.
+        assert t.diff == pytest.approx(np.mean(a) - np.mean(b))
+        assert t.seeds == 2 and t.p == max(t.p_sentences, t.p_seeds)
         assert t.p_holm >= t.p >= t.p_floor > 0
-        assert t.ci_low <= t.diff <= t.ci_high
-        if r.b == "none":  # perfect output vs noisy: better in every bucket
-            assert t.significant and t.diff > 0 and r.a_score == pytest.approx(100.0)
+        assert t.ci_low <= t.eq_low <= t.diff <= t.eq_high <= t.ci_high
+        if r.b == "none":  # perfect output vs noisy: better in every bucket, every seed
+            assert t.diff > 0 and r.a_score == pytest.approx(100.0)
+            assert t.p_sentences == pytest.approx(t.p_floor)  # every replicate agrees
+            assert t.p_seeds == pytest.approx(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+            # Two seeds: Welch has ~1 degree of freedom, and its p is the one that counts.
+            assert t.p == t.p_seeds > t.p_sentences
         else:  # multiplicative's output is additive's: nothing to find
             assert r.kind is Kind.PAIR
             assert t.diff == 0.0 and t.p == 1.0 and not t.significant
@@ -276,15 +317,69 @@ def test_paired_table_per_bucket_with_holm(sweep_report):
 
 def test_verdicts_state_the_claim_the_effect_and_the_test(sweep_report):
     _, report = sweep_report
+    assert [d.name for d in report.claims] == list(DEFAULT_CLAIMS)  # nothing declared
     by_claim = {v.claim: v for v in report.verdicts}
-    assert by_claim["attention"].verdict is Holds.SUPPORTED
-    assert "additive +" in by_claim["attention"].line and "p_Holm" in by_claim["attention"].line
+    assert set(by_claim) == {"attention", "length", "scores"}  # no rare words, jumps or d
+    for v in report.verdicts:
+        assert_line(v)
+        assert not v.declared
+    # +70 BLEU, but two seeds a side: the seed level cannot rule out chance after Holm.
+    attention = by_claim["attention"]
+    assert attention.verdict is Holds.INCONCLUSIVE
+    assert "additive +70.3 BLEU [" in attention.line and "p_Holm" in attention.line
+    assert "to decide: more seeds (this sweep has 2 per variant)" in attention.line
+    # Attention and similarity share the default family: 2 rows vs none and 1 pair.
+    assert (attention.family, attention.family_size) == ("overall", 3)
     assert by_claim["scores"].verdict is Holds.SUPPORTED
-    assert "no pair differs" in by_claim["scores"].line
-    assert "length" in by_claim  # 3 buckets: a trend test
+    assert "every pair's 90% interval inside ±2 BLEU" in by_claim["scores"].line
+    assert by_claim["length"].family == "trend"  # 3 buckets: a trend test
     md = summary_markdown(report)
     assert "## Verdicts" in md and "## Paired BLEU differences by bucket" in md
-    assert "Holm" in md
+    verdicts = md.split("## Verdicts", 1)[1].split("\n## ", 1)[0]
+    assert (
+        "No claims were declared before the run (`report.claims` in the experiment file)"
+        in verdicts
+    )
+    assert "`scores` (family `overall`, margin ±2)" in verdicts
+    for v in report.verdicts:
+        assert f"- {v.line}" in verdicts
+    summary = report.to_json()
+    assert summary["claims_declared"] is False
+    assert [c["name"] for c in summary["claims"]] == list(DEFAULT_CLAIMS)
+    assert {v["family"] for v in summary["verdicts"]} == {"overall", "trend"}
+
+
+def test_declared_claims_are_the_ones_judged(tmp_path):
+    # Three seeds: Welch has the degrees of freedom to see +70 BLEU after Holm.
+    claims = {"attention": {"family": "overall"}, "scores": {"family": "sim", "margin": 1.0}}
+    sweep = declare(make_sweep(tmp_path, seeds=(0, 1, 2)), claims)
+    report = build_report(sweep, n_bootstrap=2000)
+    assert [(d.name, d.family, d.margin, d.declared) for d in report.claims] == [
+        ("attention", "overall", None, True),
+        ("scores", "sim", 1.0, True),
+    ]
+    by_claim = {v.claim: v for v in report.verdicts}
+    assert set(by_claim) == {"attention", "scores"}  # length was not declared
+    assert by_claim["attention"].verdict is Holds.SUPPORTED
+    assert (by_claim["attention"].family, by_claim["attention"].family_size) == ("overall", 2)
+    assert (by_claim["scores"].family, by_claim["scores"].family_size) == ("sim", 1)
+    assert "inside ±1 BLEU" in by_claim["scores"].line
+    for v in report.verdicts:
+        assert_line(v)
+        assert v.declared
+    md = summary_markdown(report)
+    assert (
+        "Claims declared before the run (`report.claims`): `attention` (family `overall`), "
+        "`scores` (family `sim`, margin ±1)." in md
+    )
+    assert "No claims were declared" not in md
+    assert report.to_json()["claims_declared"] is True
+
+
+def test_a_malformed_declaration_stops_the_report(tmp_path):
+    sweep = declare(make_sweep(tmp_path, seeds=(0,)), {"attentoin": {"family": "overall"}})
+    with pytest.raises(ValueError, match="no claim named 'attentoin'"):
+        build_report(sweep, n_bootstrap=N_BOOT)
 
 
 def test_different_test_sets_are_not_compared_or_averaged(tmp_path):
@@ -519,19 +614,22 @@ def test_the_alignment_grid_shows_an_empty_translation(sweep_report, tmp_path):
 
 
 def test_the_jump_figure_orders_bands_by_distance():
-    from ablate.report import figures
-    from ablate.report.build import Report, Significance
+    from ablate.report import Report, figures
+    from ablate.report.record import Significance
     from ablate.report.rows import Comparisons, Row, Tables
-    from ablate.report.stats import difference
+    from ablate.report.stats import SeedTest, difference
     from ablate.report.strata import JUMP_BANDS
 
-    test = difference(5.0, np.array([4.0, 6.0, 5.0]))
+    test = difference(5.0, np.array([4.0, 6.0, 5.0]), SeedTest(5.0, 1.0, 4.0), 3)
     rows = tuple(
         Row("g", "dot", "none", Kind.VS_NONE, band, 10, 60.0, 55.0, test)
         for band in reversed(JUMP_BANDS)
     )
     comparisons = Comparisons(("g",), Tables(jumps=rows), {}, {}, {}, {}, 3)
-    report = Report(Path("s"), {}, (), (), (), comparisons, (), Significance("m", 0.05, 3, 0))
+    report = Report(
+        Path("s"), {}, (), (), (), comparisons, verdicts=(), claims=(),
+        significance=Significance("m", 0.05, 3, 0),
+    )  # fmt: skip
     fig = figures.jump_figure(report)
     labels = [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()]
     assert labels == ["00-02", "03-09", "10+"]
