@@ -1,4 +1,5 @@
-"""The report's typed records: strata, variant names and groups, and their JSON."""
+"""The report's typed records: strata, variant names and groups, the claims' records,
+and their JSON."""
 
 import json
 from pathlib import Path
@@ -6,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ablate.report.build import plain
+from ablate.report.claims import Declared, Holds, Verdict
 from ablate.report.groups import name_runs
 from ablate.report.read import Run, read_job
+from ablate.report.record import natural, plain
 from ablate.report.rows import Kind, Row
-from ablate.report.stats import difference
+from ablate.report.stats import SeedTest, difference
 from ablate.report.strata import ALL, FAR, JUMP_BANDS, RARE_BANDS, Stratum, StratumKind
 from ablate.results import RunResults, write_results
 from ablate.scores import BucketScore, Scores
@@ -39,13 +41,38 @@ def test_jump_bands_partition_the_sentences():
 
 
 def test_a_row_is_summary_json_shaped():
-    test = difference(2.0, np.array([1.5, 2.5, 2.0, 1.0])).adjusted(0.01)
-    r = Row("toy_fr", "dot", "none", Kind.VS_NONE, FAR, 12, 80.0, 78.0, test)
+    test = difference(2.0, np.array([1.5, 2.5, 2.0, 1.0]), SeedTest(2.0, 0.4, 4.0), 3)
+    r = Row(
+        "toy_fr", "dot", "none", Kind.VS_NONE, FAR, 12, 80.0, 78.0, test.adjusted(0.01, "jumps", 4)
+    )
     out = plain(r)
     assert out["kind"] == "vs none" and out["stratum"] == "jump 10+"
     assert list(out)[:8] == ["group", "a", "b", "kind", "stratum", "n", "a_score", "b_score"]
     assert out["significant"] is True and out["p_holm"] == 0.01
+    assert (out["family"], out["family_size"], out["seeds"]) == ("jumps", 4, 3)
+    assert out["p"] == max(out["p_sentences"], out["p_seeds"]) and out["untestable"] is None
     json.dumps(out, allow_nan=False)
+    # Not testable (one seed): the reason travels, the p is null, not NaN.
+    one = plain(r.with_test(difference(2.0, np.array([1.5, 2.5]), None, 1)))
+    assert one["p"] is None and "1 seed per variant" in one["untestable"]
+    json.dumps(one, allow_nan=False)
+
+
+def test_the_claims_records_are_summary_json_shaped():
+    declared = Declared("scores", "overall", 2.0)
+    assert plain(declared) == {"name": "scores", "family": "overall", "margin": 2.0}
+    v = Verdict("scores", "toy_fr", Holds.INCONCLUSIVE, "line", "overall", 6, declared=False)
+    assert plain(v) == {
+        "claim": "scores",
+        "group": "toy_fr",
+        "verdict": "inconclusive",
+        "family": "overall",
+        "family_size": 6,
+        "declared": False,
+        "line": "line",
+    }
+    assert plain({"x": float("nan"), "y": np.float64(1.5)}) == {"x": None, "y": 1.5}
+    assert sorted(["h=128", "h=32", "h=64"], key=natural) == ["h=32", "h=64", "h=128"]
 
 
 def run(dataset, attention, seed, overrides, name=None) -> Run:
