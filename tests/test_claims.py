@@ -469,23 +469,12 @@ def test_parse_claims_rejects_a_malformed_declaration(claims, match):
 
 
 @pytest.mark.parametrize("margin", [float("nan"), float("inf")])
-@pytest.mark.xfail(
-    reason="parse_claims accepts a NaN or infinite margin (`margin <= 0` is False for "
-    "both): NaN makes similarity never supported, inf always",
-    strict=True,
-)
 def test_parse_claims_rejects_a_margin_that_is_not_finite(margin):
     with pytest.raises(ValueError, match="margin"):
         parse_claims({"scores": {"margin": margin}})
 
 
 @pytest.mark.parametrize("spec", ["overall", 1, ["family", "overall"]])
-@pytest.mark.xfail(
-    reason="parse_claims does dict(spec) on a claim's spec: a family written in place of "
-    "the mapping (`attention: overall`) gives a ValueError that names neither the claim "
-    "nor the fix, a number a TypeError the sweep's start does not catch",
-    strict=True,
-)
 def test_a_claim_whose_spec_is_not_a_mapping_is_one_clear_error(spec):
     with pytest.raises(ValueError, match=r"report\.claims\.attention"):
         parse_claims({"attention": spec}, "report.claims")

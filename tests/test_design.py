@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 from test_claims import evidence, row
-from test_dims import DIMS, dim_slope
 
-from ablate.report.claims import CLAIMS, Declared, judge
-from ablate.report.design import Design, check, design_of, sweep_values
+from ablate.report.claims import CLAIMS, Declared, judge, parse_claims
+from ablate.report.design import Design, check, design_of
 from ablate.report.design import tests_of as count_tests  # not collected as a test
-from ablate.report.dims import Dims
 from ablate.report.stats import ALPHA, SeedTest
+from ablate.sweep import sweep_values
 
 FIVE = ("none", "dot", "scaled_dot", "additive", "multiplicative")
 # attention and scores in one family: 4 rows vs none and 6 pairs in a group of FIVE.
@@ -74,21 +73,13 @@ def test_the_family_the_design_counts_is_the_one_the_report_corrects():
     assert {v.family_size for v in found} == {10}
 
 
-@pytest.mark.xfail(
-    reason="judge Holm-corrects a family per scope: a group claim and a dims claim that "
-    "declare one family are corrected apart (4 and 2 tests), though Declared.family and "
-    "conf/config.yaml say every test of every claim naming it, and design.check counts 6",
-    strict=True,
-)
-def test_a_family_shared_by_a_group_claim_and_a_dims_claim_is_corrected_together():
-    declared = [Declared("attention", "shared"), Declared("dims_growth", "shared")]
-    line = line_of(check(declared, Design(FIVE, 3, dims=4))[0], "attention")
-    assert "family shared (6 tests)" in line
-    dims = Dims("toy_fr", DIMS, slopes=(dim_slope("dot", 0.5, True),
-                                        dim_slope("multiplicative", 0.5, True)))  # fmt: skip
-    group = evidence(bleu=tuple(row(a, 5.0, True) for a in FIVE[1:]))
-    found = judge(declared, {"group": [("g", group)], "dims": [("toy_fr", dims)]})
-    assert {v.family_size for v in found} == {6}
+def test_a_family_shared_by_a_group_claim_and_a_dims_claim_is_refused():
+    # judge corrects each kind of evidence apart (a group's table, a family's sizes), so
+    # one family over both would be counted whole by check and split by judge: refused.
+    with pytest.raises(ValueError, match=r"family 'shared'.*group: attention.*dims: dims_growth"):
+        parse_claims({"attention": {"family": "shared"}, "dims_growth": {"family": "shared"}})
+    found = parse_claims({"attention": {"family": "a"}, "dims_growth": {"family": "b"}})
+    assert [d.family for d in found] == ["a", "b"]
 
 
 # --------------------------------------------------------------------------- check

@@ -392,11 +392,6 @@ def test_an_undeclared_dims_sweep_judges_the_defaults(tmp_path):
     assert report.to_json()["claims_declared"] is False
 
 
-@pytest.mark.xfail(
-    reason="markdown.dims_section still says the BLEU-by-d interval is a 'two-level "
-    "bootstrap ... seeds resampled per cell'; Bootstrap.variant now resamples sentences only",
-    strict=True,
-)
 def test_the_dims_section_describes_the_bootstrap_it_ran(tmp_path):
     report = build_report(make_sweep(tmp_path, seeds=(0,), dims=DIMS[:3]), n_bootstrap=50)
     assert "seeds resampled" not in summary_markdown(report)

@@ -177,11 +177,6 @@ def test_chosen_settings_name_no_variant_and_split_no_group(tmp_path):
     assert len({r.group for r in named}) == 1
 
 
-@pytest.mark.xfail(
-    reason="report_tuning never sets Tuning.training from the record's TrainingBudget, so "
-    "the scores_tuned verdict never says the budget it holds at",
-    strict=True,
-)
 def test_the_tuning_keeps_the_budget_it_trained_at(tmp_path):
     variants = [VariantRecord("dot", {"attention": "dot"}, [trial(0, 5.0)])]
     record = TuningRecord(1, [0], 1, {"name": "tpe"}, {}, variants, TrainingBudget(3000, 4))

@@ -12,9 +12,12 @@ failed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,7 +30,7 @@ class SweepReport(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from ablate.report.claims import default_claims, parse_claims
-        from ablate.report.design import check, design_of, sweep_values
+        from ablate.report.design import check, design_of
 
         claims = OmegaConf.select(config, "report.claims")
         tuned = OmegaConf.select(config, "tune.seeds") is not None
@@ -83,3 +86,26 @@ class SweepReport(Callback):
                 soft_wrap=True,
             )
             sys.exit(1)
+
+
+def sweep_values(params: Mapping[str, str], overrides: Sequence[str]) -> dict[str, list[str]]:
+    """Each swept key's values: the sweeper's `params`, then the command line's sweep
+    overrides (which win), parsed by Hydra's own override grammar. A key whose values
+    are not a list (an interval to tune over) is left out."""
+    parser = OverridesParser.create()
+    texts = [f"{k}={v}" for k, v in params.items()] + list(overrides)
+    out: dict[str, list[str]] = {}
+    for text in texts:
+        try:
+            (o,) = parser.parse_overrides([text])
+        except HydraException:  # not ours to reject: Hydra will say why
+            continue
+        key = o.key_or_group
+        if o.is_sweep_override():
+            try:
+                out[key] = [str(v) for v in o.sweep_string_iterator()]
+            except HydraException:  # an interval to tune over, not a list
+                out.pop(key, None)
+        elif key in out or key in ("seed", "attention"):
+            out[key] = [str(o.value())]
+    return out

@@ -22,6 +22,7 @@ in one registry, `CLAIMS`; a new claim is a subclass and one `register(MyClaim()
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ class Declared:
 
     Args:
         name: the claim's registered name.
-        family: the tests Holm-corrected together (every test of every claim naming it).
+        family: the tests Holm-corrected together (every test of every claim naming it,
+            in each compared group; a family holds group claims or dims claims, not both).
         margin: the equivalence margin of a claim of similarity, else None.
         declared: False where the sweep declared no claims and this is the default.
     """
@@ -639,8 +641,9 @@ def parse_claims(claims: Mapping | None, source: str = "report.claims") -> list[
     """The claims of a `report.claims` mapping (`name: {family: F, margin: M}`).
 
     Raises:
-        ValueError: an unknown claim, a family that is not a word, or a claim of
-            similarity without a positive margin; naming the fix.
+        ValueError: an unknown claim, a spec that is not a mapping, a family that is not
+            a word or that holds group and dims claims, or a claim of similarity without a
+            positive finite margin; naming the fix.
     """
     out = []
     for name, spec in (claims or {}).items():
@@ -649,6 +652,12 @@ def parse_claims(claims: Mapping | None, source: str = "report.claims") -> list[
                 f"{source}: no claim named {name!r}; the claims are {', '.join(CLAIMS)}"
             )
         claim = CLAIMS[name]
+        if spec is not None and not isinstance(spec, Mapping):
+            raise ValueError(
+                f"{source}.{name} must be a mapping like {{family: {claim.family}"
+                + (f", margin: {claim.margin:g}}}" if claim.margin is not None else "}")
+                + f", got {spec!r}"
+            )
         spec = dict(spec or {})
         unknown = set(spec) - {"family", "margin"}
         if unknown:
@@ -661,7 +670,8 @@ def parse_claims(claims: Mapping | None, source: str = "report.claims") -> list[
             raise ValueError(f"{source}.{name}.family must be a name, got {family!r}")
         margin = spec.get("margin", claim.margin)
         if claim.margin is not None:
-            if not isinstance(margin, (int, float)) or isinstance(margin, bool) or margin <= 0:
+            number = isinstance(margin, (int, float)) and not isinstance(margin, bool)
+            if not number or not math.isfinite(margin) or margin <= 0:
                 raise ValueError(
                     f"{source}.{name}.margin must be a positive number (the equivalence "
                     f"margin, declared before the run), got {margin!r}"
@@ -670,6 +680,17 @@ def parse_claims(claims: Mapping | None, source: str = "report.claims") -> list[
         elif margin is not None:
             raise ValueError(f"{source}.{name} takes no margin (it is not a claim of similarity)")
         out.append(Declared(name, family, margin))
+    scopes: dict[str, dict[str, list[str]]] = {}
+    for d in out:
+        scopes.setdefault(d.family, {}).setdefault(CLAIMS[d.name].scope, []).append(d.name)
+    for family, by in scopes.items():
+        if len(by) > 1:
+            names = "; ".join(f"{scope}: {', '.join(n)}" for scope, n in by.items())
+            raise ValueError(
+                f"{source}: family {family!r} holds claims judged on different evidence "
+                f"({names}); Holm corrects a family over one kind of evidence, so give "
+                "the dims claims a family of their own"
+            )
     return out
 
 

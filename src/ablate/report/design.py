@@ -114,34 +114,8 @@ def better_seeds(m: int) -> int:
     return n
 
 
-def sweep_values(params: Mapping[str, str], overrides: Sequence[str]) -> dict[str, list[str]]:
-    """Each swept key's values: the sweeper's `params`, then the command line's sweep
-    overrides (which win), parsed by Hydra's own override grammar. A key whose values
-    are not a list (an interval to tune over) is left out."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    parser = OverridesParser.create()
-    texts = [f"{k}={v}" for k, v in params.items()] + list(overrides)
-    out: dict[str, list[str]] = {}
-    for text in texts:
-        try:
-            (o,) = parser.parse_overrides([text])
-        except HydraException:  # not ours to reject: Hydra will say why
-            continue
-        key = o.key_or_group
-        if o.is_sweep_override():
-            try:
-                out[key] = [str(v) for v in o.sweep_string_iterator()]
-            except HydraException:  # an interval to tune over, not a list
-                out.pop(key, None)
-        elif key in out or key in ("seed", "attention"):
-            out[key] = [str(o.value())]
-    return out
-
-
 def design_of(values: Mapping[str, Sequence[str]], config_seeds: Sequence | None = None) -> Design:
-    """The design of a sweep from its swept values (`sweep_values`); `config_seeds`: a
+    """The design of a sweep from its swept values (`ablate.sweep.sweep_values`); `config_seeds`: a
     tuning sweep's final seeds (`tune.seeds`), which replace `seed`."""
     attentions = tuple(values.get("attention", ("?",)))
     seeds = len(config_seeds) if config_seeds else len(values.get("seed", ("0",)))

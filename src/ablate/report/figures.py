@@ -204,7 +204,7 @@ def bleu_by_dim_figure(families: Sequence[Dims]) -> Figure | None:
         families,
         "bleu",
         "test BLEU (mean over seeds)",
-        "BLEU by score size d (95% two-level bootstrap band)",
+        "BLEU by score size d (95% sentence-bootstrap band)",
         log=False,
     )
 

@@ -217,8 +217,9 @@ def dims_section(report: Report) -> list[str]:
             continue
         heads = [f"d = {d}" for d in dims.dims]
         lines += [
-            f"Test BLEU by d (`{dims.axis}`), mean over seeds [95% interval: two-level "
-            "bootstrap, test sentences shared by every cell, seeds resampled per cell] "
+            f"Test BLEU by d (`{dims.axis}`), mean over seeds [95% interval: a "
+            "bootstrap over the test sentences, shared by every cell; the seeds' spread "
+            "is in the paired rows' Welch test] "
             "(bleu_by_dim.png).",
             "",
         ]
@@ -274,11 +275,11 @@ def dims_section(report: Report) -> list[str]:
 
 
 def _best_of(curve, n: int) -> str:
-    """`E[best of n] ± sd` from an expected-maximum curve (`–` past its trials)."""
+    """`E[best of n] [low, high]` from an expected-maximum curve (`–` past its trials)."""
     if n not in curve.n:
         return "–"
     i = curve.n.index(n)
-    return f"{curve.mean[i]:.1f} ± {curve.std[i]:.1f}"
+    return f"{curve.mean[i]:.1f} [{curve.low[i]:.1f}, {curve.high[i]:.1f}]"
 
 
 def tuning_section(report: Report) -> list[str]:
@@ -298,7 +299,7 @@ def tuning_section(report: Report) -> list[str]:
         f"BLEU; the chosen setting then trained with seeds "
         f"{', '.join(map(str, tuning.seeds))}, the runs the tables above compare. "
         "E[best of n]: the expected best validation BLEU of n of the trials drawn without "
-        f"replacement (Tang et al. 2020), ± its sd over those draws{curves}; "
+        f"replacement (Tang et al. 2020) [95% percentile bootstrap over the trials]{curves}; "
         "last-trial gain: E[best of N] − E[best of N−1], how much the curve still rises.",
     )
     keys = list(tuning.space)

@@ -109,4 +109,5 @@ def report_tuning(sweep_dir: Path, record: TuningRecord, runs: Sequence[Run]) ->
         seeds=tuple(record.seeds),
         studies=tuple(studies),
         curves_png=TUNING_CURVES if curves.is_file() else None,
+        training=record.training.describe() if record.training else None,
     )
