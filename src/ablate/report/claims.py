@@ -578,7 +578,7 @@ class AdditiveAheadAtLargeDim(Claim[Dims]):
         text = "; ".join(f"d = {d}: {effect(at[d].test, ' BLEU')}" for d in sizes)
         text += (
             f" ({rows[0].a} − {rows[0].b}, overall test BLEU; similar: 90% interval inside "
-            f"±{declared.margin:g}; below the {FLOOR:g}-BLEU floor, no verdict)"
+            f"±{declared.margin:g}; a d where both score below {FLOOR:g} BLEU gives none)"
         )
         where = [
             (f"the smaller sizes (similar at d ≤ {small[-1]})", alike),
