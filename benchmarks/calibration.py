@@ -391,18 +391,24 @@ def cell(row: Row | None) -> str:
     return f"{row.rate:.3f} [{row.ci[0]:.3f}, {row.ci[1]:.3f}]"
 
 
-def markdown(rows: list[Row]) -> str:
-    """The table as Markdown; a false-positive rate above 0.07 in bold."""
+HIGH = 0.07  # a false-positive rate above this is flagged
+
+
+def too_high(row: Row | None) -> bool:
+    """The row is a false-positive rate above `HIGH`."""
+    return row is not None and aa(row) and row.rate > HIGH
+
+
+HEAD = ("rule", "outcome", "regime", "n", "true diff", "margin", "designs")
+
+
+def text_rows(rows: list[Row], mark: Callable[[str], str]) -> tuple[list[str], list[list[str]]]:
+    """The table's header and its lines as text, `mark` applied to a rate above `HIGH`."""
     seeds, lines = pivot(rows)
-    head = ["rule", "outcome", "regime", "n", "true diff", "margin", "designs"]
-    out = ["| " + " | ".join(head + [f"{s} seeds" for s in seeds]) + " |"]
-    out.append("|" + "---|" * (len(head) + len(seeds)))
+    body = []
     for (rule, outcome, regime, n, diff, margin), by in lines:
         designs = "/".join(sorted({str(r.designs) for r in by.values()}))
-        cells = []
-        for s in seeds:
-            text = cell(by.get(s))
-            cells.append(f"**{text}**" if s in by and aa(by[s]) and by[s].rate > 0.07 else text)
+        cells = [mark(cell(by.get(s))) if too_high(by.get(s)) else cell(by.get(s)) for s in seeds]
         info = [
             rule,
             outcome,
@@ -411,34 +417,27 @@ def markdown(rows: list[Row]) -> str:
             f"{diff:g}",
             "–" if margin is None else f"{margin:g}",
         ]
-        out.append("| " + " | ".join(info + [designs] + cells) + " |")
+        body.append(info + [designs] + cells)
+    return [*HEAD, *(f"{s} seeds" for s in seeds)], body
+
+
+def markdown(rows: list[Row]) -> str:
+    """The table as Markdown; a false-positive rate above `HIGH` in bold."""
+    head, body = text_rows(rows, lambda t: f"**{t}**")
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(line) + " |" for line in body]
     return "\n".join(out) + "\n"
 
 
 def print_table(rows: list[Row], console) -> None:
     from rich.table import Table
 
-    seeds, lines = pivot(rows)
+    head, body = text_rows(rows, lambda t: f"[red]{t}[/]")
     table = Table(title=f"rate of each rule's outcome at α = {ALPHA} (Wilson 95%)")
-    for name in ("rule", "outcome", "regime", "n", "true diff", "margin", "designs"):
-        table.add_column(name)
-    for s in seeds:
-        table.add_column(f"{s} seeds", justify="right")
-    for (rule, outcome, regime, n, diff, margin), by in lines:
-        designs = "/".join(sorted({str(r.designs) for r in by.values()}))
-        cells = []
-        for s in seeds:
-            text = cell(by.get(s))
-            cells.append(f"[red]{text}[/]" if s in by and aa(by[s]) and by[s].rate > 0.07 else text)
-        info = [
-            rule,
-            outcome,
-            regime,
-            str(n),
-            f"{diff:g}",
-            "–" if margin is None else f"{margin:g}",
-        ]
-        table.add_row(*info, designs, *cells)
+    for i, name in enumerate(head):
+        table.add_column(name, justify="right" if i >= len(HEAD) else "left")
+    for line in body:
+        table.add_row(*line)
     console.print(table)
 
 
@@ -532,10 +531,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(args, console)
     seconds = time.perf_counter() - start
     print_table(rows, console)
-    high = [r for r in rows if aa(r) and r.rate > 0.07]
+    high = [r for r in rows if too_high(r)]
     console.print(
         f"  {seconds:.0f} s; {len(high)} false-positive rate{'s' if len(high) != 1 else ''} "
-        "above 0.07"
+        f"above {HIGH}"
         + (
             ": "
             + "; ".join(
