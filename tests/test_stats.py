@@ -26,6 +26,7 @@ from ablate.report.stats import (
     log_slope,
     mean_ci,
     n_replicates_for,
+    overlap,
     paired,
     percentile_interval,
     ratio_from_stats,
@@ -132,12 +133,40 @@ def welch_reference(a: Score, b: Score):
     return scipy_stats.ttest_ind(a.per_seed, b.per_seed, equal_var=False)
 
 
+def both_reference(a: Score, b: Score) -> scipy_stats.rv_continuous:
+    """Both levels at once, written out: the bootstrap's variance plus Welch's, less each
+    side's own-seed sentence noise `(mean_s var_s - var_pooled) / (k - 1)`; Satterthwaite's
+    df with the bootstrap's share known. A frozen t of the difference."""
+    var_boot = float(np.var(a.replicates - b.replicates, ddof=1))
+    welch = welch_reference(a, b)
+    se_w = float(
+        np.sqrt(
+            np.var(a.per_seed, ddof=1) / a.per_seed.size
+            + np.var(b.per_seed, ddof=1) / b.per_seed.size
+        )
+    )
+    own = 0.0
+    for side in (a, b):
+        if side.seed_replicates is not None:
+            k = side.seed_replicates.shape[1]
+            each = np.mean([np.var(side.seed_replicates[:, s], ddof=1) for s in range(k)])
+            pooled = np.var(side.seed_replicates.mean(axis=1), ddof=1)
+            own += max(0.0, (each - pooled) / (k - 1))
+    var = max(var_boot + se_w**2 - own, var_boot, se_w**2)
+    df = welch.df * (var / se_w**2) ** 2 if se_w > 0 else 1e6
+    return scipy_stats.t(min(df, 1e6), loc=a.observed - b.observed, scale=math.sqrt(var))
+
+
 def assert_union_of_both_levels(test: PairedTest, a: Score, b: Score) -> None:
     boot = percentile_interval(a.replicates - b.replicates, 1 - ALPHA)
     seeds = welch_reference(a, b).confidence_interval(1 - ALPHA)
-    assert test.ci_low == pytest.approx(min(boot[0], seeds.low))
-    assert test.ci_high == pytest.approx(max(boot[1], seeds.high))
+    both = both_reference(a, b).interval(1 - ALPHA)
+    assert test.ci_low == pytest.approx(min(boot[0], seeds.low, both[0]))
+    assert test.ci_high == pytest.approx(max(boot[1], seeds.high, both[1]))
     assert test.ci_low <= test.eq_low <= test.diff <= test.eq_high <= test.ci_high
+    reference = both_reference(a, b)
+    assert test.p_both == pytest.approx(2 * reference.sf(reference.mean() + abs(test.diff)))
+    assert test.p == max(test.p_sentences, test.p_seeds, test.p_both)
 
 
 def test_sentence_noise_makes_the_bootstrap_p_the_larger():
@@ -152,7 +181,8 @@ def test_sentence_noise_makes_the_bootstrap_p_the_larger():
     test = paired(a, b)
     assert test.diff == pytest.approx(a.observed - b.observed) and test.diff != 0
     assert test.p_seeds == 0.0 and test.p_sentences > 0.05
-    assert test.p == test.p_sentences and test.seeds == 3 and test.untestable is None
+    assert test.p >= test.p_sentences and test.seeds == 3 and test.untestable is None
+    assert test.p_both == pytest.approx(test.p_sentences, rel=0.15)  # the bootstrap's, as a t
 
 
 def test_a_seed_spread_makes_welchs_p_the_larger():
@@ -166,22 +196,55 @@ def test_a_seed_spread_makes_welchs_p_the_larger():
     test = paired(a, b)
     assert test.p_sentences == pytest.approx(test.p_floor) == pytest.approx(1 / 2001)
     assert test.p_seeds == pytest.approx(welch_reference(a, b).pvalue)
-    assert test.p == test.p_seeds > 0.3
+    assert test.p >= test.p_seeds > 0.3
+    assert test.p_both == pytest.approx(test.p_seeds, abs=0.02)  # Welch's alone
     assert_union_of_both_levels(test, a, b)
     assert test.ci_low < 0 < test.ci_high  # as wide as the seeds say
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_paired_is_the_larger_p_and_the_union_of_the_intervals(seed):
+def test_paired_is_the_largest_p_and_the_union_of_the_intervals(seed):
     rng = np.random.default_rng(seed)
     R = 1000
     a = Score(0.8, 0.8 + rng.normal(0, rng.uniform(0.1, 1), R), rng.normal(0.8, 0.5, 3))
     b = Score(0.0, rng.normal(0, 0.3, R), rng.normal(0.0, rng.uniform(0.1, 2), 4))
     test = paired(a, b)
-    assert test.p == max(test.p_sentences, test.p_seeds)
     assert test.p_seeds == pytest.approx(welch_reference(a, b).pvalue)
     assert test.seeds == 3 and test.n_replicates == R
     assert_union_of_both_levels(test, a, b)
+
+
+def test_overlap_estimates_each_seeds_own_sentence_noise():
+    # Over the sentence draws a seed's replicate is shared + own: var(own) / k is what
+    # both levels count, and what `overlap` estimates.
+    rng = np.random.default_rng(0)
+    shared = rng.normal(0, 2.0, (20_000, 1))
+    for k in (2, 3, 5):
+        own = rng.normal(0, 1.0, (20_000, k))
+        assert overlap(shared + own) == pytest.approx(1.0 / k, rel=0.05)
+    assert overlap(np.repeat(shared, 3, axis=1)) == pytest.approx(0.0, abs=1e-9)
+    assert overlap(None) == overlap(shared) == 0.0  # one seed: nothing to count twice
+
+
+def test_both_levels_at_once_sees_what_each_level_misses():
+    # A variant's own advantage on some sentences (the bootstrap sees it) and seeds that
+    # scatter (Welch sees them), of equal size: the combined test's interval is wider than
+    # either level's, and its p the largest.
+    rng = np.random.default_rng(3)
+    theta = rng.integers(5, 15, 500)
+    boot = Bootstrap(2000, seed=0)
+    runs = {
+        name: [
+            hits(np.clip(theta + own + rng.integers(-2, 3, 500) + offset, 0, 20), 20)
+            for offset in rng.integers(-1, 2, 3)
+        ]
+        for name, own in (("a", rng.integers(-2, 3, 500)), ("b", rng.integers(-2, 3, 500)))
+    }
+    a, b = (boot.variant("all", runs[name], ratio_from_stats) for name in ("a", "b"))
+    test = paired(a, b)
+    assert_union_of_both_levels(test, a, b)
+    assert test.p_both >= max(test.p_sentences, test.p_seeds) - 0.01
+    assert overlap(a.seed_replicates) > 0 and overlap(b.seed_replicates) > 0
 
 
 def test_identical_variants_give_p_one():
@@ -189,7 +252,7 @@ def test_identical_variants_give_p_one():
     boot = Bootstrap(1000, seed=0)
     a, b = (boot.variant("all", runs, ratio_from_stats) for _ in range(2))
     test = paired(a, b)
-    assert test.diff == 0 and test.p == test.p_sentences == test.p_seeds == 1.0
+    assert test.diff == 0 and test.p == test.p_sentences == test.p_seeds == test.p_both == 1.0
 
 
 def test_one_seed_a_side_is_not_testable_and_says_why():

@@ -21,8 +21,9 @@ from ablate.report.variants import Variant
 
 METHOD = (
     "paired bootstrap over test sentences (resampled once per replicate, shared by every "
-    "variant) and Welch's t-test over training seeds; the larger p counts and the "
-    "intervals are their union; Holm within each claim's declared family; similarity by "
+    "variant), Welch's t-test over training seeds, and a t-test of both levels' variance "
+    "at once; the largest p counts and the intervals are their union; Holm within each "
+    "claim's declared family; similarity by "
     "two one-sided tests against the declared margin"
 )
 
