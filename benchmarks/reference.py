@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
 from ablate.data.datamodule import Seq2SeqData, collate
-from ablate.models.attention import NoAttention
+from ablate.models.attention import FixedContext
 from ablate.models.search import max_output_len
 from ablate.models.seq2seq import Encoder, Seq2Seq
 
@@ -47,7 +47,7 @@ class StepwiseSeq2Seq(nn.Module):
     def __init__(self, model: Seq2Seq):
         super().__init__()
         self.model = model
-        self.weighted = not isinstance(model.decoder.attention, NoAttention)  # has weights
+        self.weighted = not isinstance(model.decoder.attention, FixedContext)  # has weights
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
         """`Seq2Seq.start` as tutorials write it: the RNN over a packed batch.
@@ -78,7 +78,10 @@ class StepwiseSeq2Seq(nn.Module):
         x = dec.dropout(dec.embedding(y_prev))  # (B, 1, E)
         rnn = nn.GRU if isinstance(dec.rnn, nn.GRU) else nn.LSTM  # PyTorch's, as tutorials
         s, state = rnn.forward(dec.rnn, x, state)  # (B, 1, H)
-        context, weights = dec.attention(s, keys, mask, final)  # (B, 1, H), (B, 1, S)
+        if self.weighted:
+            context, weights = dec.attention(s, keys, mask)  # (B, 1, H), (B, 1, S)
+        else:  # none: the final state at every step
+            context, weights = dec.attention(s, final)
         out = torch.tanh(dec.W_c(torch.cat([s, context], dim=-1)))  # (B, 1, H)
         logits = dec.W_o(dec.dropout(out))[:, 0]  # (B, V)
         return logits, None if weights is None else weights[:, 0], state

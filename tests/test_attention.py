@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ablate.models.attention import ATTENTION_CHOICES, build_attention
+from ablate.models.attention import ATTENTION_CHOICES, Attention, FixedContext, build_attention
 
 SCORES = [a for a in ATTENTION_CHOICES if a != "none"]
 B, T, S, H = 3, 5, 7, 8
@@ -40,7 +40,7 @@ def test_batched_equals_per_step_loop(name):
     torch.manual_seed(0)
     att = build_attention(name, H)
     query, keys, mask, final = _inputs()
-    context, weights = att(query, keys, mask, final)
+    context, weights = att(query, keys, mask)
     for b in range(B):
         n = int(mask[b].sum())
         for t in range(T):
@@ -89,10 +89,10 @@ def test_scores_and_their_gradients_equal_the_formulas(name):
 @pytest.mark.parametrize("name", SCORES)
 def test_one_step_at_a_time_equals_all_steps(name):
     att = build_attention(name, H)
-    query, keys, mask, final = _inputs(1)
-    context, weights = att(query, keys, mask, final)
+    query, keys, mask, _ = _inputs(1)
+    context, weights = att(query, keys, mask)
     for t in range(T):
-        c_t, w_t = att(query[:, t : t + 1], keys, mask, final)
+        c_t, w_t = att(query[:, t : t + 1], keys, mask)
         torch.testing.assert_close(c_t[:, 0], context[:, t])
         torch.testing.assert_close(w_t[:, 0], weights[:, t])
 
@@ -100,9 +100,9 @@ def test_one_step_at_a_time_equals_all_steps(name):
 @pytest.mark.parametrize("name", SCORES)
 def test_weights_are_a_distribution_and_exactly_zero_on_padding(name):
     att = build_attention(name, H)
-    query, keys, mask, final = _inputs(2)
+    query, keys, mask, _ = _inputs(2)
     keys = keys.masked_fill(~mask[..., None], 1e4)  # padding with huge values must not leak
-    _, weights = att(query, keys, mask, final)
+    _, weights = att(query, keys, mask)
     torch.testing.assert_close(weights.sum(-1), torch.ones(B, T))
     assert (weights.masked_select(~mask[:, None, :].expand(B, T, S)) == 0).all()
     assert (weights >= 0).all()
@@ -110,12 +110,33 @@ def test_weights_are_a_distribution_and_exactly_zero_on_padding(name):
 
 def test_none_gives_the_same_context_at_every_step():
     att = build_attention("none", H)
-    query, keys, mask, final = _inputs(3)
-    context, weights = att(query, keys, mask, final)
+    assert isinstance(att, FixedContext) and not isinstance(att, Attention)  # compares nothing
+    query, _, _, final = _inputs(3)
+    context, weights = att(query, final)
     assert weights is None
     assert context.shape == (B, T, H)
     for t in range(T):
         torch.testing.assert_close(context[:, t], final)
+
+
+@pytest.mark.parametrize("name", SCORES)
+def test_a_mask_per_query_equals_the_same_queries_one_by_one(name):
+    # The contract's mask broadcasts to (B, T, S): a (B, T, S) mask (here each query its
+    # own random prefix of the keys) gives, per query, what that query alone with a
+    # (B, S) mask gives.
+    torch.manual_seed(0)
+    att = build_attention(name, H)
+    query, keys, mask, _ = _inputs(5)
+    g = torch.Generator().manual_seed(5)
+    upto = torch.randint(1, S + 1, (B, T), generator=g)  # (B, T)
+    per_query = (torch.arange(S)[None, None, :] < upto[..., None]) & mask[:, None, :]
+    per_query[..., 0] = True  # every query sees a key
+    context, weights = att(query, keys, per_query)
+    for t in range(T):
+        c_t, w_t = att(query[:, t : t + 1], keys, per_query[:, t])
+        torch.testing.assert_close(c_t[:, 0], context[:, t])
+        torch.testing.assert_close(w_t[:, 0], weights[:, t])
+    assert (weights.masked_select(~per_query) == 0).all()
 
 
 def test_unknown_attention_names_the_valid_choices():

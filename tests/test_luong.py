@@ -59,8 +59,8 @@ def _reference_weights(name, att, s, keys, n):
 @pytest.mark.parametrize("name", ["location", "local_p"])
 def test_weights_and_context_equal_the_formulas_step_by_step(name):
     att = _attention(name, torch.float64)
-    query, keys, mask, final = _inputs(1, torch.float64)
-    context, weights = att(query, keys, mask, final)
+    query, keys, mask, _ = _inputs(1, torch.float64)
+    context, weights = att(query, keys, mask)
     for b in range(B):
         n = int(mask[b].sum())
         for t in range(T):
@@ -74,9 +74,9 @@ def test_weights_and_context_equal_the_formulas_step_by_step(name):
 
 def test_location_weights_are_a_distribution_and_exactly_zero_on_padding():
     att = _attention("location")
-    query, keys, mask, final = _inputs(2)
+    query, keys, mask, _ = _inputs(2)
     keys = keys.masked_fill(~mask[..., None], 1e4)  # padding with huge values must not leak
-    context, weights = att(query, keys, mask, final)
+    context, weights = att(query, keys, mask)
     torch.testing.assert_close(weights.sum(-1), torch.ones(B, T))
     assert (weights.masked_select(~mask[:, None, :].expand(B, T, S)) == 0).all()
     assert (weights >= 0).all() and context.abs().max() < 1e3
@@ -86,9 +86,9 @@ def test_local_p_weights_are_zero_on_padding_and_outside_the_window():
     """Eq. 10 does not renormalise: the in-window softmax sums to 1, the weights (it
     times the Gaussian) to less."""
     att = _attention("local_p")
-    query, keys, mask, final = _inputs(3)
+    query, keys, mask, _ = _inputs(3)
     keys = keys.masked_fill(~mask[..., None], 1e4)
-    context, weights = att(query, keys, mask, final)
+    context, weights = att(query, keys, mask)
     assert (weights.masked_select(~mask[:, None, :].expand(B, T, S)) == 0).all()
     assert context.abs().max() < 1e3
     distance = torch.arange(S) - att.position(query, mask)[..., None]  # (B, T, S)
@@ -106,7 +106,7 @@ def test_gradcheck_in_float64(name):
     """Gradients of the context and the weights for queries, keys and every parameter
     (local_p's W_p and v_p learn through the Gaussian around p_t)."""
     att = _attention(name, torch.float64)
-    query, keys, mask, final = _inputs(4, torch.float64)
+    query, keys, mask, _ = _inputs(4, torch.float64)
     query, keys = query[:2, :3], keys[:2, :5]  # tiny: B=2, T=3, S=5; lengths 5 and 4
     mask = mask[:2, :5]
     names = [n for n, _ in att.named_parameters()]
@@ -123,7 +123,7 @@ def test_location_names_max_len_when_a_source_is_longer():
     att = build_attention(lambda hidden: LocationAttention(hidden, max_len=4), H)
     query, keys, mask, final = _inputs()
     with pytest.raises(ValueError, match=r"attention\.max_len=4 .* sources of 7 tokens"):
-        att(query, keys, mask, final)
+        att(query, keys, mask)
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,22 @@ def test_future_positions_get_exactly_zero_weight(attention):
     assert (weights[..., ~future] > 0).any()
 
 
+@pytest.mark.parametrize("attention", ["additive", "multiplicative", "local_p"])
+def test_the_causal_path_hands_the_keys_over_once_not_once_per_query(attention):
+    # The score sees (B·n, T, d) queries and (B·n, T, ·) keys with a (B·n, T, T) mask:
+    # no (B·n·T, T, d) copy of the keys, which the per-row mask contract once needed.
+    torch.manual_seed(0)
+    B, T, H, n = 2, 6, 16, 4
+    mha = MultiHeadAttention(H, n, OPTIONS[attention]).double()
+    seen = []
+    score = mha.attention.score
+    mha.attention.score = lambda q, p: seen.append((q.shape, p.shape)) or score(q, p)
+    x = torch.randn(B, T, H).double()
+    mha(x, mha.keys(x), None, causal=True)
+    ((query, prepared),) = seen
+    assert query[:2] == (B * n, T) and prepared[:2] == (B * n, T)
+
+
 @pytest.mark.parametrize("attention", [o for o in OPTIONS if o != "none"])
 def test_padding_gets_exactly_zero_weight(attention):
     model = _model(OPTIONS[attention], align_layer=1)

@@ -15,10 +15,13 @@ window around a predicted source position), live in `ablate.models.luong`, writt
 this API alone, as a user's own class would be.
 
 `none` is the ablation baseline (Cho et al. 2014): `c_t` is the same fixed vector, the
-final encoder state, at every step; it has no weights.
+final encoder state, at every step; it has no weights, and is its own module
+(`FixedContext`), not an `Attention`.
 
 All variants take every query step at once: queries `(B, T, H)`, keys `(B, S, H)`,
-scores `(B, T, S)`. A single decoding step is the case `T = 1`.
+scores `(B, T, S)`, and a mask that broadcasts to `(B, T, S)` (the RNN's `(B, S)` source
+padding; a Transformer's causal `(B·n, T, T)`). A single decoding step is the case
+`T = 1`. Both families use this one contract.
 
 `Attention` is the extension point, and the built-ins use nothing else: a new score
 function is a subclass that defines `score` (and `prepare` if part of it depends on the
@@ -100,9 +103,10 @@ class Attention(nn.Module):
         then need not sum to 1.
 
         Args:
-            weights: softmax of the masked scores, `(B, T, S)`, 0 on padding.
+            weights: softmax of the masked scores, `(B, T, S)`, 0 where masked.
             query: decoder states `(B, T, H)`.
-            mask: `(B, S)` bool, True on real source tokens.
+            mask: `(B, 1, S)` or `(B, T, S)` bool, True where a query may see a key
+                (`align`'s, made 3-D).
 
         Returns:
             `(B, T, S)` weights.
@@ -121,12 +125,15 @@ class Attention(nn.Module):
         Args:
             query: decoder states `(B, T, H)`.
             keys: encoder states `(B, S, H)`.
-            mask: `(B, S)` bool, True on real source tokens.
+            mask: bool, True where a query may see a key: `(B, S)` (the real source
+                tokens, the same for every query) or anything that broadcasts to
+                `(B, T, S)` (a causal self-attention's `(B, T, T)`, with no copy of the
+                keys per query). Every query must see at least one key.
             prepared: `prepare(keys)` if the caller kept it; computed here otherwise.
 
         Returns:
-            scores `(B, T, S)` before the softmax (`-inf` on padding) and weights
-            `(B, T, S)` (exactly 0 on padding; each row sums to 1 unless `reweight`
+            scores `(B, T, S)` before the softmax (`-inf` where masked) and weights
+            `(B, T, S)` (exactly 0 where masked; each row sums to 1 unless `reweight`
             changes that).
         """
         prepared = self.prepare(keys) if prepared is None else prepared
@@ -137,7 +144,8 @@ class Attention(nn.Module):
                 f"{tuple(query.shape)} and keys {tuple(keys.shape)}; it must return one score "
                 f"per query step and key, (B, T, S) = {(*query.shape[:2], keys.shape[1])}"
             )
-        scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+        mask = mask[:, None, :] if mask.dim() == 2 else mask  # (B | 1, T | 1, S)
+        scores = scores.masked_fill(~mask, float("-inf"))
         weights = self.reweight(torch.softmax(scores, dim=-1), query, mask)  # (B, T, S)
         if self.observer is not None:
             self.observer(scores, weights)
@@ -148,17 +156,15 @@ class Attention(nn.Module):
         query: torch.Tensor,
         keys: torch.Tensor,
         mask: torch.Tensor,
-        final: torch.Tensor | None = None,
         prepared: torch.Tensor | None = None,
         values: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Context vectors for every query step.
 
         Args:
             query: decoder states `(B, T, H)`.
             keys: encoder states `(B, S, H)`.
-            mask: `(B, S)` bool, True on real source tokens.
-            final: the final encoder state `(B, H)`; unused here (see `NoAttention`).
+            mask: as `align`'s: `(B, S)`, or broadcastable to `(B, T, S)`.
             prepared: `prepare(keys)` if the caller kept it; computed here otherwise.
             values: what the weights sum, `(B, S, H_v)`; default the keys (the RNN
                 family's encoder states are both; a Transformer projects its own).
@@ -172,14 +178,39 @@ class Attention(nn.Module):
         return context, weights
 
 
-class NoAttention(Attention):
-    """The fixed-context baseline: `c_t = h_final` for every t (Cho et al. 2014)."""
+class FixedContext(nn.Module):
+    """The fixed-context baseline (`none`; Cho et al. 2014): every step's context is one
+    vector per sentence, whatever the query — the RNN's final encoder state, or in a
+    Transformer the mean of the values a query may see. It is not an `Attention`: it
+    compares nothing with nothing and has no weights, so it has no `score`, `prepare` or
+    mask.
 
-    def forward(self, query, keys, mask, final=None, prepared=None, values=None):
-        if final is None:
-            raise ValueError("attention=none needs the final encoder state")
-        B, T, _ = query.shape
-        return final[:, None, :].expand(B, T, final.shape[-1]), None
+    Args:
+        hidden: the size `H` of the context (what a config's `_partial_` passes).
+    """
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.hidden = hidden
+
+    def forward(self, query: torch.Tensor, fixed: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """The context of every query step.
+
+        Args:
+            query: `(B, T, ·)`; only its B and T are read.
+            fixed: the vector `(B, H)` of each sentence, or `(B, T, H)` one per step (a
+                causal mean).
+
+        Returns:
+            context `(B, T, H)` and no weights.
+        """
+        if fixed.dim() == 2:
+            fixed = fixed[:, None, :].expand(query.shape[0], query.shape[1], fixed.shape[-1])
+        return fixed, None
+
+
+# The old name: a `_target_` in a user's config may still name it.
+NoAttention = FixedContext
 
 
 class DotAttention(Attention):
@@ -242,7 +273,7 @@ class AdditiveAttention(Attention):
 # classes, and Luong's location and local_p (`ablate.models.luong`), which, like a user's
 # own, are given as a class or a `_target_` record.
 BUILT_IN = {
-    "none": NoAttention,
+    "none": FixedContext,
     "dot": DotAttention,
     "scaled_dot": ScaledDotAttention,
     "additive": AdditiveAttention,
@@ -251,8 +282,9 @@ BUILT_IN = {
 ATTENTION_CHOICES = tuple(BUILT_IN)
 
 
-def build_attention(attention: AttentionConfig, hidden: int) -> Attention:
-    """The attention module, checked against the `Attention` contract on a tiny batch.
+def build_attention(attention: AttentionConfig, hidden: int) -> Attention | FixedContext:
+    """The attention module, checked against the `Attention` contract on a tiny batch
+    (`none`: the `FixedContext`).
 
     Args:
         attention: a name in `ATTENTION_CHOICES`, a factory (`factory(hidden=H)`), or a
@@ -273,6 +305,8 @@ def build_attention(attention: AttentionConfig, hidden: int) -> Attention:
             f"{_name(factory)}(hidden={hidden}, …) failed: {e}; an Attention's constructor "
             f"takes hidden (the state size, given by the model) and its config's parameters"
         ) from None
+    if isinstance(module, FixedContext):
+        return module  # compares nothing: no score to check
     if not isinstance(module, Attention):
         raise AttentionError(
             f"{_name(factory)} is not an ablate.models.attention.Attention subclass; derive "
@@ -326,11 +360,11 @@ def _check_shapes(module: Attention, hidden: int) -> None:
     stay those of its seed) and check what it returns."""
     B, T, S = 1, 2, 3
     query, keys = torch.zeros(B, T, hidden), torch.zeros(B, S, hidden)
-    mask, final = torch.ones(B, S, dtype=torch.bool), torch.zeros(B, hidden)
+    mask = torch.ones(B, S, dtype=torch.bool)
     training = module.training
     try:
         with torch.no_grad():
-            context, weights = module.eval()(query, keys, mask, final)
+            context, weights = module.eval()(query, keys, mask)
     except AttentionError:
         raise
     except (RuntimeError, TypeError, ValueError, NotImplementedError) as e:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ablate.models.attention import AttentionConfig, build_attention
+from ablate.models.attention import AttentionConfig, FixedContext, build_attention
 
 
 def _steps(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -83,6 +83,20 @@ class Decoder(nn.Module):
         encoder state)."""
         return state
 
+    def prepare(self, keys: torch.Tensor) -> torch.Tensor:
+        """What the score reads of the keys `(B, S, H)`, once per source: the attention's
+        `prepare`; the keys themselves for the fixed context, which reads none."""
+        if isinstance(self.attention, FixedContext):
+            return keys
+        return self.attention.prepare(keys)
+
+    def context(self, s, keys, mask, final, prepared):
+        """`c_t` for the queries `s` `(B, T, H)` and the weights `(B, T, S)` (None for the
+        fixed context, `none`, whose context is `final` `(B, H)` at every step)."""
+        if isinstance(self.attention, FixedContext):
+            return self.attention(s, final)
+        return self.attention(s, keys, mask, prepared=prepared)
+
 
 class LuongDecoder(Decoder):
     """Attention after the RNN step (Luong et al. 2015, §3), optionally with input
@@ -133,7 +147,7 @@ class LuongDecoder(Decoder):
             y_prev: `(B, T)` previous target tokens.
             state: the decoder state before the first of those steps (see the module).
             keys: encoder states `(B, S, H)`; mask `(B, S)`; final `(B, H)`.
-            prepared: `self.attention.prepare(keys)`, kept across decoding steps.
+            prepared: `self.prepare(keys)`, kept across decoding steps.
 
         Returns:
             logits `(B, T, V)`, weights `(B, T, S)` or None, the new decoder state.
@@ -141,17 +155,17 @@ class LuongDecoder(Decoder):
         x = self.dropout(self.embedding(y_prev))  # (B, T, E)
         if not self.input_feeding:
             s, state = self.rnn(x, state)  # (B, T, H)
-            context, weights = self.attention(s, keys, mask, final, prepared)  # (B,T,H), (B,T,S)
+            context, weights = self.context(s, keys, mask, final, prepared)  # (B,T,H), (B,T,S)
             out = torch.tanh(self.W_c(torch.cat([s, context], dim=-1)))  # (B, T, H)
             return self.W_o(self.dropout(out)), weights, state  # (B, T, V)
-        prepared = self.attention.prepare(keys) if prepared is None else prepared
+        prepared = self.prepare(keys) if prepared is None else prepared
         *rnn_state, feed = state
         rnn_state = tuple(rnn_state) if len(rnn_state) > 1 else rnn_state[0]
         outs, weights = [], []
         for t in range(x.shape[1]):
             step_in = torch.cat([x[:, t : t + 1], feed.transpose(0, 1)], dim=-1)  # (B, 1, E+H)
             s, rnn_state = self.rnn(step_in, rnn_state)  # (B, 1, H)
-            context, w = self.attention(s, keys, mask, final, prepared)  # (B,1,H), (B,1,S)
+            context, w = self.context(s, keys, mask, final, prepared)  # (B,1,H), (B,1,S)
             out = torch.tanh(self.W_c(torch.cat([s, context], dim=-1)))  # (B, 1, H): h̃_t
             outs.append(out)
             weights.append(w)
@@ -202,12 +216,12 @@ class BahdanauDecoder(Decoder):
     def forward(self, y_prev, state, keys, mask, final, prepared=None):
         """As `LuongDecoder.forward`."""
         x = self.dropout(self.embedding(y_prev))  # (B, T, E)
-        prepared = self.attention.prepare(keys) if prepared is None else prepared
+        prepared = self.prepare(keys) if prepared is None else prepared
         outs, weights = [], []
         for t in range(x.shape[1]):
             h = state[0] if isinstance(state, tuple) else state  # (L, B, H)
             s_prev = h[-1][:, None]  # (B, 1, H): the top layer's s_{t-1}, the query
-            context, w = self.attention(s_prev, keys, mask, final, prepared)  # (B,1,H), (B,1,S)
+            context, w = self.context(s_prev, keys, mask, final, prepared)  # (B,1,H), (B,1,S)
             x_t = x[:, t : t + 1]  # (B, 1, E)
             _, state = self.rnn(torch.cat([x_t, context], dim=-1), state)
             outs.append(torch.cat([s_prev, x_t, context], dim=-1))  # (B, 1, 2H + E)

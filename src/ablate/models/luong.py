@@ -88,13 +88,15 @@ class LocalPAttention(Attention):
         return torch.bmm(query, prepared.transpose(1, 2))  # (B, T, S)
 
     def position(self, query: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`p_t`, `(B, T)`, for decoder states `(B, T, H)` and the source mask `(B, S)`."""
-        length = mask.sum(-1, keepdim=True).to(query.dtype)  # (B, 1)
+        """`p_t`, `(B, T)`, for decoder states `(B, T, H)` and the mask `(B, S)` or
+        `(B, T | 1, S)` (the source length: the keys each query sees)."""
+        mask = mask[:, None, :] if mask.dim() == 2 else mask
+        length = mask.sum(-1).to(query.dtype)  # (B, T | 1)
         return length * torch.sigmoid(self.v_p(torch.tanh(self.W_p(query))))[..., 0]
 
     def reweight(self, weights, query, mask):
         distance = (
-            torch.arange(mask.shape[1], device=query.device, dtype=query.dtype)
+            torch.arange(mask.shape[-1], device=query.device, dtype=query.dtype)
             - self.position(query, mask)[..., None]
         )  # (B, T, S): i − p_t
         # The softmax over the window is the full softmax renormalised over it; a window

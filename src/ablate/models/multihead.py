@@ -13,15 +13,15 @@ The heads are folded into the batch, `(B·n, T, d)`, so one `Attention` module p
 attention layer serves all its heads: a score with parameters (additive's `W_s`, `W_h`,
 `v`; multiplicative's `W`) shares them across the heads of its layer.
 
-`none` (`NoAttention`) gives every query the mean of the values over the keys it may
+`none` (`FixedContext`) gives every query the mean of the values over the keys it may
 see (the real tokens; for causal self-attention, the earlier positions): a fixed vector
 per sentence in the cross-attention's place, the Transformer's fixed-context baseline.
 It has no query or key projections.
 
-A causal query at position t sees the keys 0..t. `Attention` masks keys per row of the
-batch, `(B, S)`, so the causal path folds the query positions into the batch too: row
-(b, t) holds one query and the keys 0..T-1 with the mask `i ≤ t` — the computation a
-decoding step makes with the cached keys 0..t, whatever the score function.
+A causal query at position t sees the keys 0..t: the mask `Attention` takes broadcasts to
+`(B·n, T, S)`, so the causal path hands it `real keys (B·n, 1, S) & (i ≤ t) (1, T, T)` and
+the keys once — the computation a decoding step makes with the cached keys 0..t,
+whatever the score function.
 
 Where the score is exactly `ScaledDotAttention` and no weights are asked for, `fused`
 computes the same values (up to rounding) with torch's fused kernel,
@@ -40,7 +40,7 @@ from torch.nn import functional as F
 
 from ablate.models.attention import (
     AttentionConfig,
-    NoAttention,
+    FixedContext,
     ScaledDotAttention,
     build_attention,
 )
@@ -91,7 +91,7 @@ class MultiHeadAttention(nn.Module):
         super().__init__()
         self.heads, self.d = heads, hidden // heads
         self.attention = build_attention(attention, self.d)
-        self.none = isinstance(self.attention, NoAttention)
+        self.none = isinstance(self.attention, FixedContext)
         self.fused = fused and type(self.attention) is ScaledDotAttention
         self.W_q = None if self.none else nn.Linear(hidden, hidden)
         self.W_k = None if self.none else nn.Linear(hidden, hidden)
@@ -152,42 +152,38 @@ class MultiHeadAttention(nn.Module):
             return self.W_o(context.transpose(1, 2).flatten(2)), None
         q, k, v = q.flatten(0, 1), keys.k.flatten(0, 1), keys.v.flatten(0, 1)  # (B·n, ·, d)
         prepared = keys.prepared.flatten(0, 1)  # (B·n, S, ·)
-        rows = self._rows(mask, B, S, x.device)  # (B·n, S)
-        if causal:  # every query position its own row (see the module docstring)
-            q = q.flatten(0, 1)[:, None, :]  # (B·n·T, 1, d)
-            k, v, prepared = (_per_query(y, T) for y in (k, v, prepared))  # (B·n·T, S, ·)
-            rows = (rows[:, None, :] & causal_mask(T, x.device)).flatten(0, 1)  # (B·n·T, S)
-        context, weights = self.attention(q, k, rows, prepared=prepared, values=v)
+        see = self._visible(mask, B, S, T, causal, x.device)  # (B·n | 1, T | 1, S)
+        context, weights = self.attention(q, k, see, prepared=prepared, values=v)
         context = context.reshape(B, n, T, self.d).transpose(1, 2).flatten(2)  # (B, T, H)
         return self.W_o(context), weights.reshape(B, n, T, S) if need_weights else None
 
-    def _rows(self, mask: torch.Tensor | None, B: int, S: int, device) -> torch.Tensor:
-        """The key mask of every head's row, `(B·n, S)`."""
-        if mask is None:
-            return torch.ones(B * self.heads, S, dtype=torch.bool, device=device)
-        return mask.repeat_interleave(self.heads, dim=0)
+    def _visible(
+        self, mask: torch.Tensor | None, B: int, S: int, T: int, causal: bool, device
+    ) -> torch.Tensor:
+        """Which keys each head's query sees, broadcastable to `(B·n, T, S)`: the real
+        keys `(B·n, 1, S)` and, causally, `i ≤ t` `(1, T, S)` — one bool per query and
+        key at most, never a copy of the keys per query."""
+        rows = (
+            torch.ones(1, 1, S, dtype=torch.bool, device=device)
+            if mask is None
+            else mask.repeat_interleave(self.heads, dim=0)[:, None, :]
+        )
+        return rows & causal_mask(T, device)[None] if causal else rows
 
     def _mean(
         self, v: torch.Tensor, mask: torch.Tensor | None, causal: bool, T: int
     ) -> torch.Tensor:
-        """`none`'s context through the base class: `NoAttention` with `final` the mean
-        of the values over the keys each query sees; `(B, T, H)` before `W_o`."""
+        """`none`'s context (`FixedContext`): the mean of the values over the keys each
+        query sees; `(B, T, H)` before `W_o`."""
         B, n, S, d = v.shape
-        rows = self._rows(mask, B, S, v.device)  # (B·n, S)
-        real = rows[:, :, None].to(v.dtype)  # (B·n, S, 1)
-        v = v.flatten(0, 1)  # (B·n, S, d)
-        if causal:  # each position its own row, its mean that of the positions 0..t
-            seen = torch.arange(1, S + 1, device=v.device, dtype=v.dtype)[:, None]
-            final = ((v * real).cumsum(1) / seen).flatten(0, 1)  # (B·n·T, d), T = S
-            query = v.new_zeros(1, 1, 1).expand(B * n * T, 1, d)
+        real = (
+            v.new_ones(B, 1, S, 1) if mask is None else mask[:, None, :, None].to(v.dtype)
+        )  # (B, 1, S, 1)
+        if causal:  # position t: the mean of the positions 0..t (T = S)
+            seen = (real.cumsum(2)).clamp_min(1)
+            fixed = (v * real).cumsum(2) / seen  # (B, n, T, d)
         else:
-            final = (v * real).sum(1) / real.sum(1)  # (B·n, d)
-            query = v.new_zeros(1, 1, 1).expand(B * n, T, d)
-        # NoAttention reads only the shape of the queries
-        context, _ = self.attention(query, v, rows, final=final)  # (B·n[·T], T | 1, d)
+            fixed = (v * real).sum(2) / real.sum(2).clamp_min(1)  # (B, n, d)
+        query = v.new_empty(B * n, T, 0)  # only its shape is read
+        context, _ = self.attention(query, fixed.flatten(0, 1))  # (B·n, T, d)
         return context.reshape(B, n, T, d).transpose(1, 2).flatten(2)
-
-
-def _per_query(y: torch.Tensor, T: int) -> torch.Tensor:
-    """`(N, S, ·)` → `(N·T, S, ·)`: each of the N rows repeated for its T queries."""
-    return y[:, None].expand(y.shape[0], T, *y.shape[1:]).flatten(0, 1)

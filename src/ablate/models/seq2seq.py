@@ -207,7 +207,7 @@ class Seq2Seq(nn.Module):
         h = final[0] if isinstance(final, tuple) else final  # (L, B, H)
         init = torch.tanh(self.bridge(h))
         state = (init, torch.zeros_like(init)) if isinstance(final, tuple) else init
-        prepared = self.decoder.attention.prepare(keys)  # once, not at every step
+        prepared = self.decoder.prepare(keys)  # once, not at every step
         memory = Memory(keys, src != self.pad_id, h[-1], prepared)
         return memory, self.decoder.start(state)
 
