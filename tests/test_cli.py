@@ -1,10 +1,10 @@
 """`python -m ablate` as a user runs it: real Hydra, offline W&B.
 
 Bad input ends with one line naming the problem, exit code 1 and no traceback. Every row
-of README's bad-input table runs `ablate/__main__.py` in this process (`runpy`: the checks
-of `ablate.cli.entry`, Hydra, `train.run`; the command's own path without starting a
-Python per row); a few rows and one good run also go through a real `python -m ablate`
-subprocess (`slow`).
+of the bad-input table in docs/errors.md runs `ablate/__main__.py` in this process
+(`runpy`: the checks of `ablate.cli.entry`, Hydra, `train.run`; the command's own path
+without starting a Python per row); a few rows and one good run also go through a real
+`python -m ablate` subprocess (`slow`).
 """
 
 import json
@@ -26,9 +26,9 @@ from conftest import ROOT, TINY, unrendered, write_parallel
 from conftest import tiny as tiny_settings
 
 
-def readme_bad_inputs() -> dict[str, tuple[str, str]]:
-    """README's bad-input table: row name → (example, message), as written there."""
-    text = (ROOT / "README.md").read_text()
+def documented_bad_inputs() -> dict[str, tuple[str, str]]:
+    """docs/errors.md's bad-input table: row name → (example, message), as written there."""
+    text = (ROOT / "docs" / "errors.md").read_text()
     table = text[text.index("| bad input | example |") :].split("\n\n")[0].splitlines()[2:]
     rows = {}
     for line in table:
@@ -37,7 +37,7 @@ def readme_bad_inputs() -> dict[str, tuple[str, str]]:
     return rows
 
 
-BAD_INPUTS = readme_bad_inputs()
+BAD_INPUTS = documented_bad_inputs()
 # One row per way out of the command: a check before Hydra starts, an OmegaConf error, a
 # ValueError of a leaf, a checkpoint that does not fit, and `python -m ablate.translate`.
 SUBPROCESS_ROWS = [
@@ -117,7 +117,7 @@ def command(case: str, tmp_path: Path, tiny_ckpt, reverse_ckpt) -> list[str]:
 
 
 def assert_one_error_line(code: int, text: str, message: str) -> None:
-    """Exit code 1, no traceback, and one `error:` line that is the README's `message`."""
+    """Exit code 1, no traceback, and one `error:` line that is the table's `message`."""
     assert code == 1, text[-1500:]
     assert "Traceback" not in text
     errors = [line for line in text.splitlines() if line.startswith("error:")]
@@ -162,7 +162,7 @@ def subprocess_run(args: list[str], timeout=300) -> tuple[int, str]:
     return out.returncode, out.stdout + out.stderr
 
 
-def test_the_readme_lists_every_kind_of_bad_input():
+def test_the_error_doc_lists_every_kind_of_bad_input():
     assert len(BAD_INPUTS) >= 25
     assert set(SUBPROCESS_ROWS) <= set(BAD_INPUTS)
     for words in (
@@ -185,7 +185,7 @@ def test_the_readme_lists_every_kind_of_bad_input():
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_gets_the_readme_line_and_exit_code_1(
+def test_bad_input_gets_the_documented_line_and_exit_code_1(
     tmp_path, tiny_ckpt, reverse_ckpt, capsys, monkeypatch, case
 ):
     args = command(case, tmp_path, tiny_ckpt, reverse_ckpt)
@@ -194,7 +194,7 @@ def test_bad_input_gets_the_readme_line_and_exit_code_1(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", SUBPROCESS_ROWS)
-def test_bad_input_in_a_real_process_gets_the_readme_line_and_exit_code_1(
+def test_bad_input_in_a_real_process_gets_the_documented_line_and_exit_code_1(
     tmp_path, tiny_ckpt, reverse_ckpt, case
 ):
     args = command(case, tmp_path, tiny_ckpt, reverse_ckpt)
