@@ -180,7 +180,7 @@ class MultiHeadAttention(nn.Module):
             v.new_ones(B, 1, S, 1) if mask is None else mask[:, None, :, None].to(v.dtype)
         )  # (B, 1, S, 1)
         if causal:  # position t: the mean of the positions 0..t (T = S)
-            seen = (real.cumsum(2)).clamp_min(1)
+            seen = real.cumsum(2).clamp_min(1)
             fixed = (v * real).cumsum(2) / seen  # (B, n, T, d)
         else:
             fixed = (v * real).sum(2) / real.sum(2).clamp_min(1)  # (B, n, d)

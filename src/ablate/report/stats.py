@@ -409,38 +409,30 @@ def difference(
     p_sentences = (1 + beyond) / (d.size + 1)
     ci = percentile_interval(d, 1 - ALPHA)
     eq = percentile_interval(d, 1 - 2 * ALPHA)
+    p_seeds = p_both = untestable = None
     if seeds is None:
-        return PairedTest(
-            diff=observed,
-            ci_low=ci[0],
-            ci_high=ci[1],
-            eq_low=eq[0],
-            eq_high=eq[1],
-            p=None,
-            p_floor=1 / (d.size + 1),
-            p_sentences=p_sentences,
-            seeds=n_seeds or None,
-            untestable=(
-                f"{n_seeds} seed{'s' if n_seeds != 1 else ''} per variant: the seed-level "
-                f"test needs >= {MIN_SEEDS}"
-            ),
-            n_replicates=int(d.size),
+        untestable = (
+            f"{n_seeds} seed{'s' if n_seeds != 1 else ''} per variant: the seed-level test "
+            f"needs >= {MIN_SEEDS}"
         )
-    both = seeds.combined(observed, float(d.var(ddof=1)) if d.size > 1 else 0.0, overlap)
-    ci = _union(_union(ci, seeds.interval(1 - ALPHA)), both.interval(1 - ALPHA))
-    eq = _union(_union(eq, seeds.interval(1 - 2 * ALPHA)), both.interval(1 - 2 * ALPHA))
+    else:
+        both = seeds.combined(observed, float(d.var(ddof=1)) if d.size > 1 else 0.0, overlap)
+        ci = _union(_union(ci, seeds.interval(1 - ALPHA)), both.interval(1 - ALPHA))
+        eq = _union(_union(eq, seeds.interval(1 - 2 * ALPHA)), both.interval(1 - 2 * ALPHA))
+        p_seeds, p_both = seeds.p(), both.p()
     return PairedTest(
         diff=observed,
         ci_low=ci[0],
         ci_high=ci[1],
         eq_low=eq[0],
         eq_high=eq[1],
-        p=max(p_sentences, seeds.p(), both.p()),
+        p=None if seeds is None else max(p_sentences, p_seeds, p_both),
         p_floor=1 / (d.size + 1),
         p_sentences=p_sentences,
-        p_seeds=seeds.p(),
-        p_both=both.p(),
+        p_seeds=p_seeds,
+        p_both=p_both,
         seeds=n_seeds or None,
+        untestable=untestable,
         n_replicates=int(d.size),
     )
 
