@@ -28,7 +28,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from ablate.tuning.expected_max import expected_max, max_weights
 from ablate.tuning.record import TuningRecord, read_tuning
 from ablate.tuning.space import parse_space
-from ablate.tuning.sweeper import check_settings, make_sampler
+from hydra_plugins.ablate_tuning._impl import check_settings, make_sampler
 
 from conftest import ROOT, TINY
 

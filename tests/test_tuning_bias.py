@@ -14,7 +14,7 @@ from ablate.tuning.budget import job_settings, training_budget
 from ablate.tuning.expected_max import expected_max, max_weights
 from ablate.tuning.journal import JOURNAL
 from ablate.tuning.record import TrainingBudget, TuningRecord
-from ablate.tuning.sweeper import Tuning, check_settings
+from hydra_plugins.ablate_tuning._impl import Tuning, check_settings
 
 from conftest import ROOT, TINY
 
@@ -32,12 +32,39 @@ def test_a_final_seed_equal_to_the_trials_seed_is_refused():
         check_settings(seeds=[2, 0], trial_seed=0, **good)
 
 
+SETTINGS = ("trials", "seeds", "batch_size", "sampler", "startup_trials", "seed")
+
+
+def composed_tuned():
+    """`+experiment=tuned` as Hydra composes it, with its `hydra` node."""
+    from hydra import compose, initialize_config_dir
+
+    from hydra_plugins.ablate_tuning import register
+
+    register()  # the ConfigStore entry, which an editable install hides from Hydra's scan
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=["+experiment=tuned"], return_hydra_config=True)
+
+
 def test_the_default_final_seeds_are_not_the_trials_seed():
-    trials_seed = OmegaConf.load(ROOT / "conf" / "config.yaml").seed
-    for path in ("conf/experiment/tuned.yaml", "conf/hydra/sweeper/tune.yaml"):
-        config = OmegaConf.load(ROOT / path)
-        seeds = config.tune.seeds if "tune" in config else config.seeds
-        assert trials_seed not in seeds and len(seeds) == 3, path
+    cfg = composed_tuned()
+    seeds = OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)["seeds"]
+    assert seeds == list(cfg.tune.seeds) and cfg.seed not in seeds and len(seeds) == 3
+
+
+def test_the_sweepers_defaults_are_written_once():
+    """config.py's dataclass has them; the YAML files select it and only pass tune.* on."""
+    from hydra_plugins.ablate_tuning.config import TuningSweeperConf
+
+    defaults, cfg = TuningSweeperConf(), composed_tuned()
+    sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
+    for key in SETTINGS:
+        assert sweeper[key] == cfg.tune[key] == getattr(defaults, key), key
+    assert set(OmegaConf.load(ROOT / "conf/hydra/sweeper/tune.yaml")) == {"defaults"}
+    tuned = OmegaConf.load(ROOT / "conf/experiment/tuned.yaml")
+    assert "tune" not in tuned
+    passed = OmegaConf.to_container(tuned.hydra.sweeper, resolve=False)
+    assert {k: passed[k] for k in SETTINGS} == {k: f"${{tune.{k}}}" for k in SETTINGS}
 
 
 # ------------------------------------------------------------------ the command

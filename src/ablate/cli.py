@@ -24,11 +24,12 @@ from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ablate.callbacks import DivergedError
-from ablate.console import console
+from ablate.console import console, fail
 from ablate.outputs import record_failure
 from ablate.plugins import CONF, config_dirs, group_options
 from ablate.tracking import axis_tags, sweep_group
 from ablate.train import RunInterrupted, run
+from hydra_plugins.ablate_tuning import register as register_tuning_sweeper
 
 # Errors that mean "the input is wrong", not "ablate is broken": no traceback for these.
 USER_ERRORS = (
@@ -214,11 +215,6 @@ def one_line(e: BaseException) -> str:
     return str(e)
 
 
-def fail(message: str) -> None:
-    console.print(f"[bold red]error:[/bold red] {message}", soft_wrap=True)
-    sys.exit(1)
-
-
 def check_output_dir(argv: list[str]) -> str | None:
     """The one-line error for an output dir that cannot be created, or None.
 
@@ -275,4 +271,5 @@ def entry() -> None:
         check_group_choices(argv) or check_model_settings(argv) or check_output_dir(argv)
     ):
         fail(problem)
+    register_tuning_sweeper()  # hydra/sweeper=tune under an editable install too
     hydra.main(version_base="1.3", config_path=str(CONF), config_name="config")(main)()

@@ -7,6 +7,7 @@ Lightning in it, so the data modules can print through it without importing Ligh
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -41,3 +42,10 @@ def buckets_table(results: RunResults) -> Table:
             f"attention entropy {a.entropy:.2f} nats"
         )
     return table
+
+
+def fail(message: str) -> NoReturn:
+    """End the command with one line naming the problem (`error: …`) and exit code 1: how
+    the command line and the tuning sweeper report bad input."""
+    console.print(f"[bold red]error:[/bold red] {message}", soft_wrap=True)
+    sys.exit(1)

@@ -15,20 +15,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ablate.tuning import TuningError
 from ablate.tuning.budget import differences, fingerprint
 
 JOURNAL = "tuning.journal"
 
 
-def unreadable(path: Path, why: str) -> ValueError:
-    return ValueError(
+def unreadable(path: Path, why: str) -> TuningError:
+    return TuningError(
         f"{path} cannot be read as a tuning journal ({why}); delete it to start the tuning "
         "over, or give another hydra.sweep.dir"
     )
 
 
 def check_journal(path: Path) -> None:
-    """Raise a one-line `ValueError` unless every line of `path` (if it exists) is a
+    """Raise a one-line `TuningError` unless every line of `path` (if it exists) is a
     whole Optuna journal entry."""
     if not path.is_file():
         return
@@ -48,7 +49,7 @@ def open_journal(path: Path):
     """The `optuna.storages.JournalStorage` of `path` (created if missing).
 
     Raises:
-        ValueError: one line naming the file and the fix, for a file that is not a journal.
+        TuningError: one line naming the file and the fix, for a file that is not a journal.
     """
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
@@ -90,7 +91,7 @@ def open_studies(storage, path: Path, variants, made_with: dict, jobs, trials: i
     `ablate.tuning.budget.job_settings`) and that it has no more than `trials` trials.
 
     Raises:
-        ValueError: one line naming what differs and the fix.
+        TuningError: one line naming what differs and the fix.
     """
     import optuna
 
@@ -101,7 +102,7 @@ def open_studies(storage, path: Path, variants, made_with: dict, jobs, trials: i
         before = stamp(study, "made_with", made_with)
         if before is not None:
             changed = sorted(k for k in made_with if before.get(k) != made_with[k])
-            raise ValueError(
+            raise TuningError(
                 f"{path} was tuned with other settings ({', '.join(changed)}: "
                 f"{', '.join(str(before.get(k)) for k in changed)}); resume with the same "
                 "ones, or give a new hydra.sweep.dir"
@@ -111,14 +112,14 @@ def open_studies(storage, path: Path, variants, made_with: dict, jobs, trials: i
         if before is not None:
             changed = differences(before.get("settings", {}), job)
             shown = "; ".join(changed[:4]) + ("; …" if len(changed) > 4 else "")
-            raise ValueError(
+            raise TuningError(
                 f"{path}: the trials of {variant.name} trained with other job settings "
                 f"({shown or 'they differ'}); resume with the original settings, or give "
                 "a new hydra.sweep.dir"
             )
         asked = len(study.get_trials(deepcopy=False))
         if asked > trials:
-            raise ValueError(
+            raise TuningError(
                 f"{path}: {variant.name} already has {asked} trials; give "
                 f"tune.trials >= {asked}, or a new hydra.sweep.dir"
             )

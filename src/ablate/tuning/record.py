@@ -1,6 +1,6 @@
 """What a tuning sweep leaves on disk besides its job dirs: `tuning.json`.
 
-A tuning sweep (`+experiment=tuned`, `ablate.tuning.sweeper`) gives every variant the
+A tuning sweep (`+experiment=tuned`, `hydra_plugins.ablate_tuning`) gives every variant the
 same number of trials; `tuning.json` records, per variant, each trial's parameters and
 validation BLEU in the order they ran, the setting chosen (the best validation BLEU;
 ties go to the earlier trial), and the expected best validation BLEU against the number

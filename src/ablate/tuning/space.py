@@ -27,6 +27,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from ablate.tuning import TuningError
+
 VARIANT_KEY = "attention"
 # The final runs' replication axis (`tune.seeds`); a trial runs with the config's seed.
 SEED_KEY = "seed"
@@ -59,7 +61,7 @@ def parse_space(lines: Sequence[str], parser: OverridesParser | None = None) -> 
     """Read the sweeper's `params` and the command line's overrides (in that order).
 
     Raises:
-        ValueError: an empty search space, `seed` among the axes or dimensions, or a
+        TuningError: an empty search space, `seed` among the axes or dimensions, or a
             range Optuna cannot sample (naming the key and the fix).
     """
     parser = parser or OverridesParser.create()
@@ -78,7 +80,7 @@ def parse_space(lines: Sequence[str], parser: OverridesParser | None = None) -> 
                 fixed.append(override.input_line or f"{key}={override.get_value_element_as_str()}")
             continue
         if bare == SEED_KEY:
-            raise ValueError(
+            raise TuningError(
                 f"{key}={_written(override)}: the final runs' seeds are "
                 "tune.seeds (e.g. tune.seeds=[0,1,2]); trials use one seed (seed=0)"
             )
@@ -88,7 +90,7 @@ def parse_space(lines: Sequence[str], parser: OverridesParser | None = None) -> 
             dimensions[key] = distribution(key, override)
             text[key] = _written(override)
     if not dimensions:
-        raise ValueError(
+        raise TuningError(
             "the search space is empty: give hydra.sweeper.params a range, e.g. "
             "optim.lr='tag(log, interval(1e-4, 1e-2))' or model.dropout='interval(0.0, 0.5)'"
         )
@@ -106,7 +108,7 @@ def _variants(axes: list[tuple[str, list[str]]]) -> list[Variant]:
         variants.append(Variant(name=re.sub(r"[^\w.+-]+", "_", name), axes=combo))
     names = [v.name for v in variants]
     if len(set(names)) < len(names):
-        raise ValueError(f"two variants share a name ({', '.join(names)}); list each value once")
+        raise TuningError(f"two variants share a name ({', '.join(names)}); list each value once")
     return variants
 
 
@@ -116,18 +118,18 @@ def distribution(key: str, override: Override) -> BaseDistribution:
     if isinstance(value, ChoiceSweep):  # choice(...): categorical
         choices = list(override.sweep_iterator())
         if len(choices) < 2:
-            raise ValueError(f"{key}: choice() needs two or more values, got {choices}")
+            raise TuningError(f"{key}: choice() needs two or more values, got {choices}")
         return CategoricalDistribution([_plain(c) for c in choices])
     if isinstance(value, IntervalSweep):
         low, high, log = value.start, value.end, "log" in value.tags
         if not low < high:
-            raise ValueError(f"{key}: interval({low}, {high}) needs low < high")
+            raise TuningError(f"{key}: interval({low}, {high}) needs low < high")
         if log and low <= 0:
-            raise ValueError(f"{key}: a log interval needs low > 0, got {low}")
+            raise TuningError(f"{key}: a log interval needs low > 0, got {low}")
         if isinstance(low, int) and isinstance(high, int):
             return IntDistribution(low, high, log=log)
         return FloatDistribution(float(low), float(high), log=log)
-    raise ValueError(
+    raise TuningError(
         f"{key}={_written(override)}: a tuning sweep searches interval(), "
         "tag(log, interval()) and choice(); lists, range() and glob() are study axes"
     )

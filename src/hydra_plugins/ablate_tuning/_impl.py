@@ -35,8 +35,9 @@ settings. Each study is stamped with its job settings (`ablate.tuning.budget`: i
 trials' composed config less the tuned keys and Hydra's), so a re-run that would train
 at another budget (say `trainer.max_epochs`) is refused rather than mixed in.
 
-The Hydra plugin class is `hydra_plugins.ablate_tuning.TuningSweeper` (Hydra 1.3 takes
-sweepers from that namespace only); this module does the work.
+`TuningSweeperImpl` is the sweeper (`tuning_sweeper.TuningSweeper` hands it every call, as
+hydra-optuna-sweeper's class does); `ablate.tuning` holds the Optuna and record parts, and
+raises `TuningError` for bad input, which `sweep` prints as the command's one error line.
 """
 
 from __future__ import annotations
@@ -47,13 +48,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hydra.experimental.callback import Callback
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from ablate.console import console
+from ablate.console import console, fail
 from ablate.outputs import record_failure
 from ablate.results import complete_results
-from ablate.tuning.budget import training_budget
+from ablate.tuning import TuningError
+from ablate.tuning.budget import job_settings, training_budget
 from ablate.tuning.journal import JOURNAL, open_journal, open_studies
 from ablate.tuning.record import (
     TUNING_CURVES,
@@ -82,7 +88,7 @@ class Settings:
 def check_settings(
     trials, seeds, batch_size, sampler, startup_trials, seed, *, parallel: int, trial_seed: int
 ) -> Settings:
-    """`Settings` from the config's values, or a `ValueError` naming the bad one.
+    """`Settings` from the config's values, or a `TuningError` naming the bad one.
 
     Args:
         parallel: the launcher's jobs at once, the default `batch_size`.
@@ -92,18 +98,18 @@ def check_settings(
 
     def integer(name: str, value, low: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"tune.{name} must be an integer >= {low}, got {value!r}")
+            raise TuningError(f"tune.{name} must be an integer >= {low}, got {value!r}")
         return value
 
     seeds = list(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else seeds
     if not isinstance(seeds, list) or not seeds:
-        raise ValueError(f"tune.seeds must be a non-empty list of integers, got {seeds!r}")
+        raise TuningError(f"tune.seeds must be a non-empty list of integers, got {seeds!r}")
     if sampler not in SAMPLERS:
-        raise ValueError(f"tune.sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+        raise TuningError(f"tune.sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     seeds = [integer("seeds", s, 0) for s in seeds]
     if trial_seed in seeds:
         others = [s for s in range(len(seeds) + 1) if s != trial_seed][: len(seeds)]
-        raise ValueError(
+        raise TuningError(
             f"tune.seeds {seeds} contains the trials' seed (seed={trial_seed}): that final run "
             "would repeat the trial chosen on validation; give tune.seeds without it, e.g. "
             f"tune.seeds=[{','.join(map(str, others))}]"
@@ -339,67 +345,77 @@ def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def run_sweep(sweeper, arguments: Sequence[str]) -> list:
-    """`TuningSweeper.sweep`: check the settings and the space, then tune.
+class TuningSweeperImpl(Sweeper):
+    """The tuning sweeper (`tuning_sweeper.TuningSweeper`'s arguments, which
+    `config.TuningSweeperConf` gives defaults): checks the settings and the space when the
+    sweep starts, then runs `Tuning`."""
 
-    Args:
-        sweeper: the `hydra_plugins.ablate_tuning.TuningSweeper`, set up (its `options`,
-            `params`, `config`, `launcher`, `hydra_context`).
-        arguments: the command line's overrides.
-
-    A bad setting ends the command with one line (`ablate.cli.fail`), before any job runs.
-    """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from ablate.cli import fail
-    from ablate.tuning.budget import job_settings
-    from ablate.tuning.space import parse_space
-
-    def validate(batch):
-        try:
-            sweeper.validate_batch_is_legal(batch)
-        except (HydraException, OmegaConfBaseException) as e:
-            fail(str(e).strip().splitlines()[0])
-
-    config = sweeper.config
-    try:
-        parallel = launcher_parallelism(config.hydra.launcher)
-        lines = [f"{k}={v}" for k, v in sweeper.params.items()]
-        loader = sweeper.hydra_context.config_loader
-        space = parse_space([*lines, *arguments], OverridesParser.create(config_loader=loader))
-        composed = {  # each variant's job config, as its trials get it less the parameters
-            v.name: loader.load_sweep_config(config, [*space.fixed, *v.overrides])
-            for v in space.variants
+    def __init__(
+        self,
+        trials,
+        seeds,
+        batch_size,
+        sampler,
+        startup_trials,
+        seed,
+        params: Mapping[str, str] | None,
+    ) -> None:
+        self.options = {
+            "trials": trials,
+            "seeds": seeds,
+            "batch_size": batch_size,
+            "sampler": sampler,
+            "startup_trials": startup_trials,
+            "seed": seed,
         }
-        trial_seed = next(iter(composed.values())).get("seed")
-        settings = check_settings(**sweeper.options, parallel=parallel, trial_seed=trial_seed)
-        jobs = {
-            name: job_settings(OmegaConf.to_container(c, resolve=False), space.dimensions)
-            for name, c in composed.items()
-        }
-        sweep_dir = Path(config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as the basic sweeper does
-        tuning = Tuning(settings, space, sweep_dir, sweeper.launcher.launch, validate, jobs)
-    except (ValueError, HydraException, OmegaConfBaseException) as e:
-        fail(str(e).strip().splitlines()[0])
-    return tuning.run()
+        self.params = dict(params or {})
+        self.hydra_context: HydraContext | None = None
+        self.config: DictConfig | None = None
+        self.launcher = None
 
-
-class RegisterTuningSweeper(Callback):
-    """Makes `hydra/sweeper=tune` work however ablate is installed.
-
-    Hydra 1.3 finds plugins by walking the `hydra_plugins` namespace package, which
-    setuptools' default editable install (`pip install -e`, PEP 660) hides from that walk;
-    `+experiment=tuned` registers the class by hand (Hydra's `Plugins.register`) when its
-    callbacks are built, which is before Hydra builds the sweeper.
-    """
-
-    def __init__(self) -> None:
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
         from hydra.core.plugins import Plugins
 
-        from hydra_plugins.ablate_tuning.tuning_sweeper import TuningSweeper
+        self.hydra_context, self.config = hydra_context, config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
 
-        Plugins.instance().register(TuningSweeper)
+    def sweep(self, arguments: list[str]) -> list:
+        """Check the settings and the space, then tune (`arguments`: the command line's
+        overrides). A bad setting ends the command with one line, before any job runs."""
+        from ablate.tuning.space import parse_space
+
+        config = self.config
+        try:
+            parallel = launcher_parallelism(config.hydra.launcher)
+            lines = [f"{k}={v}" for k, v in self.params.items()]
+            loader = self.hydra_context.config_loader
+            space = parse_space([*lines, *arguments], OverridesParser.create(config_loader=loader))
+            composed = {  # each variant's job config, as its trials get it less the parameters
+                v.name: loader.load_sweep_config(config, [*space.fixed, *v.overrides])
+                for v in space.variants
+            }
+            trial_seed = next(iter(composed.values())).get("seed")
+            settings = check_settings(**self.options, parallel=parallel, trial_seed=trial_seed)
+            jobs = {
+                name: job_settings(OmegaConf.to_container(c, resolve=False), space.dimensions)
+                for name, c in composed.items()
+            }
+            sweep_dir = Path(config.hydra.sweep.dir)
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as the basic sweeper does
+            tuning = Tuning(settings, space, sweep_dir, self.launcher.launch, self._validate, jobs)
+        except (TuningError, HydraException, OmegaConfBaseException) as e:
+            fail(str(e).strip().splitlines()[0])
+        return tuning.run()
+
+    def _validate(self, batch) -> None:
+        """Compose each job's config first (`Sweeper.validate_batch_is_legal`); a bad one
+        is the command's one error line."""
+        try:
+            self.validate_batch_is_legal(batch)
+        except (HydraException, OmegaConfBaseException) as e:
+            fail(str(e).strip().splitlines()[0])
