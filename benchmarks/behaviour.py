@@ -1,6 +1,6 @@
 """Same behaviour before and after a refactor: four fixed runs, their outputs' digests.
 
-    python benchmarks/behaviour.py run OUT [--checkout DIR]     # train the four, write OUT/digest.json
+    python benchmarks/behaviour.py run OUT [--checkout DIR]   # the four runs; OUT/digest.json
     python benchmarks/behaviour.py compare A/digest.json B/digest.json
 
 `run` trains, with the `python -m ablate` of the checkout at DIR (default: this one; its
