@@ -202,7 +202,7 @@ def test_checkpoints_from_before_attention_components_still_load(tmp_path):
     import torch
 
     from ablate.checkpoints import read
-    from ablate.models.seq2seq import Seq2Seq
+    from ablate.translate import build_model
 
     old = {
         "embed": 8,
@@ -219,7 +219,7 @@ def test_checkpoints_from_before_attention_components_still_load(tmp_path):
     model = read(path)["ablate"]["model"]
     assert "attention_dim" not in model and model["attention"]["dim"] == 4
     assert (model["decoder"], model["input_feeding"]) == ("luong", False)
-    net = Seq2Seq(src_vocab_size=10, tgt_vocab_size=10, **model)
+    net = build_model({**model, "src_vocab_size": 10, "tgt_vocab_size": 10})
     assert net.decoder.attention.W_h.weight.shape == (4, 8)  # A = 4, as trained
 
 
