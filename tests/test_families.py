@@ -41,6 +41,7 @@ def test_every_attention_option_runs_in_a_transformer(tmp_path, no_png, attentio
     results = run(compose([*TRANSFORMER, f"attention={attention}"]), tmp_path, choices={})
     assert results.status == "complete" and results.train["steps"] == 2
     assert results.attention == attention
+    assert results.model["family"] == "transformer" and results.model["d_model"] == 8
     # The alignment comes from the cross-attention; the fixed context has none.
     assert (results.scores.alignment is None) == (attention == "none")
     assert read_results(tmp_path).scores.bleu == results.scores.bleu

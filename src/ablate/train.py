@@ -72,7 +72,7 @@ def run(
     system = build_system(cfg, model, corpus)
     variant = plugins.option_name("attention", cfg.attention, choices)  # `additive`
     logger = make_logger(cfg, run_dir, f"{corpus.name}-{variant}-s{cfg.seed}", variant, choices)
-    outputs = RunOutputs(run_dir, corpus, variant, cfg.seed, logger, in_sweep)
+    outputs = RunOutputs(run_dir, corpus, variant, cfg.seed, model.config, logger, in_sweep)
     trainer = instantiate(cfg.trainer)(
         default_root_dir=str(run_dir),
         logger=logger or False,
