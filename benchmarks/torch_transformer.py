@@ -55,16 +55,16 @@ class TorchTransformer(nn.Module):
         self.src_embedding, self.tgt_embedding = model.src_embedding, model.tgt_embedding
         self.dropout, self.W_o = model.dropout, model.W_o
         self.transformer = nn.Transformer(
-            c["d_model"],
-            c["heads"],
-            c["layers"],
-            c["layers"],
-            c["ff"],
-            c["dropout"],
+            c.d_model,
+            c.heads,
+            c.layers,
+            c.layers,
+            c.ff,
+            c.dropout,
             batch_first=True,
-            norm_first=c["norm"] == "pre",
+            norm_first=c.norm == "pre",
         )
-        if c["norm"] == "post":  # the paper's stack ends in its last layer's norm
+        if c.norm == "post":  # the paper's stack ends in its last layer's norm
             self.transformer.encoder.norm = self.transformer.decoder.norm = None
 
     def embed(self, embedding: nn.Embedding, tokens: torch.Tensor) -> torch.Tensor:

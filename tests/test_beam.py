@@ -20,11 +20,14 @@ from ablate.models.attention import ATTENTION_CHOICES
 from ablate.models.cpu import speed_up
 from ablate.models.protocol import StepDecoder
 from ablate.models.search import beam_search, check_decoding, decode, greedy
-from ablate.models.seq2seq import Seq2Seq
+
+from models import rnn_model
 
 V_SRC, V_TGT = 20, 12
+# This file's models: E = 8, H = 16 (what the beam examples below were chosen at).
+SIZES = dict(src_vocab_size=V_SRC, embed=8, hidden=16)
 PAD, BOS, EOS = 0, 2, 3
-# The decoders that teacher-force one step at a time, as `Seq2Seq` keyword arguments.
+# The decoders that teacher-force one step at a time, as `RNNConfig` keyword arguments.
 STEPWISE = {"input_feeding": dict(input_feeding=True), "bahdanau": dict(decoder="bahdanau")}
 
 
@@ -41,8 +44,7 @@ def _readable(model):
 
 def _model(attention, rnn="gru", eos_bias=0.0, tgt_vocab=V_TGT):
     """An untrained tiny model."""
-    torch.manual_seed(0)
-    model = Seq2Seq(V_SRC, tgt_vocab, attention=attention, embed=8, hidden=16, rnn=rnn, dropout=0.0)
+    model = rnn_model(attention, tgt_vocab_size=tgt_vocab, rnn=rnn, eval=False, **SIZES)
     with torch.no_grad():
         model.decoder.W_o.bias[EOS] += eos_bias
     return _readable(model)
@@ -50,10 +52,8 @@ def _model(attention, rnn="gru", eos_bias=0.0, tgt_vocab=V_TGT):
 
 @functools.cache
 def _trained_once(attention, rnn, decoder=()):
-    torch.manual_seed(0)
-    model = Seq2Seq(
-        V_SRC, V_TGT, attention=attention, embed=8, hidden=16, rnn=rnn, dropout=0.0, **dict(decoder)
-    )
+    settings = SIZES | dict(decoder)
+    model = rnn_model(attention, tgt_vocab_size=V_TGT, rnn=rnn, eval=False, **settings)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     g = torch.Generator().manual_seed(0)
     for _ in range(40):

@@ -13,7 +13,8 @@ from ablate.data.datamodule import Seq2SeqData
 from ablate.models.attention import ATTENTION_CHOICES
 from ablate.models.cpu import speed_up
 from ablate.models.search import beam_search, greedy
-from ablate.models.seq2seq import Seq2Seq
+
+from models import rnn_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from reference import StepwiseSeq2Seq, random_batches  # noqa: E402
@@ -34,20 +35,13 @@ def _batch(B=5, S=9, T=7, seed=0):
     return src, src_len, tgt_in
 
 
-def _model(attention, rnn="gru"):
-    torch.manual_seed(0)
-    return Seq2Seq(
-        V_SRC, V_TGT, attention=attention, embed=16, hidden=12, layers=1, rnn=rnn, dropout=0.0
-    ).eval()
-
-
 @pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
 def test_stepwise_logits_equal_batched(attention, rnn, fast):
     """Also where the benchmark builds both with `speed_up` (the reference keeps the
     packed encoder and PyTorch's RNN)."""
-    model = speed_up(_model(attention, rnn)) if fast else _model(attention, rnn)
+    model = speed_up(rnn_model(attention, rnn=rnn)) if fast else rnn_model(attention, rnn=rnn)
     reference = StepwiseSeq2Seq(model)
     assert {id(p) for p in reference.parameters()} == {id(p) for p in model.parameters()}
     src, src_len, tgt_in = _batch()
@@ -63,7 +57,7 @@ def test_stepwise_logits_equal_batched(attention, rnn, fast):
 @pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
 def test_stepwise_gradients_equal_batched(attention, fast):
-    model = speed_up(_model(attention)) if fast else _model(attention)
+    model = speed_up(rnn_model(attention)) if fast else rnn_model(attention)
     src, src_len, tgt_in = _batch(seed=2)
     grads = []
     for net in (model, StepwiseSeq2Seq(model)):
@@ -88,7 +82,7 @@ def _end_some_sentences_early(model, src, src_len, max_len):
 
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
 def test_one_sentence_at_a_time_greedy_equals_batched(attention):
-    model = _model(attention)
+    model = rnn_model(attention)
     g = torch.Generator().manual_seed(1)
     src_len = torch.tensor([9, 5, 1, 7, 3, 8, 2, 6])
     src = torch.randint(4, V_SRC, (8, 9), generator=g)
@@ -123,7 +117,7 @@ def _varied_batch(model):
 
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
 def test_one_sentence_at_a_time_beam_of_one_equals_greedy(attention):
-    model = _model(attention)
+    model = rnn_model(attention)
     src, src_len = _varied_batch(model)
     tokens, weights = greedy(model, src, src_len, max_len=12)
     ref_tokens, ref_weights = StepwiseSeq2Seq(model).beam_search(src, src_len, 1, max_len=12)
@@ -137,7 +131,7 @@ def test_one_sentence_at_a_time_beam_of_one_equals_greedy(attention):
 @pytest.mark.parametrize("length_penalty", [0.0, 1.0])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
 def test_one_sentence_at_a_time_beam_equals_batched(attention, length_penalty):
-    model = _model(attention, "lstm" if attention == "additive" else "gru")
+    model = rnn_model(attention, rnn="lstm" if attention == "additive" else "gru")
     src, src_len = _varied_batch(model)
     tokens, weights = beam_search(model, src, src_len, 5, 12, length_penalty)
     reference = StepwiseSeq2Seq(model)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from ablate.models.search import beam_search, greedy
-from ablate.models.transformer import Transformer
+
+from models import transformer_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from torch_transformer import TorchTransformer  # noqa: E402
@@ -24,19 +25,15 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def _pair(norm="pre", fused=True, dropout=0.1):
     """A float64 model with scaled dot product attention everywhere, and its reference
     with the model's weights copied in."""
-    torch.manual_seed(0)
-    model = Transformer(
-        V_SRC,
-        V_TGT,
+    model = transformer_model(
         "scaled_dot",
-        d_model=16,
-        heads=4,
-        layers=2,
         ff=24,
         dropout=dropout,
         norm=norm,
         fused=fused,
-    ).double()
+        eval=False,
+        dtype=torch.float64,
+    )
     reference = TorchTransformer(model).double()
     reference.copy_from(model)
     return model.eval(), reference.eval()

@@ -16,10 +16,10 @@ from ablate.models import cpu
 from ablate.models.attention import ATTENTION_CHOICES, AdditiveAttention, build_attention
 from ablate.models.luong import LocalPAttention, LocationAttention
 from ablate.models.search import beam_search, greedy
-from ablate.models.seq2seq import Encoder, Seq2Seq
+from ablate.models.seq2seq import Encoder
 
-from conftest import V_SRC, V_TGT
 from conftest import token_batch as _batch
+from models import rnn_model
 
 DECODERS = {
     "luong": {},
@@ -35,31 +35,20 @@ def _name(attention):
     return attention if isinstance(attention, str) else attention.__name__
 
 
-def _model(attention="additive", rnn="gru", layers=2, dropout=0.0, **decoder):
-    torch.manual_seed(0)
-    return Seq2Seq(
-        V_SRC,
-        V_TGT,
-        attention=attention,
-        embed=16,
-        hidden=12,
-        layers=layers,
-        rnn=rnn,
-        dropout=dropout,
-        **decoder,
-    )
+# This file's models train (dropout draws), over two RNN layers (the GRU paths between them).
+TRAINING = dict(layers=2, eval=False)
 
 
 def _pair(attention, rnn="gru", dtype=torch.float64, **decoder):
     """A plain model and a sped-up copy of it (the same parameter values)."""
-    plain = _model(attention, rnn, **decoder).to(dtype)
+    plain = rnn_model(attention, rnn=rnn, **TRAINING, **decoder).to(dtype)
     return plain, cpu.speed_up(copy.deepcopy(plain))
 
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("decoder", DECODERS)
 def test_speed_up_swaps_classes_in_place_keeps_the_state_dict_and_is_idempotent(decoder, rnn):
-    model = _model("additive", rnn, dropout=0.1, **DECODERS[decoder])
+    model = rnn_model("additive", rnn=rnn, dropout=0.1, **TRAINING, **DECODERS[decoder])
     params = dict(model.named_parameters())
     state = {k: v.clone() for k, v in model.state_dict().items()}
     assert cpu.speed_up(model) is model
@@ -76,7 +65,7 @@ def test_speed_up_swaps_classes_in_place_keeps_the_state_dict_and_is_idempotent(
     cpu.speed_up(model)
     assert [type(m) for m in model.modules()] == classes
     # A checkpoint of either loads into the other.
-    plain = _model("additive", rnn, dropout=0.1, **DECODERS[decoder])
+    plain = rnn_model("additive", rnn=rnn, dropout=0.1, **TRAINING, **DECODERS[decoder])
     plain.load_state_dict(model.state_dict())
     model.load_state_dict(plain.state_dict())
 
@@ -86,7 +75,7 @@ def test_speed_up_leaves_a_users_subclass_alone():
         def score(self, query, prepared):
             return super().score(query, prepared) * 2
 
-    model = cpu.speed_up(_model(functools.partial(Mine, dim=5)))
+    model = cpu.speed_up(rnn_model(functools.partial(Mine, dim=5), **TRAINING))
     assert type(model.decoder.attention) is Mine
 
 
@@ -135,7 +124,7 @@ def test_sped_up_model_decodes_what_the_plain_one_decodes(attention, rnn):
 @pytest.mark.parametrize("layers", [1, 3])
 def test_unpacked_gru_encoder_equals_the_packed_nn_gru(layers):
     """States on real tokens, final states and every gradient, sources of length 1 to S."""
-    plain = _model("additive", layers=layers).encoder
+    plain = rnn_model("additive", layers=layers, eval=False).encoder
     fast = cpu.speed_up(copy.deepcopy(plain))
     assert type(fast) is cpu.UnpackedGRUEncoder
     src, src_len, _ = _batch(seed=3)

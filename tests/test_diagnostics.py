@@ -21,12 +21,12 @@ from ablate.models import search
 from ablate.models.attention import DotAttention
 from ablate.models.cpu import speed_up
 from ablate.models.luong import LocalPAttention, LocationAttention
-from ablate.models.seq2seq import Seq2Seq
 from ablate.scores import ATTENTION_SUMS, SATURATED, AttentionStats
 from ablate.scoring import attention_summary
 from ablate.train import run
 
 from conftest import CONF, TINY, compose
+from models import rnn_model
 from wandb_files import summary
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: a second thread only waits
@@ -101,8 +101,8 @@ MODELS = {
 
 
 def _model(settings) -> nn.Module:
-    torch.manual_seed(0)
-    model = Seq2Seq(V, V, embed=6, hidden=H, dropout=0.0, **settings)
+    sizes = dict(src_vocab_size=V, tgt_vocab_size=V, embed=6, hidden=H)
+    model = rnn_model(**sizes, eval=False, **settings)
     return speed_up(model)  # the CPU paths too (additive's own score backward)
 
 

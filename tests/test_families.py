@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from test_plugins import run_cli, write_plugin
 
 from ablate.checkpoints import CheckpointError, check_fits, read
+from ablate.models.config import RNNConfig
 from ablate.models.seq2seq import Seq2Seq
 from ablate.models.transformer import Transformer
 from ablate.report.groups import name_runs
@@ -40,6 +41,7 @@ def test_every_attention_option_runs_in_a_transformer(tmp_path, no_png, attentio
     results = run(compose([*TRANSFORMER, f"attention={attention}"]), tmp_path, choices={})
     assert results.status == "complete" and results.train["steps"] == 2
     assert results.attention == attention
+    assert results.model["family"] == "transformer" and results.model["d_model"] == 8
     # The alignment comes from the cross-attention; the fixed context has none.
     assert (results.scores.alignment is None) == (attention == "none")
     assert read_results(tmp_path).scores.bleu == results.scores.bleu
@@ -52,7 +54,7 @@ def test_self_attention_names_any_option_of_the_attention_group(option):
     # The option's file, its parameters included, as `attention=<option>` builds it.
     file = OmegaConf.to_container(OmegaConf.load(CONF / "attention" / f"{option}.yaml"))
     file.pop("_partial_")
-    assert model.config["self_attention"] == file
+    assert model.config.record()["self_attention"] == file
 
 
 def test_an_unknown_self_attention_is_one_line_naming_the_options():
@@ -86,7 +88,7 @@ def test_a_transformer_checkpoint_translates(transformer_ckpt):
     assert src == ["the", "cat", "sat", "on", "the", "mat"]
     assert weights is None or weights.shape == (len(out), len(src))
     # A checkpoint that names no class is the RNN's, the one family before the Transformer.
-    assert "_target_" not in Seq2Seq(20, 20).config
+    assert "_target_" not in RNNConfig(src_vocab_size=20, tgt_vocab_size=20).record()
     assert isinstance(load(OLD_CHECKPOINT).model, Seq2Seq)
 
 
@@ -109,10 +111,11 @@ def test_a_transformer_checkpoint_resumes_only_at_its_size(transformer_ckpt, ove
     data = build_data(cfg, None)
     model = build_model(cfg, data, "additive")
     with pytest.raises(CheckpointError, match=re.escape(message)):
-        check_fits(transformer_ckpt, model.config, data.state_dict())
+        check_fits(transformer_ckpt, model.config.record(), data.state_dict())
     same = compose([*TRANSFORMER, "attention=additive"])
     data = build_data(same, None)
-    check_fits(transformer_ckpt, build_model(same, data, "additive").config, data.state_dict())
+    settings = build_model(same, data, "additive").config.record()
+    check_fits(transformer_ckpt, settings, data.state_dict())
 
 
 def test_the_families_experiment_sweeps_both_families_on_one_test_set():

@@ -19,10 +19,10 @@ def test_gpu_trainer_runs_in_bf16(tmp_path):
 @cuda
 def test_greedy_on_gpu_matches_cpu():
     from ablate.models.search import greedy
-    from ablate.models.seq2seq import Seq2Seq
 
-    torch.manual_seed(0)
-    model = Seq2Seq(20, 20, attention="additive", embed=16, hidden=16, dropout=0.0).eval()
+    from models import rnn_model
+
+    model = rnn_model("additive", src_vocab_size=20, tgt_vocab_size=20, embed=16, hidden=16)
     src = torch.randint(4, 20, (5, 9))
     src_len = torch.full((5,), 9)
     cpu_tokens, _ = greedy(model, src, src_len, max_len=12)

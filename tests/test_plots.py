@@ -75,8 +75,17 @@ def test_alignment_figure_is_one_heatmap_and_a_colorbar(T, S):
 
 
 def test_tokens_with_dollar_signs_are_drawn_as_text():
-    fig = alignment_figure(attention(2, 2), ["$5", "$x$"], ["5", "$"])
-    png_bytes(fig)
+    """Mathtext would draw `$x$` as an italic x, narrower than the three characters, and
+    fail on an unmatched `$`: every label is the token, parsed as plain text."""
+    src, tgt = ["$5", "$x$"], ["5", "$"]
+    fig = alignment_figure(attention(2, 2), src, tgt)
+    assert png_bytes(fig).startswith(b"\x89PNG")  # drawn, the lone "$" included
+    heat = fig.axes[0]
+    xs, ys = heat.get_xticklabels(), heat.get_yticklabels()
+    assert [t.get_text() for t in xs] == src and [t.get_text() for t in ys] == tgt
+    assert not any(t.get_parse_math() for t in xs + ys)
+    # As text, "$x$" is wider than "$5" (three characters against two).
+    assert xs[1].get_window_extent().width > xs[0].get_window_extent().width
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (3, 3), (12,), (3, 4, 1)])

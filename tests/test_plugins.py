@@ -24,7 +24,9 @@ from ablate.models.attention import (
     AttentionError,
     build_attention,
 )
-from ablate.models.seq2seq import Seq2Seq
+from ablate.translate import build_model
+
+from models import rnn_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -236,10 +238,10 @@ class TemperatureDot(Attention):
 def test_a_users_attention_is_recorded_and_rebuilt_from_a_checkpoint_record():
     torch.manual_seed(0)
     factory = functools.partial(TemperatureDot, init=0.5)
-    model = Seq2Seq(20, 20, attention=factory, embed=8, hidden=8, dropout=0.0)
-    record = model.config["attention"]
+    model = rnn_model(factory, src_vocab_size=20, tgt_vocab_size=20, embed=8, hidden=8, eval=False)
+    record = model.config.record()["attention"]
     assert record == {"_target_": f"{__name__}.TemperatureDot", "init": 0.5}
-    again = Seq2Seq(**model.config)  # what ablate.translate does with a checkpoint
+    again = build_model(model.config.record())  # what ablate.translate does with a checkpoint
     again.load_state_dict(model.state_dict())
     assert isinstance(again.decoder.attention, TemperatureDot)
     src, src_len = torch.randint(4, 20, (2, 5)), torch.tensor([5, 3])

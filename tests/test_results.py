@@ -37,6 +37,7 @@ def test_results_round_trip_and_unknown_keys_are_kept(tmp_path):
         attention="dot",
         dataset="toy_fr",
         seed=0,
+        model={"family": "rnn", "hidden": 8, "attention": "dot"},
         status="complete",
         scores=Scores(
             bleu=91.5,
@@ -67,7 +68,8 @@ def test_results_round_trip_and_unknown_keys_are_kept(tmp_path):
     data = json.loads((tmp_path / "results.json").read_text())
     assert "error" not in data and data["from_a_newer_version"] == 1  # None fields left out
     assert data["bleu"] == 91.5 and data["buckets"][0]["label"] == "01-10"  # the file's layout
-    assert list(data)[:8] == ["attention", "dataset", "seed", "status", "bleu", "chrf"] + [
+    assert list(data)[:9] == ["attention", "dataset", "seed", "model", "status", "bleu"] + [
+        "chrf",
         "exact_match",
         "valid_bleu",
     ]
@@ -77,6 +79,21 @@ def test_results_round_trip_and_unknown_keys_are_kept(tmp_path):
     assert bare.to_json()["alignment"] is None  # a complete run states every score key
     with pytest.raises(ValueError, match="status"):
         RunResults(attention="dot", dataset="x", seed=0, status="done")
+
+
+def test_results_written_before_the_model_was_recorded_still_read(tmp_path):
+    """An older results.json has no `model`: the record reads it as None, states it as
+    null once rewritten (a complete run states every key), and the sweep report reads it."""
+    from ablate.report.read import Run, read_job
+
+    old = {"attention": "dot", "dataset": "toy_fr", "seed": 0, "status": "complete"}
+    old |= {"bleu": 10.0, "chrf": 20.0, "exact_match": 0.0, "signature": {}, "buckets": []}
+    (tmp_path / "results.json").write_text(json.dumps(old))
+    record = read_results(tmp_path)
+    assert record.model is None and record.extra == {}
+    assert record.to_json()["model"] is None
+    run = read_job(tmp_path)
+    assert isinstance(run, Run) and run.results.model is None
 
 
 def test_a_failed_job_keeps_what_it_wrote(tmp_path):
@@ -202,7 +219,7 @@ def test_checkpoints_from_before_attention_components_still_load(tmp_path):
     import torch
 
     from ablate.checkpoints import read
-    from ablate.models.seq2seq import Seq2Seq
+    from ablate.translate import build_model
 
     old = {
         "embed": 8,
@@ -219,7 +236,7 @@ def test_checkpoints_from_before_attention_components_still_load(tmp_path):
     model = read(path)["ablate"]["model"]
     assert "attention_dim" not in model and model["attention"]["dim"] == 4
     assert (model["decoder"], model["input_feeding"]) == ("luong", False)
-    net = Seq2Seq(src_vocab_size=10, tgt_vocab_size=10, **model)
+    net = build_model({**model, "src_vocab_size": 10, "tgt_vocab_size": 10})
     assert net.decoder.attention.W_h.weight.shape == (4, 8)  # A = 4, as trained
 
 

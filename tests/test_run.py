@@ -115,6 +115,7 @@ def test_run_dir_contract(tmp_path):
         "attention",
         "dataset",
         "seed",
+        "model",
         "bleu",
         "chrf",
         "exact_match",
@@ -127,6 +128,9 @@ def test_run_dir_contract(tmp_path):
     ):
         assert key in saved, key
     assert saved == json.loads(json.dumps(results.to_json()))
+    # The model's family and its settings, TINY's sizes among them.
+    assert saved["model"]["family"] == "rnn" and saved["model"]["hidden"] == 8
+    assert saved["model"]["attention"]["_target_"] == "ablate.models.attention.AdditiveAttention"
     assert read_results(d, sentences=True) == results  # the one reader gives the record back
     assert [b["label"] for b in saved["buckets"]] == [
         "01-10",

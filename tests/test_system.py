@@ -18,12 +18,12 @@ from ablate.buckets import make_buckets
 from ablate.callbacks import DivergedError, LightningChatter
 from ablate.data.corpus import Pair
 from ablate.data.vocab import Vocab
-from ablate.models.seq2seq import Seq2Seq
 from ablate.scoring import Scorer
 from ablate.system import Decoded, Decoding, Seq2SeqSystem
 from ablate.train import run
 
 from conftest import TINY, compose
+from models import rnn_model
 
 WORDS = ["a", "b", "c"]
 
@@ -31,7 +31,8 @@ WORDS = ["a", "b", "c"]
 def tiny_system(**settings) -> Seq2SeqSystem:
     vocab = Vocab.build([WORDS])
     pairs = [Pair(("a", "b"), ("b", "c"))]
-    model = Seq2Seq(len(vocab), len(vocab), embed=4, hidden=4, attention="dot")
+    sizes = dict(src_vocab_size=len(vocab), tgt_vocab_size=len(vocab), embed=4, hidden=4)
+    model = rnn_model("dot", **sizes, dropout=0.1, seed=None, eval=False)
     scorer = Scorer(pairs, pairs, make_buckets("edges", edges=[1]))
     optimizer = functools.partial(torch.optim.Adam, lr=settings.pop("lr", 1e-3))
     return Seq2SeqSystem(model, scorer, optimizer, **settings)

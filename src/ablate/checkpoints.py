@@ -78,8 +78,9 @@ def extras(model_config: Mapping, train_tokens: int, train_seconds: float) -> di
     training counters and the RNG state now).
 
     Args:
-        model_config: the model's `config`: its constructor arguments, and its class as
-            `_target_` where it is not the RNN (`upgrade_model_settings`).
+        model_config: the model's settings in their stored form (`config.record()`,
+            `ablate.models.config`): flat settings, and the class as `_target_` where it
+            is not the RNN (`upgrade_model_settings`).
         train_tokens: target tokens trained on so far.
         train_seconds: training time so far, earlier sessions included.
     """
@@ -213,7 +214,7 @@ def check_fits(path: Path, model_config: Mapping, data: Mapping) -> None:
 
     Args:
         path: the checkpoint.
-        model_config: the run's model's `config` (`Seq2Seq`'s or `Transformer`'s).
+        model_config: the run's model's settings in their stored form (`config.record()`).
         data: the run's `Seq2SeqData.state_dict()`.
     """
     ckpt = read(path)

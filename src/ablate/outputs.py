@@ -25,6 +25,7 @@ from pytorch_lightning.loggers import Logger
 from ablate import checkpoints, tracking
 from ablate.atomic import atomic_write_bytes
 from ablate.data.corpus import Corpus
+from ablate.models.config import ModelConfig
 from ablate.perf import peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
 from ablate.results import (
@@ -58,6 +59,8 @@ class RunOutputs:
         corpus: the run's data (its name and the facts its record reports).
         attention: the attention option's name, as in the run's name.
         seed: the training seed.
+        model: the model's settings (`ablate.models.config`), whose family and values
+            its record reports (`results()`).
         logger: the run's tracker, None for none.
         in_sweep: a sweep job (the command that continues it names the sweep dir).
     """
@@ -68,11 +71,12 @@ class RunOutputs:
         corpus: Corpus,
         attention: str,
         seed: int,
+        model: ModelConfig,
         logger: Logger | None,
         in_sweep: bool,
     ):
         self.run_dir, self.corpus = Path(run_dir), corpus
-        self.attention, self.seed = attention, seed
+        self.attention, self.seed, self.model = attention, seed, model.results()
         self.logger, self.in_sweep = logger, in_sweep
 
     def complete(self, system: Seq2SeqSystem, trainer: pl.Trainer) -> RunResults:
@@ -86,6 +90,7 @@ class RunOutputs:
             attention=self.attention,
             dataset=self.corpus.name,
             seed=self.seed,
+            model=self.model,
             status="complete",
             scores=test.scores,
             valid_bleu=None if best is None else round(float(best), 4),
@@ -168,6 +173,7 @@ class RunOutputs:
             attention=self.attention,
             dataset=self.corpus.name,
             seed=self.seed,
+            model=self.model,
             status=status,
             error=message,
             train={"epochs": trainer.current_epoch, "steps": trainer.global_step},

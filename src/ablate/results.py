@@ -53,6 +53,9 @@ class RunResults:
     dataset: str
     seed: int | str
     status: str
+    # The model: `{"family": "rnn" | "transformer", **settings}` (`ModelConfig.results`);
+    # None in results written before it was recorded, and in a failed job's own record.
+    model: dict | None = None
     error: str | None = None
     overrides: list[str] | None = None
     scores: Scores | None = None  # the test set's
@@ -116,6 +119,7 @@ _ORDER = (
     "attention",
     "dataset",
     "seed",
+    "model",
     "status",
     "error",
     "overrides",

@@ -317,7 +317,9 @@ class Seq2SeqSystem(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["ablate"] = checkpoints.extras(
-            self.model.config, train_tokens=int(self.train_tokens), train_seconds=self.elapsed()
+            self.model.config.record(),
+            train_tokens=int(self.train_tokens),
+            train_seconds=self.elapsed(),
         )
         checkpoint[ATTENTION_KEY] = {
             "history": [{"epoch": e, **s.to_json()} for e, s in self.attention_history],

@@ -67,12 +67,12 @@ def run(
     corpus = data.corpus
     model = build_model(cfg, data, choices.get("attention"))
     if resume_from:
-        checkpoints.check_fits(resume_from, model.config, data.state_dict())
+        checkpoints.check_fits(resume_from, model.config.record(), data.state_dict())
         console.print(checkpoints.resuming(resume_from, run_dir))
     system = build_system(cfg, model, corpus)
     variant = plugins.option_name("attention", cfg.attention, choices)  # `additive`
     logger = make_logger(cfg, run_dir, f"{corpus.name}-{variant}-s{cfg.seed}", variant, choices)
-    outputs = RunOutputs(run_dir, corpus, variant, cfg.seed, logger, in_sweep)
+    outputs = RunOutputs(run_dir, corpus, variant, cfg.seed, model.config, logger, in_sweep)
     trainer = instantiate(cfg.trainer)(
         default_root_dir=str(run_dir),
         logger=logger or False,
@@ -153,19 +153,22 @@ def build_system(cfg: DictConfig, model: nn.Module, corpus: Corpus) -> Seq2SeqSy
 
 def build_model(cfg: DictConfig, data: Seq2SeqData, choice: str | None) -> nn.Module:
     """The `model` config's model around the `attention` option, sized by the data's
-    vocabularies; a bad attention option is a one-line error naming its file. A
-    Transformer's `model.self_attention` names an option of the same group."""
+    vocabularies: Hydra builds the family's settings (`ablate.models.config`), which
+    check themselves and `build()` the model. A bad attention option is a one-line error
+    naming its file. A Transformer's `model.self_attention` names an option of the same
+    group."""
     attention = plugins.build(cfg.attention, "attention", choice)
     named, more = cfg.model.get("self_attention"), {}
     if isinstance(named, str):  # a Transformer's: an option of the attention group, by name
         more["self_attention"] = plugins.option("attention", named, "model.self_attention")
     try:  # the model passes hidden to the attention and checks it on a tiny batch
-        return instantiate(cfg.model)(
+        config = instantiate(cfg.model)(
             src_vocab_size=len(data.src_vocab),
             tgt_vocab_size=len(data.tgt_vocab),
             attention=attention,
             **more,
         )
+        return config.build()
     except AttentionError as e:
         raise ValueError(f"{plugins.option_file('attention', choice)}: {e}") from None
 

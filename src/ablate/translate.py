@@ -82,9 +82,10 @@ def load(path: str | Path) -> Translator:
 
 
 def build_model(settings: Mapping) -> nn.Module:
-    """The model a checkpoint's settings describe: its class (`_target_`, the RNN's
-    `Seq2Seq` or the `Transformer`; `checkpoints.upgrade_model_settings` fills it in
-    for checkpoints that name none) built with the other settings, untrained."""
+    """The model a checkpoint's settings describe, untrained: its class (`_target_`, the
+    RNN's `Seq2Seq` or the `Transformer`; `checkpoints.upgrade_model_settings` fills it
+    in for checkpoints that name none) around its `config_class` of the other settings
+    (`ablate.models.config`: the settings' stored form)."""
     settings = dict(settings)
     target = str(settings.pop("_target_", checkpoints.RNN))
     module, _, name = target.rpartition(".")
@@ -94,7 +95,7 @@ def build_model(settings: Mapping) -> nn.Module:
         raise checkpoints.CheckpointError(
             f"the checkpoint's model class {target!r} cannot be imported ({e})"
         ) from None
-    return cls(**settings)
+    return cls(cls.config_class.from_record(settings))
 
 
 def translate(translator: Translator, sentence: str, beam_size: int = 1):

@@ -28,10 +28,15 @@ with input feeding `h̃_{t-1}` as one more, `(1, B, H)`. `start` makes the first
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from ablate.models.attention import AttentionConfig, FixedContext, build_attention
+from ablate.models.attention import FixedContext, build_attention
+
+if TYPE_CHECKING:  # the config checks `decoder` against this module's DECODER_CHOICES
+    from ablate.models.config import RNNConfig
 
 
 def _steps(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -44,39 +49,28 @@ class Decoder(nn.Module):
     `W_c` before the output and the output layer `W_o`.
 
     Args:
-        vocab_size, embed, hidden, layers, rnn, dropout, pad_id: as `Seq2Seq`'s.
-        attention: the attention (`ablate.models.attention.AttentionConfig`).
+        config: the model's settings (`ablate.models.config.RNNConfig`): the target
+            vocabulary, `embed`, `hidden`, `layers`, `rnn`, `dropout`, `attention`.
         rnn_input: the size of the RNN's input at a step.
         output_input: the size of `W_c`'s input.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed: int,
-        hidden: int,
-        layers: int,
-        rnn: str,
-        dropout: float,
-        pad_id: int,
-        attention: AttentionConfig,
-        rnn_input: int,
-        output_input: int,
-    ):
+    def __init__(self, config: RNNConfig, rnn_input: int, output_input: int):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_id)
-        rnn_cls = nn.GRU if rnn == "gru" else nn.LSTM
+        c, hidden = config, config.hidden
+        self.embedding = nn.Embedding(c.tgt_vocab_size, c.embed, padding_idx=c.pad_id)
+        rnn_cls = nn.GRU if c.rnn == "gru" else nn.LSTM
         self.rnn = rnn_cls(
             rnn_input,
             hidden,
-            num_layers=layers,
+            num_layers=c.layers,
             batch_first=True,
-            dropout=dropout if layers > 1 else 0.0,
+            dropout=c.dropout if c.layers > 1 else 0.0,
         )
-        self.attention = build_attention(attention, hidden)
+        self.attention = build_attention(c.attention, hidden)
         self.W_c = nn.Linear(output_input, hidden, bias=False)
-        self.W_o = nn.Linear(hidden, vocab_size)
-        self.dropout = nn.Dropout(dropout)
+        self.W_o = nn.Linear(hidden, c.tgt_vocab_size)
+        self.dropout = nn.Dropout(c.dropout)
 
     def start(self, state):
         """The decoder's state before the first step, from the RNN's (the bridged
@@ -103,35 +97,18 @@ class LuongDecoder(Decoder):
     feeding (§3.3).
 
     Args:
-        as `Decoder`'s first eight, and
-        input_feeding: feed `h̃_{t-1}` to the RNN with `E y_{t-1}`.
+        config: the model's settings; with `input_feeding`, `h̃_{t-1}` is fed to the RNN
+            with `E y_{t-1}`.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed: int,
-        hidden: int,
-        layers: int,
-        rnn: str,
-        dropout: float,
-        pad_id: int,
-        attention: AttentionConfig,
-        input_feeding: bool = False,
-    ):
+    def __init__(self, config: RNNConfig):
+        embed, hidden = config.embed, config.hidden
         super().__init__(
-            vocab_size,
-            embed,
-            hidden,
-            layers,
-            rnn,
-            dropout,
-            pad_id,
-            attention,
-            rnn_input=embed + hidden if input_feeding else embed,
+            config,
+            rnn_input=embed + hidden if config.input_feeding else embed,
             output_input=2 * hidden,
         )
-        self.input_feeding = input_feeding
+        self.input_feeding = config.input_feeding
 
     def start(self, state):
         if not self.input_feeding:
@@ -179,39 +156,13 @@ class BahdanauDecoder(Decoder):
     App. A.2.2), and a deep output over `[s_{t-1}; E y_{t-1}; c_t]` (tanh, not maxout).
 
     Args:
-        as `LuongDecoder`'s; `input_feeding` must be False (this decoder feeds `c_t`
-        to its RNN already).
+        config: the model's settings; its `input_feeding` is False (`RNNConfig` checks:
+            this decoder feeds `c_t` to its RNN already).
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed: int,
-        hidden: int,
-        layers: int,
-        rnn: str,
-        dropout: float,
-        pad_id: int,
-        attention: AttentionConfig,
-        input_feeding: bool = False,
-    ):
-        if input_feeding:
-            raise ValueError(
-                "model.input_feeding=true is for model.decoder=luong; model.decoder=bahdanau "
-                "feeds the context c_t to its RNN already"
-            )
-        super().__init__(
-            vocab_size,
-            embed,
-            hidden,
-            layers,
-            rnn,
-            dropout,
-            pad_id,
-            attention,
-            rnn_input=embed + hidden,
-            output_input=2 * hidden + embed,
-        )
+    def __init__(self, config: RNNConfig):
+        embed, hidden = config.embed, config.hidden
+        super().__init__(config, rnn_input=embed + hidden, output_input=2 * hidden + embed)
 
     def forward(self, y_prev, state, keys, mask, final, prepared=None):
         """As `LuongDecoder.forward`."""

@@ -29,6 +29,8 @@ once and computes every attention score in one batched product.
 - `reorder` takes the state's rows on its batch dimension (1), `select` the memory's on
   its (0).
 
+The settings are an `ablate.models.config.RNNConfig`, checked before a layer is built.
+
 This file computes as the papers write, on every device. On a CPU,
 `ablate.models.cpu.speed_up(model)` swaps faster code for the same values into the
 built model (the entry point calls it when a run is on a CPU).
@@ -42,44 +44,29 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ablate.data.vocab import Vocab
-from ablate.models.attention import AttentionConfig, attention_record
-from ablate.models.decoder import DECODER_CHOICES, DECODERS
-
-RNN_CHOICES = ("gru", "lstm")
-
-
-def _check_size(name: str, value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
+from ablate.models.config import RNNConfig
+from ablate.models.decoder import DECODERS
 
 
 class Encoder(nn.Module):
     """Embedding + bidirectional RNN; each direction has `hidden // 2` units so that the
-    concatenated states have size `hidden`, the decoder's size."""
+    concatenated states have size `hidden`, the decoder's size; the source vocabulary,
+    `embed`, `layers`, `rnn` and `dropout` from the model's `config`."""
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed: int,
-        hidden: int,
-        layers: int,
-        rnn: str,
-        dropout: float,
-        pad_id: int,
-    ):
+    def __init__(self, config: RNNConfig):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_id)
-        rnn_cls = nn.GRU if rnn == "gru" else nn.LSTM
+        c = config
+        self.embedding = nn.Embedding(c.src_vocab_size, c.embed, padding_idx=c.pad_id)
+        rnn_cls = nn.GRU if c.rnn == "gru" else nn.LSTM
         self.rnn = rnn_cls(
-            embed,
-            hidden // 2,
-            num_layers=layers,
+            c.embed,
+            c.hidden // 2,
+            num_layers=c.layers,
             batch_first=True,
             bidirectional=True,
-            dropout=dropout if layers > 1 else 0.0,
+            dropout=c.dropout if c.layers > 1 else 0.0,
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(c.dropout)
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor):
         """Encode a padded batch.
@@ -121,83 +108,21 @@ class Seq2Seq(nn.Module):
     """Encoder–decoder with a choice of attention.
 
     Args:
-        src_vocab_size, tgt_vocab_size: from the data's vocabularies.
-        attention: how `c_t` is computed: a built-in option's name (`none`, `dot`,
-            `scaled_dot`, `additive`, `multiplicative`), or a factory of an
-            `ablate.models.attention.Attention` that takes `hidden` (what a config's
-            `_target_` with `_partial_: true` gives); see `AttentionConfig`.
-        embed: embedding size `E`.
-        hidden: state size `H` (each encoder direction has `H // 2`).
-        layers: RNN layers in the encoder and in the decoder.
-        rnn: `gru` or `lstm`.
-        dropout: dropout on embeddings and on the attentional output.
-        decoder: `luong` (attend with `s_t`) or `bahdanau` (attend with `s_{t-1}`, the
-            context an RNN input); see `ablate.models.decoder`.
-        input_feeding: Luong's input feeding (`decoder="luong"` only): `h̃_{t-1}` is an
-            RNN input at step t.
-        pad_id, bos_id, eos_id: special token ids of the target vocabulary.
+        config: its settings, checked (`ablate.models.config.RNNConfig`); kept as
+            `self.config`, whose `record()` a checkpoint stores to rebuild the model
+            (`ablate.translate`).
     """
 
-    def __init__(
-        self,
-        src_vocab_size: int,
-        tgt_vocab_size: int,
-        attention: AttentionConfig = "additive",
-        embed: int = 128,
-        hidden: int = 256,
-        layers: int = 1,
-        rnn: str = "gru",
-        dropout: float = 0.1,
-        decoder: str = "luong",
-        input_feeding: bool = False,
-        pad_id: int = Vocab.pad_id,
-        bos_id: int = Vocab.bos_id,
-        eos_id: int = Vocab.eos_id,
-    ):
+    config_class = RNNConfig  # what a checkpoint's settings are read into
+
+    def __init__(self, config: RNNConfig):
         super().__init__()
-        for name, value in [
-            ("embed", embed),
-            ("hidden", hidden),
-            ("layers", layers),
-            ("src_vocab_size", src_vocab_size),
-            ("tgt_vocab_size", tgt_vocab_size),
-        ]:
-            _check_size(name, value)
-        if hidden % 2:
-            raise ValueError(f"model.hidden must be even (two encoder directions), got {hidden}")
-        if rnn not in RNN_CHOICES:
-            raise ValueError(f"unknown model.rnn {rnn!r}; choose one of {', '.join(RNN_CHOICES)}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"model.dropout must be in [0, 1), got {dropout!r}")
-        if decoder not in DECODER_CHOICES:
-            raise ValueError(
-                f"unknown model.decoder {decoder!r}; choose one of {', '.join(DECODER_CHOICES)}"
-            )
-        if not isinstance(input_feeding, bool):
-            raise ValueError(f"model.input_feeding must be true or false, got {input_feeding!r}")
-        # The constructor arguments, so a checkpoint can rebuild this model (translate).
-        self.config = dict(
-            src_vocab_size=src_vocab_size,
-            tgt_vocab_size=tgt_vocab_size,
-            attention=attention_record(attention),
-            embed=embed,
-            hidden=hidden,
-            layers=layers,
-            rnn=rnn,
-            dropout=dropout,
-            decoder=decoder,
-            input_feeding=input_feeding,
-            pad_id=pad_id,
-            bos_id=bos_id,
-            eos_id=eos_id,
-        )
-        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
-        self.vocab_size = tgt_vocab_size
-        self.encoder = Encoder(src_vocab_size, embed, hidden, layers, rnn, dropout, pad_id)
-        self.bridge = nn.Linear(hidden, hidden)
-        self.decoder = DECODERS[decoder](
-            tgt_vocab_size, embed, hidden, layers, rnn, dropout, pad_id, attention, input_feeding
-        )
+        self.config = config
+        self.pad_id, self.bos_id, self.eos_id = config.pad_id, config.bos_id, config.eos_id
+        self.vocab_size = config.tgt_vocab_size
+        self.encoder = Encoder(config)
+        self.bridge = nn.Linear(config.hidden, config.hidden)
+        self.decoder = DECODERS[config.decoder](config)
 
     def start(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[Memory, object]:
         """Encode `src` `(B, S)` of lengths `src_len` `(B,)`: the `Memory` and the decoder's

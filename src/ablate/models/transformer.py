@@ -29,7 +29,8 @@ positions so far, so a step computes its own position only. `self_attention`'s
 `prepare` must act on each key alone (the built-ins do), since a step prepares only the
 key it adds.
 
-Notation: `H` = d_model, `V` the target vocabulary.
+The settings are an `ablate.models.config.TransformerConfig`, checked before a layer is
+built. Notation: `H` = d_model, `V` the target vocabulary.
 """
 
 from __future__ import annotations
@@ -40,12 +41,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ablate.data.vocab import Vocab
-from ablate.models.attention import AttentionConfig, attention_record
+from ablate.models.config import TransformerConfig
 from ablate.models.cpu import Dropout
 from ablate.models.multihead import Keys, MultiHeadAttention
-
-NORM_CHOICES = ("pre", "post")
 
 
 def sinusoid(positions: torch.Tensor, hidden: int) -> torch.Tensor:
@@ -106,23 +104,15 @@ class FeedForward(nn.Sequential):
 
 
 class EncoderLayer(nn.Module):
-    """Self-attention and feed-forward, each in its `Residual` (§3.1); arguments as
-    `Transformer`'s, `attention` the self-attention's score."""
+    """Self-attention (scored by `config.self_attention`) and feed-forward, each in its
+    `Residual` (§3.1); sizes from the model's `config`."""
 
-    def __init__(
-        self,
-        hidden: int,
-        heads: int,
-        ff: int,
-        dropout: float,
-        norm: str,
-        attention: AttentionConfig,
-        fused: bool,
-    ):
+    def __init__(self, config: TransformerConfig):
         super().__init__()
-        self.self_attention = MultiHeadAttention(hidden, heads, attention, fused)
-        self.feed_forward = FeedForward(hidden, ff)
-        self.r1, self.r2 = (Residual(hidden, dropout, norm) for _ in range(2))
+        c = config
+        self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.self_attention, c.fused)
+        self.feed_forward = FeedForward(c.d_model, c.ff)
+        self.r1, self.r2 = (Residual(c.d_model, c.dropout, c.norm) for _ in range(2))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """`(B, S, H)` → `(B, S, H)`; `mask` `(B, S)`."""
@@ -132,25 +122,16 @@ class EncoderLayer(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    """Causal self-attention, cross-attention and feed-forward, each in its `Residual`
-    (§3.1); arguments as `Transformer`'s."""
+    """Causal self-attention (`config.self_attention`), cross-attention (`config.attention`)
+    and feed-forward, each in its `Residual` (§3.1); sizes from the model's `config`."""
 
-    def __init__(
-        self,
-        hidden: int,
-        heads: int,
-        ff: int,
-        dropout: float,
-        norm: str,
-        attention: AttentionConfig,
-        self_attention: AttentionConfig,
-        fused: bool,
-    ):
+    def __init__(self, config: TransformerConfig):
         super().__init__()
-        self.self_attention = MultiHeadAttention(hidden, heads, self_attention, fused)
-        self.cross_attention = MultiHeadAttention(hidden, heads, attention, fused)
-        self.feed_forward = FeedForward(hidden, ff)
-        self.r1, self.r2, self.r3 = (Residual(hidden, dropout, norm) for _ in range(3))
+        c, hidden = config, config.d_model
+        self.self_attention = MultiHeadAttention(hidden, c.heads, c.self_attention, c.fused)
+        self.cross_attention = MultiHeadAttention(hidden, c.heads, c.attention, c.fused)
+        self.feed_forward = FeedForward(hidden, c.ff)
+        self.r1, self.r2, self.r3 = (Residual(hidden, c.dropout, c.norm) for _ in range(3))
 
     def forward(
         self,
@@ -187,125 +168,37 @@ class DecoderLayer(nn.Module):
         return self.r3.output(x, self.feed_forward(self.r3.input(x))), weights, keys
 
 
-def _check_size(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
-
-
 class Transformer(nn.Module):
     """Transformer encoder–decoder with a choice of cross-attention score.
 
     Args:
-        src_vocab_size, tgt_vocab_size: from the data's vocabularies.
-        attention: the cross-attention's score, as `Seq2Seq`'s (a built-in name, a
-            factory taking `hidden`, or a `_target_` record; `AttentionConfig`); `none`
-            is the fixed-context baseline.
-        d_model: `H`, the size of every layer's input and output.
-        heads: attention heads per layer; `d_model` must be divisible by it.
-        layers: encoder layers, and decoder layers.
-        ff: inner size of the feed-forward sublayers.
-        dropout: on the embeddings and every sublayer's output.
-        norm: `pre` (layer norm before each sublayer) or `post` (the paper's, after
-            each residual sum).
-        align_layer: the decoder layer (0 = the first, -1 = the last) whose
-            cross-attention, heads averaged, `forward` and `step` return as the
-            alignment; the last gives the lowest AER on toy_fr (README).
-        self_attention: the self-attention's score, taking the same options.
-        fused: `scaled_dot` through torch's fused kernel where no weights are needed.
-        pad_id, bos_id, eos_id: special token ids of the target vocabulary.
+        config: its settings, checked (`ablate.models.config.TransformerConfig`); kept as
+            `self.config`, whose `record()` a checkpoint stores to rebuild the model
+            (`ablate.translate`).
     """
 
-    def __init__(
-        self,
-        src_vocab_size: int,
-        tgt_vocab_size: int,
-        attention: AttentionConfig = "scaled_dot",
-        d_model: int = 64,
-        heads: int = 4,
-        layers: int = 2,
-        ff: int = 256,
-        dropout: float = 0.1,
-        norm: str = "pre",
-        align_layer: int = -1,
-        self_attention: AttentionConfig = "scaled_dot",
-        fused: bool = True,
-        pad_id: int = Vocab.pad_id,
-        bos_id: int = Vocab.bos_id,
-        eos_id: int = Vocab.eos_id,
-    ):
+    config_class = TransformerConfig  # what a checkpoint's settings are read into
+
+    def __init__(self, config: TransformerConfig):
         super().__init__()
-        for name, value in [
-            ("src_vocab_size", src_vocab_size),
-            ("tgt_vocab_size", tgt_vocab_size),
-            ("d_model", d_model),
-            ("heads", heads),
-            ("layers", layers),
-            ("ff", ff),
-        ]:
-            _check_size(name, value)
-        if d_model % heads:
-            raise ValueError(
-                f"model.d_model={d_model} must be divisible by model.heads={heads} "
-                f"(each head attends at d_model / heads)"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"model.dropout must be in [0, 1), got {dropout!r}")
-        if norm not in NORM_CHOICES:
-            raise ValueError(
-                f"unknown model.norm {norm!r}; choose one of {', '.join(NORM_CHOICES)}"
-            )
-        if (
-            isinstance(align_layer, bool)
-            or not isinstance(align_layer, int)
-            or not -layers <= align_layer < layers
-        ):
-            raise ValueError(
-                f"model.align_layer must be a decoder layer, 0 to {layers - 1} or -1 for the "
-                f"last (model.layers={layers}), got {align_layer!r}"
-            )
-        if not isinstance(fused, bool):
-            raise ValueError(f"model.fused must be true or false, got {fused!r}")
-        # The class and constructor arguments, so a checkpoint can rebuild this model
-        # (ablate.translate); settings without a `_target_` are the RNN's.
-        self.config = dict(
-            _target_=f"{Transformer.__module__}.{Transformer.__qualname__}",
-            src_vocab_size=src_vocab_size,
-            tgt_vocab_size=tgt_vocab_size,
-            attention=attention_record(attention),
-            d_model=d_model,
-            heads=heads,
-            layers=layers,
-            ff=ff,
-            dropout=dropout,
-            norm=norm,
-            align_layer=align_layer,
-            self_attention=attention_record(self_attention),
-            fused=fused,
-            pad_id=pad_id,
-            bos_id=bos_id,
-            eos_id=eos_id,
-        )
-        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
-        self.vocab_size, self.d_model = tgt_vocab_size, d_model
-        self.align_layer = align_layer % layers  # -1: the last
-        self.src_embedding = nn.Embedding(src_vocab_size, d_model, padding_idx=pad_id)
-        self.tgt_embedding = nn.Embedding(tgt_vocab_size, d_model, padding_idx=pad_id)
+        c = config
+        self.config = config
+        self.pad_id, self.bos_id, self.eos_id = c.pad_id, c.bos_id, c.eos_id
+        self.vocab_size, self.d_model = c.tgt_vocab_size, c.d_model
+        self.align_layer = c.align_layer % c.layers  # -1: the last
+        self.src_embedding = nn.Embedding(c.src_vocab_size, c.d_model, padding_idx=c.pad_id)
+        self.tgt_embedding = nn.Embedding(c.tgt_vocab_size, c.d_model, padding_idx=c.pad_id)
         for e in (self.src_embedding, self.tgt_embedding):
             # N(0, 1/H), so that √H · E has unit scale next to the positions (fairseq's).
-            nn.init.normal_(e.weight, std=d_model**-0.5)
-            nn.init.zeros_(e.weight[pad_id])
-        self.dropout = Dropout(dropout)
-        args = (d_model, heads, ff, dropout, norm)
-        self.encoder = nn.ModuleList(
-            EncoderLayer(*args, self_attention, fused) for _ in range(layers)
-        )
-        self.decoder = nn.ModuleList(
-            DecoderLayer(*args, attention, self_attention, fused) for _ in range(layers)
-        )
+            nn.init.normal_(e.weight, std=c.d_model**-0.5)
+            nn.init.zeros_(e.weight[c.pad_id])
+        self.dropout = Dropout(c.dropout)
+        self.encoder = nn.ModuleList(EncoderLayer(c) for _ in range(c.layers))
+        self.decoder = nn.ModuleList(DecoderLayer(c) for _ in range(c.layers))
         # A pre-norm stack's output has not been normalised by its last layer.
-        self.encoder_norm = nn.LayerNorm(d_model) if norm == "pre" else nn.Identity()
-        self.decoder_norm = nn.LayerNorm(d_model) if norm == "pre" else nn.Identity()
-        self.W_o = nn.Linear(d_model, tgt_vocab_size)
+        self.encoder_norm = nn.LayerNorm(c.d_model) if c.norm == "pre" else nn.Identity()
+        self.decoder_norm = nn.LayerNorm(c.d_model) if c.norm == "pre" else nn.Identity()
+        self.W_o = nn.Linear(c.d_model, c.tgt_vocab_size)
 
     def _embed(self, embedding: nn.Embedding, tokens: torch.Tensor, start: int = 0):
         """`√H · E[tokens] + PE`, dropped out; `(B, L)` → `(B, L, H)` at positions

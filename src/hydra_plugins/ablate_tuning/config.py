@@ -13,10 +13,10 @@ naming the key, where OmegaConf's own check would fail inside Hydra's instantiat
 
 Hydra imports this module when it scans `hydra_plugins` (an installed wheel); an editable
 install hides the package from that scan, so `hydra_plugins.ablate_tuning.register`
-imports it by hand before Hydra composes the config.
+imports it by hand before Hydra composes the config. The module has no `from __future__
+import annotations`: Hydra's scan runs it before it is in `sys.modules`, where
+`@dataclass` cannot read string annotations (Python 3.11 fails with an AttributeError).
 """
-
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
