@@ -10,7 +10,8 @@ score differs between the ablation's variants.
 Each sublayer `f` sits in a residual with layer norm: `x + Dropout(f(LN(x)))` (pre-norm,
 `norm="pre"`, the default: steadier without a learning-rate warm-up; Xiong et al.
 2020), or the paper's `LN(x + Dropout(f(x)))` (`norm="post"`, §5.4). Pre-norm stacks
-end in a layer norm. Dropout also applies to the embeddings plus positions.
+end in a layer norm. Dropout also applies to the embeddings plus positions; it is
+`nn.Dropout`, for which `ablate.models.cpu.speed_up` swaps in its faster CPU draw.
 
 Every attention is an `ablate.models.multihead.MultiHeadAttention` whose heads score
 with an `ablate.models.attention.Attention` at `hidden = H / heads`: `attention` sets the
@@ -42,7 +43,6 @@ from torch import nn
 
 from ablate.data.vocab import Vocab
 from ablate.models.attention import AttentionConfig, attention_record
-from ablate.models.cpu import Dropout
 from ablate.models.multihead import Keys, MultiHeadAttention
 
 NORM_CHOICES = ("pre", "post")
@@ -86,7 +86,7 @@ class Residual(nn.Module):
     def __init__(self, hidden: int, dropout: float, norm: str):
         super().__init__()
         self.norm, self.pre = nn.LayerNorm(hidden), norm == "pre"
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
 
     def input(self, x: torch.Tensor) -> torch.Tensor:
         """What the sublayer reads."""
@@ -294,7 +294,7 @@ class Transformer(nn.Module):
             # N(0, 1/H), so that √H · E has unit scale next to the positions (fairseq's).
             nn.init.normal_(e.weight, std=d_model**-0.5)
             nn.init.zeros_(e.weight[pad_id])
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
         args = (d_model, heads, ff, dropout, norm)
         self.encoder = nn.ModuleList(
             EncoderLayer(*args, self_attention, fused) for _ in range(layers)
