@@ -37,6 +37,8 @@ from torch_transformer import TorchTransformer
 
 from ablate import plugins, train
 from ablate.data.datamodule import Seq2SeqData
+from ablate.data.vocab import Vocab
+from ablate.diagnostics import Probes
 from ablate.models import search
 from ablate.models.cpu import speed_up
 from ablate.perf import keep_freed_memory, peak_rss_mb
@@ -160,18 +162,36 @@ def build(cfg: DictConfig, choices: dict[str, str], test_every: int = 1) -> Buil
     return Built(data, model, system)
 
 
+def diagnostics_every(cfg: DictConfig) -> int | None:
+    """The training batches between the run's attention diagnostics samples (the
+    `callbacks` group's `diagnostics`), None where the run has none."""
+    diagnostics = (cfg.get("callbacks") or {}).get("diagnostics")
+    return None if diagnostics is None else diagnostics.every_n_train_batches
+
+
 class TrainingStep:
     """One optimisation step as Lightning takes it in a run (automatic optimisation):
-    the system's `training_step`, zero the gradients, backward, clip their norm at the
-    `trainer` group's `gradient_clip_val`, the optimiser's step, the schedule's step.
+    the system's `training_step`, recorded by the attention diagnostics where the run's
+    `ablate.callbacks.AttentionDiagnostics` samples that step (hooks on, so a
+    Transformer's cross-attention is computed explicitly, and the gradient norm at the
+    scores), zero the gradients, backward, clip their norm at the `trainer` group's
+    `gradient_clip_val`, the optimiser's step, the schedule's step.
 
     Args:
         system: the system, built by `build`.
         trainer: the `trainer` config (only its clipping settings are read).
         total_steps: the steps the schedule decays over (a run's is its length).
+        diagnostics_every: the run's `callbacks.diagnostics.every_n_train_batches`
+            (`diagnostics_every(cfg)`), None for a run without the diagnostics.
     """
 
-    def __init__(self, system: Seq2SeqSystem, trainer: DictConfig, total_steps: int):
+    def __init__(
+        self,
+        system: Seq2SeqSystem,
+        trainer: DictConfig,
+        total_steps: int,
+        diagnostics_every: int | None,
+    ):
         algorithm = trainer.get("gradient_clip_algorithm") or "norm"
         if algorithm != "norm":
             raise ValueError(f"trainer.gradient_clip_algorithm={algorithm!r}: only norm here")
@@ -184,12 +204,22 @@ class TrainingStep:
             else system.scheduler(self.optimizer, total_steps=lambda: total_steps)
         )
         self.steps = 0
+        self.every, self.probes = diagnostics_every, Probes(system.model)
 
     def __call__(self, batch: dict) -> torch.Tensor:
         """One step on `batch`; returns its loss (detached)."""
-        loss = self.system.training_step(batch, self.steps)
+        # The run samples by batch index in its epoch: these steps are one epoch's batches.
+        sampled = self.every is not None and self.steps % self.every == 0
+        if sampled:
+            self.probes.start(batch["tgt_out"].ne(Vocab.pad_id), grad=True)
+        try:
+            loss = self.system.training_step(batch, self.steps)
+        finally:
+            self.probes.stop()
         self.optimizer.zero_grad()
         loss.backward()
+        if sampled:
+            self.probes.end_batch()
         if self.clip:
             nn.utils.clip_grad_norm_(self.params, self.clip)
         self.optimizer.step()
@@ -266,7 +296,8 @@ class Variant:
             if len(self.batches) == WARMUP + train_batches:
                 break
         self.variant, self.cfg, self.built, self.state_dir = variant, cfg, built, state_dir
-        self.step = TrainingStep(built.system, cfg.trainer, WARMUP + rounds * train_batches)
+        total = WARMUP + rounds * train_batches
+        self.step = TrainingStep(built.system, cfg.trainer, total, diagnostics_every(cfg))
         built.model.train(), built.system.model.train()
         for batch in self.batches[:WARMUP]:
             self.step(batch)

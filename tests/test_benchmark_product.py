@@ -24,6 +24,7 @@ from variant import (  # noqa: E402
     TrainingStep,
     build,
     compose_variant,
+    diagnostics_every,
 )
 
 # The benchmark's model and batch size at a fraction of its data, so a run takes seconds.
@@ -86,7 +87,7 @@ def test_variant_is_the_run_model_and_its_step_is_the_run_step(family, variant, 
     built = build(cfg, choices, QUICK_TEST_EVERY)  # as a --quick worker builds it
     _assert_same(_weights(built.model), seen["before"])
     built.model.train(seen["training"])
-    step = TrainingStep(built.system, cfg.trainer, total_steps=1)
+    step = TrainingStep(built.system, cfg.trainer, 1, diagnostics_every(cfg))  # as the run
     torch.set_rng_state(seen["rng"])  # the run's dropout masks
     loss = step(seen["batch"])
     torch.testing.assert_close(loss, seen["loss"], rtol=0, atol=0)

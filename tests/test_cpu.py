@@ -7,6 +7,8 @@ outputs (float64 where rounding would hide a difference), and dropout's distribu
 import copy
 import functools
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -19,7 +21,7 @@ from ablate.models.search import beam_search, greedy
 from ablate.models.seq2seq import Encoder
 
 from conftest import token_batch as _batch
-from models import rnn_model
+from models import rnn_model, transformer_model
 
 DECODERS = {
     "luong": {},
@@ -68,6 +70,35 @@ def test_speed_up_swaps_classes_in_place_keeps_the_state_dict_and_is_idempotent(
     plain = rnn_model("additive", rnn=rnn, dropout=0.1, **TRAINING, **DECODERS[decoder])
     plain.load_state_dict(model.state_dict())
     model.load_state_dict(plain.state_dict())
+
+
+def test_importing_the_transformer_leaves_the_cpu_paths_out():
+    code = "import sys, ablate.models.transformer; print('ablate.models.cpu' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_speed_up_gives_the_transformer_the_cpu_dropout():
+    """The Transformer's dropout is `nn.Dropout`; on a CPU it draws what a Transformer
+    built with `cpu.Dropout` (the layout before) draws, as the RNN's does."""
+    model = transformer_model(dropout=0.1)
+    dropouts = {name: m for name, m in model.named_modules() if isinstance(m, nn.Dropout)}
+    # The embeddings' and every sublayer's: 2 per encoder layer, 3 per decoder layer.
+    assert len(dropouts) == 1 + 2 * 2 + 3 * 2
+    assert {type(m) for m in dropouts.values()} == {nn.Dropout}
+    built = copy.deepcopy(model)
+    for name, m in dropouts.items():
+        parent, _, attr = name.rpartition(".")
+        setattr(built.get_submodule(parent), attr, cpu.Dropout(m.p))
+    cpu.speed_up(model)
+    assert {type(m) for m in dropouts.values()} == {cpu.Dropout}
+    src, src_len, tgt_in = _batch()[:3]
+    outputs = []
+    for m in (model, cpu.speed_up(built)):
+        torch.manual_seed(1)
+        outputs.append(m.train()(src, src_len, tgt_in)[0])
+    assert torch.equal(*outputs)
+    assert not torch.equal(outputs[0], model.eval()(src, src_len, tgt_in)[0])  # it drew
 
 
 def test_speed_up_leaves_a_users_subclass_alone():

@@ -11,10 +11,12 @@ from functools import partial
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 from torch import nn
 
 from ablate.buckets import make_buckets
+from ablate.callbacks import AttentionDiagnostics
 from ablate.data.vocab import Vocab
 from ablate.diagnostics import Probes, sentence_sums
 from ablate.models import search
@@ -25,7 +27,7 @@ from ablate.scores import ATTENTION_SUMS, SATURATED, AttentionStats
 from ablate.scoring import attention_summary
 from ablate.train import run
 
-from conftest import CONF, TINY, compose
+from conftest import CONF, TINY, compose, tiny
 from models import rnn_model
 from wandb_files import summary
 
@@ -126,9 +128,15 @@ def _loss(model, batch):
 
 
 def _capture(model) -> tuple[list, list]:
-    """What `align` hands the observer, in call order, instead of the probe."""
+    """What `align` passes through its hook point, in call order: a forward hook of its
+    own, beside no probe."""
     scores, weights = [], []
-    model.decoder.attention.observer = lambda s, w: (scores.append(s), weights.append(w))
+
+    def keep(module, args, output):
+        scores.append(output[0])
+        weights.append(output[1])
+
+    model.decoder.attention.inspect.register_forward_hook(keep)
     return scores, weights
 
 
@@ -280,3 +288,147 @@ def test_every_attention_option_reports_its_statistics(tmp_path, option):
         for field in ("score_std", "entropy", "max_weight", "saturated"):
             assert f"{stage}/attn/{field}" in keys, (stage, field)
     assert "train/attn/score_grad_norm" in keys
+
+
+# --------------------------------------------------------------------------- the callback
+
+
+def _callback_batch(seed=1) -> dict:
+    src, src_len, tgt_in, tgt_out, _ = _batch(seed)
+    return dict(src=src, src_len=src_len, tgt_in=tgt_in, tgt_out=tgt_out, index=torch.arange(B))
+
+
+def _train_batch(diagnostics, system, batch_idx, seed=1):
+    """One training batch as Lightning runs it around the system's step."""
+    batch = _callback_batch(seed)
+    diagnostics.on_train_batch_start(None, system, batch, batch_idx)
+    src, src_len, tgt_in, tgt_out, _ = _batch(seed)
+    _loss(system.model, (src, src_len, tgt_in, tgt_out, None)).backward()
+    diagnostics.on_train_batch_end(None, system, None, batch, batch_idx)
+
+
+def test_the_callback_records_what_the_probes_record_on_the_batches_it_samples():
+    model = _model(MODELS["luong-dot"])
+    system = nn.Module()
+    system.model = model
+    diagnostics = AttentionDiagnostics(every_n_train_batches=2)
+    diagnostics.setup(None, system, "fit")
+    probes = Probes(model)
+    with probes.recording(_batch()[-1], grad=True):
+        loss = _loss(model, _batch())
+    loss.backward()
+    probes.end_batch()
+    for batch_idx in (0, 1):  # the second not sampled: nothing added, no hook left on
+        _train_batch(diagnostics, system, batch_idx)
+        assert not model.decoder.attention.inspect._forward_hooks
+    assert diagnostics.grad_norms() == probes.grad_norms()
+
+    batch = _callback_batch()
+    diagnostics.on_validation_epoch_start(None, system)
+    diagnostics.on_validation_batch_start(None, system, batch, 0)
+    with torch.no_grad():
+        _loss(model, _batch())  # the teacher-forced pass: recorded
+        search.decode(model.eval(), batch["src"], batch["src_len"])  # decoding: not
+    diagnostics.on_validation_batch_end(None, system, None, batch, 0)
+    with torch.no_grad(), probes.recording(_batch()[-1]):
+        _loss(model, _batch())
+    expected = probes.sums()["decoder.attention"].tolist()
+    assert diagnostics.sentences == {"decoder.attention": dict(enumerate(expected))}
+
+
+def test_the_callbacks_running_means_resume_from_its_state_and_the_older_layout():
+    def diagnostics() -> tuple[AttentionDiagnostics, nn.Module]:
+        system = nn.Module()
+        system.model = _model(MODELS["luong-dot"])  # no step is taken: the same weights
+        d = AttentionDiagnostics()
+        d.setup(None, system, "fit")
+        return d, system
+
+    def trained(d, system, seed):
+        _train_batch(d, system, 0, seed)
+        return d
+
+    alone = [trained(*diagnostics(), seed).grad_norms()[0] for seed in (1, 2)]
+    running, system = diagnostics()
+    trained(running, system, 1)
+    state = json.loads(json.dumps(running.state_dict()))
+    from_state, from_old = diagnostics(), diagnostics()
+    from_state[0].on_load_checkpoint(None, None, {"callbacks": {"AttentionDiagnostics": state}})
+    from_state[0].load_state_dict(state)  # Lightning's order: the hook, then the state
+    from_old[0].on_load_checkpoint(None, None, {"attention_stats": {"running": state}})
+    for d, s in [(running, system), from_state, from_old]:
+        assert trained(d, s, 2).grad_norms()[0] == pytest.approx(sum(alone) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, None])
+def test_every_n_train_batches_must_be_a_positive_integer(value):
+    with pytest.raises(ValueError, match="every_n_train_batches"):
+        AttentionDiagnostics(every_n_train_batches=value)
+
+
+class CrossAttentionPaths(pl.Callback):
+    """Per training batch, the path each cross-attention layer took: `explicit` (through
+    its `Attention` module) or `fused` (a `scaled_dot_product_attention` call inside it);
+    class attributes, read after the run."""
+
+    batches: list[dict[str, str]] = []
+    paths: dict[str, str] = {}
+    current: str | None = None  # the cross-attention whose forward is running
+
+    def setup(self, trainer, pl_module, stage):
+        if stage != "fit":
+            return
+        cls = CrossAttentionPaths
+        for name, m in pl_module.model.named_modules():
+            if name.endswith("cross_attention"):
+                m.register_forward_pre_hook(lambda *_, n=name: setattr(cls, "current", n))
+                m.register_forward_hook(lambda *_: setattr(cls, "current", None))
+                m.attention.register_forward_hook(lambda *_, n=name: cls.took(n, "explicit"))
+
+    @classmethod
+    def took(cls, name: str | None, path: str) -> None:
+        if name is not None:
+            cls.paths[name] = path
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        CrossAttentionPaths.paths = {}
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        CrossAttentionPaths.batches.append(CrossAttentionPaths.paths)
+
+
+def test_unsampled_training_batches_take_the_fused_kernel(tmp_path, monkeypatch):
+    """`every_n_train_batches=2`: the Transformer's `scaled_dot` cross-attention is
+    explicit on training batches 0 and 2 (hooked, for the gradient norm) and fused on 1
+    and 3 — but for the alignment layer's (the last), whose weights the teacher-forced
+    pass returns, and which is therefore explicit on every batch — and the run still
+    reports the gradient norm."""
+    kernel = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):
+        CrossAttentionPaths.took(CrossAttentionPaths.current, "fused")
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    monkeypatch.setattr(CrossAttentionPaths, "batches", [])
+    settings = [o for o in tiny("transformer") if not o.startswith("+trainer.limit_train")]
+    cfg = compose(
+        [
+            *settings,
+            "model=transformer",
+            "attention=scaled_dot",
+            "model.layers=2",
+            "model.align_layer=-1",
+            "+trainer.limit_train_batches=4",
+            "logger=none",
+            "callbacks.diagnostics.every_n_train_batches=2",
+            f"+callbacks.paths._target_={__name__}.CrossAttentionPaths",
+        ]
+    )
+    run(cfg, tmp_path / "run", choices={"attention": "scaled_dot"})
+    first, last = "decoder.0.cross_attention", "decoder.1.cross_attention"
+    sampled = {first: "explicit", last: "explicit"}
+    unsampled = {first: "fused", last: "explicit"}
+    assert CrossAttentionPaths.batches == [sampled, unsampled, sampled, unsampled]
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())["attention_stats"]
+    assert math.isfinite(saved["score_grad_norm"]) and saved["score_grad_norm"] > 0

@@ -13,20 +13,30 @@ for a trained RNN, whose states tanh bounds, is measured here rather than assume
 - per training batch: `score_grad_norm`, the Frobenius norm of `∂loss/∂scores` over the
   real positions, through a tensor hook on the scores.
 
-An `AttentionProbe` is the observer `Attention.align` notifies; `Probes(model)` gives
-every `Attention` module of a model its own, named by its module path
-(`decoder.attention`; a Transformer's `decoder.layers.0.cross_attention.attention`, …),
-so a model with several attention layers is measured layer by layer; a Transformer's
-self-attention, not the ablation axis, is left out. A probe records only inside
-`Probes.recording`, so decoding passes through it untouched, and it reads the tensors
-without changing a value. What it records of a batch are per-sentence sums
-(`ablate.scores.ATTENTION_SUMS`), so a split's statistics, its buckets' and a bootstrap's
-resamples are all ratios of sums (`ablate.scoring.attention_stats`).
+An `AttentionProbe` is a forward hook on an `Attention` module's hook point
+(`Attention.inspect`, through which `align` passes its masked scores and weights);
+`Probes(model)` keeps one for every `Attention` module of a model, named by its module
+path (`decoder.attention`; a Transformer's `decoder.0.cross_attention.attention`, …), so
+a model with several attention layers is measured layer by layer; a Transformer's
+self-attention, not the ablation axis, is left out. The hooks are attached only inside
+`Probes.recording` (or between `start` and `stop`) and removed after it, so the model
+knows nothing of them, decoding passes untouched, and a module with no hook attached may
+take a fused kernel that forms no scores (`ablate.models.attention.inspected`). A probe
+reads the tensors without changing a value. What it records of a batch are per-sentence
+sums (`ablate.scores.ATTENTION_SUMS`), so a split's statistics, its buckets' and a
+bootstrap's resamples are all ratios of sums (`ablate.scoring.attention_stats`).
+
+In a run, the Lightning callback `ablate.callbacks.AttentionDiagnostics` records with
+`Probes` (so that this module, like the models, stays free of Lightning): the
+teacher-forced pass of every validation and test batch, and the gradient norm of every
+`every_n_train_batches`-th training batch; the batches it does not sample run with no
+hook attached.
 
 Real positions: a source position is real where its score is finite (`align` masks
 padding with −inf, as a causal mask does); a query is real where the target mask given
-to `recording` says so. Scores may carry dimensions between the batch and the queries
-(`(B, heads, T, S)`): each head's row is one more query. A decoder that teacher-forces
+to `recording` says so (in a run, where the batch's `tgt_out` is not padding). Scores
+may carry dimensions between the batch and the queries (`(B, heads, T, S)`): each head's
+row is one more query. A decoder that teacher-forces
 one step at a time (input feeding, Bahdanau's) calls `align` once per step, `(B, 1, S)`:
 the probe walks along the target mask call by call. Weights are taken as `align`
 returns them (local-p's are reweighted by its Gaussian and sum to less than 1), as the
@@ -41,6 +51,7 @@ from functools import partial
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from ablate.models.attention import Attention
 from ablate.scores import SATURATED
@@ -95,10 +106,11 @@ def sentence_sums(
 
 
 class AttentionProbe:
-    """The observer of one `Attention` module: `align` calls it with its masked scores and
-    weights. Outside a recording it does nothing; in one, it adds each call's
-    per-sentence sums (`sentence_sums`), or, recording gradients, hooks the scores so
-    that backward adds the squared gradient norm over the real positions."""
+    """The forward hook on one `Attention` module's `inspect`: it sees `align`'s masked
+    scores and weights. Between `start` and `stop` it adds each call's per-sentence sums
+    (`sentence_sums`), or, recording gradients, hooks the scores so that backward adds the
+    squared gradient norm over the real positions; it returns nothing, so the values go
+    on unchanged."""
 
     def __init__(self):
         self._mask: torch.Tensor | None = None  # (B, T) while recording
@@ -113,14 +125,10 @@ class AttentionProbe:
     def stop(self) -> None:
         self._mask = None
 
-    @property
-    def recording(self) -> bool:
-        """Inside a recording: the module must compute its scores explicitly."""
-        return self._mask is not None
-
-    def __call__(self, scores: torch.Tensor, weights: torch.Tensor) -> None:
+    def __call__(self, module: nn.Module, args: tuple, output: tuple) -> None:
         if self._mask is None:
             return
+        scores, weights = output
         B, folded = self._mask.shape[0], scores
         if scores.shape[0] != B:  # heads folded into the batch, (B·n, T, S): (B, n, T, S)
             scores, weights = scores.unflatten(0, (B, -1)), weights.unflatten(0, (B, -1))
@@ -163,41 +171,55 @@ class _Mean:
 
 
 class Probes:
-    """An `AttentionProbe` on every `Attention` module of `model`, by module path.
+    """An `AttentionProbe` for every `Attention` module of `model`, by module path, hooked
+    on while recording.
 
     Args:
-        model: the model; its `Attention` modules get their probe as `observer`.
+        model: the model whose attention it reads; nothing of it is changed.
     """
 
     def __init__(self, model: nn.Module):
         # The attention option's modules: a Transformer's self-attention (each query
         # position its own row there) is not the ablation axis and is not probed.
-        self.probes = {
-            name: AttentionProbe()
+        self.modules = {
+            name: m
             for name, m in model.named_modules()
             if isinstance(m, Attention) and "self_attention" not in name
         }
-        for name, module in model.named_modules():
-            if name in self.probes:
-                module.observer = self.probes[name]
+        self.probes = {name: AttentionProbe() for name in self.modules}
+        self._hooks: list[RemovableHandle] = []
         self._epoch = {name: _Mean() for name in [None, *self.probes]}  # None: all pooled
 
-    @contextmanager
-    def recording(self, query_mask: torch.Tensor, grad: bool = False) -> Iterator[None]:
-        """Record the attention of the teacher-forced pass inside this block.
+    def start(self, query_mask: torch.Tensor, grad: bool = False) -> None:
+        """Hook every probe onto its module's `inspect`, recording the passes until `stop`.
 
         Args:
             query_mask: `(B, T)` bool, True on the batch's real target positions.
             grad: hook the scores for the gradient norm (training), instead of summing
                 the statistics of the forward pass (validation, test).
         """
-        for p in self.probes.values():
+        self.stop()
+        for name, p in self.probes.items():
             p.start(query_mask, grad)
+            self._hooks.append(self.modules[name].inspect.register_forward_hook(p))
+
+    def stop(self) -> None:
+        """Remove the hooks (the scores' tensor hooks stay, for the pending backward)."""
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+        for p in self.probes.values():
+            p.stop()
+
+    @contextmanager
+    def recording(self, query_mask: torch.Tensor, grad: bool = False) -> Iterator[None]:
+        """Record the attention of the teacher-forced pass inside this block (`start`'s
+        arguments)."""
+        self.start(query_mask, grad)
         try:
             yield
         finally:
-            for p in self.probes.values():
-                p.stop()
+            self.stop()
 
     def sums(self) -> dict[str, torch.Tensor]:
         """The per-sentence sums `(B, 5)` of the last recording, for each module that

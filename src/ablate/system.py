@@ -11,13 +11,14 @@ metrics and keeps the scores and decoded sentences in `self.test_outputs`
 callback (`ablate.callbacks`); what a checkpoint carries beyond Lightning's state is
 `ablate.checkpoints.extras` and the datamodule's state.
 
-The attention's diagnostics (`ablate.diagnostics`): every teacher-forced pass is
-recorded by the model's probes — the validation's and the test's statistics go to the
-scorer with the rest (`val/attn/*`, `test/attn/*`), and training batches give the
-gradient norm at the scores (`train/attn/score_grad_norm`, the mean over the epoch's
-batches). Each validation adds an epoch to `attention_history`, which checkpoints carry,
-and the test's `attention_stats` holds that history and the gradient norm of the epoch
-whose weights it tested.
+The attention's diagnostics (`ablate.diagnostics`) are recorded by the trainer's
+`ablate.callbacks.AttentionDiagnostics`, the system reading what it recorded: the
+validation's and the test's per-sentence statistics go to the scorer with the rest
+(`val/attn/*`, `test/attn/*`), and the sampled training batches give the gradient norm at
+the scores (`train/attn/score_grad_norm`, the mean over the epoch's sampled batches).
+Each validation adds an epoch to `attention_history`, which checkpoints carry, and the
+test's `attention_stats` holds that history and the gradient norm of the epoch whose
+weights it tested. A trainer without that callback records no attention statistics.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 
 from ablate import checkpoints
+from ablate.callbacks import AttentionDiagnostics
 from ablate.data.vocab import Vocab
-from ablate.diagnostics import Probes
 from ablate.models import search
 from ablate.optim import check_lr
 from ablate.scores import AttentionStats, Scores
@@ -144,8 +145,6 @@ class Seq2SeqSystem(pl.LightningModule):
         self._fit_start = time.perf_counter()
         self._eval: dict[int, Decoded] = {}  # split index → its decoded sentence
         self.test_outputs: TestOutputs | None = None
-        self.probes = Probes(model)  # observers on its attention modules; no layers
-        self._attention: dict[str, dict[int, list[float]]] = {}  # module → index → sums
         # (epoch, its validation's attention statistics): what the test record's history holds.
         self.attention_history: list[tuple[int, AttentionStats]] = []
         self._tested_epoch: int | None = None  # the epoch of the checkpoint under test
@@ -153,20 +152,22 @@ class Seq2SeqSystem(pl.LightningModule):
     def forward(self, src, src_len):
         return search.decode(self.model, src, src_len)
 
-    def _loss(self, batch, grad: bool = False):
-        """The teacher-forced loss and weights, the attention's probes recording: the
-        gradient at the scores (`grad`, training), else the statistics of the pass."""
-        with self.probes.recording(batch["tgt_out"].ne(Vocab.pad_id), grad=grad):  # (B, T)
-            logits, weights = self.model(batch["src"], batch["src_len"], batch["tgt_in"])
+    def _loss(self, batch):
+        """The teacher-forced loss and weights."""
+        logits, weights = self.model(batch["src"], batch["src_len"], batch["tgt_in"])
         loss = self.loss_fn(logits.flatten(0, 1), batch["tgt_out"].flatten())  # (B·T, V)
         return loss, weights
 
-    def _keep_attention(self, batch) -> None:
-        """The last pass's per-sentence attention sums, by split index."""
-        index = batch["index"].tolist()
-        for name, sums in self.probes.sums().items():
-            kept = self._attention.setdefault(name, {})
-            kept.update(zip(index, sums.cpu().tolist(), strict=True))
+    def _diagnostics(self) -> AttentionDiagnostics | None:
+        """The trainer's attention diagnostics, if it records them."""
+        found = (c for c in self.trainer.callbacks if isinstance(c, AttentionDiagnostics))
+        return next(found, None)
+
+    def _sentence_attention(self) -> dict[str, dict[int, list[float]]]:
+        """The split's per-sentence attention sums, by module and split index (none
+        without the diagnostics)."""
+        diagnostics = self._diagnostics()
+        return {} if diagnostics is None else diagnostics.sentences
 
     def _log_attention(self, stage: str, stats: AttentionStats | None) -> None:
         if stats is None:
@@ -178,14 +179,11 @@ class Seq2SeqSystem(pl.LightningModule):
                     self.log(f"{stage}/attn/{key}" + (f"/{s.layer}" if s.layer else ""), value)
 
     def training_step(self, batch, batch_idx):
-        loss, _ = self._loss(batch, grad=True)
+        loss, _ = self._loss(batch)
         # A tensor sum, not int(): no host-device sync at every step.
         self.train_tokens = self.train_tokens + batch["tgt_out"].ne(Vocab.pad_id).sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
         return loss
-
-    def on_train_batch_end(self, outputs, batch, batch_idx):
-        self.probes.end_batch()  # backward has run: the gradient norms at the scores
 
     def _decode(self, batch, keep_weights: bool, beam_size: int = 1) -> list[Decoded]:
         tokens, weights = search.decode(
@@ -208,11 +206,10 @@ class Seq2SeqSystem(pl.LightningModule):
         ]
 
     def on_validation_epoch_start(self):
-        self._eval, self._attention = {}, {}
+        self._eval = {}
 
     def validation_step(self, batch, batch_idx):
         loss, _ = self._loss(batch)
-        self._keep_attention(batch)
         self.log("val/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])
         for d in self._decode(batch, keep_weights=False):
             self._eval[d.index] = d
@@ -221,15 +218,16 @@ class Seq2SeqSystem(pl.LightningModule):
         if self.trainer.sanity_checking:
             return
         scores = self.scorer.score_valid(
-            {i: d.tokens for i, d in self._eval.items()}, self._attention
+            {i: d.tokens for i, d in self._eval.items()}, self._sentence_attention()
         )
         self.log("val/bleu", scores.bleu, prog_bar=True)
         for b in scores.buckets:
             if b.n:
                 self.log(f"val/bleu_len/{b.label}", b.bleu)
         stats = scores.attention_stats
-        if self.trainer.state.fn == TrainerFn.FITTING:
-            norm, layers = self.probes.grad_norms()  # this epoch's training batches
+        diagnostics = self._diagnostics()
+        if self.trainer.state.fn == TrainerFn.FITTING and diagnostics is not None:
+            norm, layers = diagnostics.grad_norms()  # this epoch's sampled training batches
             for name, value in [(None, norm), *layers.items()]:
                 if value is not None and (name is None or len(layers) > 1):
                     self.log("train/attn/score_grad_norm" + (f"/{name}" if name else ""), value)
@@ -239,11 +237,10 @@ class Seq2SeqSystem(pl.LightningModule):
         self._log_attention("val", stats)
 
     def on_test_epoch_start(self):
-        self._eval, self._attention = {}, {}
+        self._eval = {}
 
     def test_step(self, batch, batch_idx):
         _, forced = self._loss(batch)  # (B, T, S): attention on the reference translation
-        self._keep_attention(batch)
         for b, d in enumerate(
             self._decode(batch, keep_weights=True, beam_size=self.decode.beam_size)
         ):
@@ -256,7 +253,8 @@ class Seq2SeqSystem(pl.LightningModule):
     def on_test_epoch_end(self):
         decoded = [self._eval[i] for i in range(len(self.scorer.test))]
         forced = [d.forced for d in decoded] if decoded and decoded[0].forced is not None else None
-        scores = self.scorer.score_test([d.tokens for d in decoded], forced, self._attention)
+        attention = self._sentence_attention()
+        scores = self.scorer.score_test([d.tokens for d in decoded], forced, attention)
         if scores.attention_stats is not None:
             scores = dataclasses.replace(scores, attention_stats=self._trained(scores))
             self._log_attention("test", scores.attention_stats)
@@ -321,9 +319,9 @@ class Seq2SeqSystem(pl.LightningModule):
             train_tokens=int(self.train_tokens),
             train_seconds=self.elapsed(),
         )
+        # The running gradient norms of an epoch so far are the diagnostics callback's state.
         checkpoint[ATTENTION_KEY] = {
             "history": [{"epoch": e, **s.to_json()} for e, s in self.attention_history],
-            "running": self.probes.state_dict(),  # an epoch's gradient norms so far
         }
 
     def on_load_checkpoint(self, checkpoint):
@@ -338,10 +336,10 @@ class Seq2SeqSystem(pl.LightningModule):
         self.attention_history = [
             (int(h["epoch"]), AttentionStats.from_json(h)) for h in saved.get("history", ())
         ]
-        self.probes.load_state_dict(saved.get("running") or {})
 
 
-# Where a checkpoint keeps the attention history and the running gradient norms.
+# Where a checkpoint keeps the attention history (and, in the older layout, the running
+# gradient norms: `ablate.callbacks.AttentionDiagnostics.on_load_checkpoint`).
 ATTENTION_KEY = "attention_stats"
 
 

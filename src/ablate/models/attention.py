@@ -30,6 +30,12 @@ attention does), constructed as `cls(hidden=H, **its parameters)`. A config opti
 YAML file naming the class (`_target_`) and its parameters, with `_partial_: true` so
 that `Seq2Seq` passes `hidden`; a user's own class lives in their package and their
 option in their `--config-dir` (README, "Your own ablation").
+
+`align` passes its masked scores and weights through `Attention.inspect`, an identity
+submodule (`Inspect`): the hook point where `register_forward_hook` reads them (the
+attention diagnostics, `ablate.diagnostics`, attach there) without the model knowing who
+reads. A caller that could compute the context without explicit scores (a fused kernel)
+asks `inspected(module)` first: with a hook attached, the scores must exist.
 """
 
 from __future__ import annotations
@@ -63,15 +69,13 @@ class Attention(nn.Module):
         hidden: size `H` of the decoder and encoder states (given by `Seq2Seq`).
 
     Attributes:
-        observer: None, or a callable that `align` hands its masked scores and weights
-            (`ablate.diagnostics.AttentionProbe`); it reads them and changes nothing.
+        inspect: the hook point of `align`'s masked scores and weights (`Inspect`).
     """
-
-    observer: Callable[[torch.Tensor, torch.Tensor], None] | None = None
 
     def __init__(self, hidden: int):
         super().__init__()
         self.hidden = hidden
+        self.inspect = Inspect()
 
     def prepare(self, keys: torch.Tensor) -> torch.Tensor:
         """The keys as `score` consumes them, computed once per source batch: decoding
@@ -147,9 +151,7 @@ class Attention(nn.Module):
         mask = mask[:, None, :] if mask.dim() == 2 else mask  # (B | 1, T | 1, S)
         scores = scores.masked_fill(~mask, float("-inf"))
         weights = self.reweight(torch.softmax(scores, dim=-1), query, mask)  # (B, T, S)
-        if self.observer is not None:
-            self.observer(scores, weights)
-        return scores, weights
+        return self.inspect(scores, weights)
 
     def forward(
         self,
@@ -176,6 +178,26 @@ class Attention(nn.Module):
         values = keys if values is None else values
         context = torch.bmm(weights, values)  # (B, T, S)·(B, S, H_v) → (B, T, H_v)
         return context, weights
+
+
+class Inspect(nn.Module):
+    """The identity on `align`'s `(scores, weights)`, there to be hooked: a forward hook
+    registered on it (`Attention.inspect.register_forward_hook`) sees every call's masked
+    scores `(B, T, S)` (−inf where masked) and weights, the very tensors the loss depends
+    on, so a tensor hook on the scores sees their gradient. It has no parameters, so a
+    model's state dict is the same with or without it."""
+
+    def forward(
+        self, scores: torch.Tensor, weights: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return scores, weights
+
+
+def inspected(module: Attention) -> bool:
+    """Whether a forward hook is attached to `module.inspect`: then whoever computes
+    `module`'s context must call `align` (its explicit scores), not a fused kernel that
+    forms none."""
+    return bool(module.inspect._forward_hooks or module.inspect._forward_pre_hooks)
 
 
 class FixedContext(nn.Module):

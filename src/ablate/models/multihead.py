@@ -23,9 +23,10 @@ A causal query at position t sees the keys 0..t: the mask `Attention` takes broa
 the keys once — the computation a decoding step makes with the cached keys 0..t,
 whatever the score function.
 
-Where the score is exactly `ScaledDotAttention` and no weights are asked for, `fused`
-computes the same values (up to rounding) with torch's fused kernel,
-`torch.nn.functional.scaled_dot_product_attention`.
+Where the score is exactly `ScaledDotAttention`, no weights are asked for and no hook is
+attached to the attention's `inspect` (`ablate.models.attention.inspected`: something
+reads the scores), `fused` computes the same values (up to rounding) with torch's fused
+kernel, `torch.nn.functional.scaled_dot_product_attention`.
 
 Notation: `H` the model size (d_model), `n` heads, `d = H / n`.
 """
@@ -43,6 +44,7 @@ from ablate.models.attention import (
     FixedContext,
     ScaledDotAttention,
     build_attention,
+    inspected,
 )
 
 
@@ -138,10 +140,8 @@ class MultiHeadAttention(nn.Module):
         if self.none:
             return self.W_o(self._mean(keys.v, mask, causal, T)), None
         q = self._split(self.W_q(x))  # (B, n, T, d)
-        # The fused kernel computes no explicit scores: not where an observer records them
-        # (`ablate.diagnostics`).
-        observed = getattr(getattr(self.attention, "observer", None), "recording", False)
-        if self.fused and not need_weights and not observed:
+        # The fused kernel forms no explicit scores: not where a hook reads them.
+        if self.fused and not need_weights and not inspected(self.attention):
             context = F.scaled_dot_product_attention(
                 q,
                 keys.k,

@@ -10,7 +10,8 @@ score differs between the ablation's variants.
 Each sublayer `f` sits in a residual with layer norm: `x + Dropout(f(LN(x)))` (pre-norm,
 `norm="pre"`, the default: steadier without a learning-rate warm-up; Xiong et al.
 2020), or the paper's `LN(x + Dropout(f(x)))` (`norm="post"`, §5.4). Pre-norm stacks
-end in a layer norm. Dropout also applies to the embeddings plus positions.
+end in a layer norm. Dropout also applies to the embeddings plus positions; it is
+`nn.Dropout`, for which `ablate.models.cpu.speed_up` swaps in its faster CPU draw.
 
 Every attention is an `ablate.models.multihead.MultiHeadAttention` whose heads score
 with an `ablate.models.attention.Attention` at `hidden = H / heads`: `attention` sets the
@@ -42,7 +43,6 @@ import torch
 from torch import nn
 
 from ablate.models.config import TransformerConfig
-from ablate.models.cpu import Dropout
 from ablate.models.multihead import Keys, MultiHeadAttention
 
 
@@ -84,7 +84,7 @@ class Residual(nn.Module):
     def __init__(self, hidden: int, dropout: float, norm: str):
         super().__init__()
         self.norm, self.pre = nn.LayerNorm(hidden), norm == "pre"
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
 
     def input(self, x: torch.Tensor) -> torch.Tensor:
         """What the sublayer reads."""
@@ -192,7 +192,7 @@ class Transformer(nn.Module):
             # N(0, 1/H), so that √H · E has unit scale next to the positions (fairseq's).
             nn.init.normal_(e.weight, std=c.d_model**-0.5)
             nn.init.zeros_(e.weight[c.pad_id])
-        self.dropout = Dropout(c.dropout)
+        self.dropout = nn.Dropout(c.dropout)
         self.encoder = nn.ModuleList(EncoderLayer(c) for _ in range(c.layers))
         self.decoder = nn.ModuleList(DecoderLayer(c) for _ in range(c.layers))
         # A pre-norm stack's output has not been normalised by its last layer.
