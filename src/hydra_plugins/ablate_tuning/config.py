@@ -14,9 +14,12 @@ naming the key, where OmegaConf's own check would fail inside Hydra's instantiat
 Hydra imports this module when it scans `hydra_plugins` (an installed wheel); an editable
 install hides the package from that scan, so `hydra_plugins.ablate_tuning.register`
 imports it by hand before Hydra composes the config.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Hydra's scan executes this file without
+putting it in `sys.modules`, and `dataclass` resolves string annotations through
+`sys.modules[cls.__module__]`, so with them the scan (an installed wheel, or `src/` on
+`PYTHONPATH`) fails with an AttributeError before any config is composed.
+"""
 
 from dataclasses import dataclass, field
 from typing import Any
