@@ -91,19 +91,30 @@ def results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
 
 
-def test_kill_9_mid_epoch_then_resume_equals_the_uninterrupted_run(tmp_path):
+# The real-data recipe (token batches, the warm-up schedule, accumulated steps): state in
+# the sampler's seed + epoch and in the scheduler's step count, which a resume must restore.
+RECIPE = [
+    "data.batch_tokens=400",
+    "optim.schedule=inverse_sqrt",
+    "optim.warmup=30",
+    "trainer.accumulate_grad_batches=2",
+]
+
+
+@pytest.mark.parametrize("recipe", [[], RECIPE], ids=["defaults", "recipe"])
+def test_kill_9_mid_epoch_then_resume_equals_the_uninterrupted_run(tmp_path, recipe):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    out = ablate(*REVERSE, "logger=none", f"hydra.run.dir={whole}")
+    out = ablate(*REVERSE, *recipe, "logger=none", f"hydra.run.dir={whole}")
     assert out.returncode == 0, out.stderr[-2000:]
 
-    proc = start(*REVERSE, "logger=none", f"hydra.run.dir={killed}", log=tmp_path / "log")
+    proc = start(*REVERSE, *recipe, "logger=none", f"hydra.run.dir={killed}", log=tmp_path / "log")
     wait_for(killed / "checkpoints" / "last.ckpt", proc)  # epoch 1 is done: now in epoch 2
     time.sleep(0.4)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (killed / "results.json").exists()
 
-    out = ablate(*REVERSE, "logger=none", f"hydra.run.dir={killed}", "resume=true")
+    out = ablate(*REVERSE, *recipe, "logger=none", f"hydra.run.dir={killed}", "resume=true")
     assert out.returncode == 0, out.stderr[-2000:]
     assert "resuming from" in out.stdout
     a, b = results(whole), results(killed)

@@ -2,12 +2,15 @@
 
 The optimiser itself is a torch one, built by Hydra as a partial (`conf/optim/adam.yaml`:
 Adam, Kingma & Ba 2015) that the system gives the model's parameters. A schedule is a
-function `(optimizer, total_steps) -> LRScheduler` stepped every training step, or None
-for a constant rate; `schedule(name)` picks one by its `optim.schedule` name.
+function `(optimizer, total_steps) -> LRScheduler` stepped at every optimiser step (with
+`trainer.accumulate_grad_batches=k`, every k batches), or None for a constant rate;
+`schedule(name, warmup)` picks one by its `optim.schedule` name: `cosine` decay, or the
+Transformer's `inverse_sqrt` warm-up and decay (Vaswani et al. 2017 §5.3).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -57,15 +60,72 @@ def cosine(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-SCHEDULES: dict[str, Callable | None] = {"constant": None, "cosine": cosine}
+def inverse_sqrt(
+    optimizer: torch.optim.Optimizer, total_steps: Callable[[], int], warmup: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to the configured rate over `warmup` steps, then decay ∝ 1/√step:
+    optimiser step n (counted from 1) trains at lr · min(n / warmup, √(warmup / n)), the
+    full rate at step `warmup` (Vaswani et al. 2017 §5.3 with lr = d_model^-0.5 ·
+    warmup^-0.5 folded into `optim.lr`; fairseq's `inverse_sqrt` and JoeyNMT's
+    `warmupinversesquareroot` in the same form). The first step trains at lr / warmup,
+    not 0: no step is spent at a zero rate.
+
+    Its only state is the step count, which Lightning keeps in every checkpoint with the
+    scheduler's, so a resumed run goes on at the rate it stopped at.
+
+    Args:
+        optimizer: the optimiser whose rate it scales.
+        total_steps: unused (the decay needs no end); there for the schedules' signature.
+        warmup: the warm-up's optimiser steps, at least 1.
+    """
+    del total_steps
+
+    def factor(step: int) -> float:  # `step` optimiser steps done: this is step + 1
+        n = step + 1
+        return min(n / warmup, math.sqrt(warmup / n))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def schedule(name: str) -> Callable | None:
-    """The schedule called `name` in `SCHEDULES` (None for `constant`).
+SCHEDULES: dict[str, Callable | None] = {
+    "constant": None,
+    "cosine": cosine,
+    "inverse_sqrt": inverse_sqrt,
+}
+# The schedules that take `optim.warmup`: with another, a warm-up would silently not happen.
+WARMED = ("inverse_sqrt",)
+
+
+def check_warmup(name: str, warmup) -> None:
+    """Raise ValueError for an `optim.warmup` that `optim.schedule=name` cannot use: not a
+    non-negative integer, 0 for a schedule that warms up, or > 0 for one that does not."""
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ValueError(
+            f"optim.warmup must be a non-negative integer (optimiser steps), got {warmup!r}"
+        )
+    if name in WARMED and warmup == 0:
+        raise ValueError(
+            f"optim.schedule={name} needs optim.warmup > 0 (its warm-up steps, e.g. "
+            f"optim.warmup=4000), got 0"
+        )
+    if name not in WARMED and warmup > 0:
+        raise ValueError(
+            f"optim.warmup={warmup} has no effect with optim.schedule={name}; set "
+            f"optim.schedule={' or '.join(WARMED)}, or optim.warmup=0"
+        )
+
+
+def schedule(name: str, warmup: int = 0) -> Callable | None:
+    """The schedule called `name` in `SCHEDULES` (None for `constant`), given `warmup`
+    steps where it takes them (`WARMED`).
 
     Raises:
-        ValueError: an unknown name, naming the known ones.
+        ValueError: an unknown name, naming the known ones; a bad `warmup`
+            (`check_warmup`).
     """
     if name not in SCHEDULES:
         raise ValueError(f"unknown optim.schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    check_warmup(name, warmup)
+    if name in WARMED:
+        return functools.partial(SCHEDULES[name], warmup=warmup)
     return SCHEDULES[name]

@@ -115,7 +115,7 @@ class Seq2SeqSystem(pl.LightningModule):
         scorer: the valid and test pairs, buckets and tokenizer it scores against.
         optimizer: the optimiser without its parameters (`conf/optim/`: a partial of a
             torch optimiser); its `lr` is checked here.
-        scheduler: `(optimizer, total_steps) -> LRScheduler`, stepped every training step
+        scheduler: `(optimizer, total_steps) -> LRScheduler`, stepped every optimiser step
             (`ablate.optim`); None for a constant rate.
         decode: test-time decoding.
         label_smoothing: cross-entropy label smoothing, in [0, 1).

@@ -122,11 +122,19 @@ def set_up(threads: int | None, seed: int) -> None:
 
 
 def build_data(cfg: DictConfig, choice: str | None) -> Seq2SeqData:
-    """The `dataset` option's corpus with its vocabularies and loaders; the dataset's
-    settings go with it into checkpoints."""
+    """The `dataset` option's corpus with its vocabularies and loaders (training batches
+    of `data.batch_tokens` target tokens where set, else of `data.batch_size` sentences);
+    the dataset's settings go with it into checkpoints."""
     corpus = plugins.build(cfg.dataset, "dataset", choice, Corpus)
     settings = OmegaConf.to_container(cfg.dataset, resolve=True)
-    return Seq2SeqData(corpus, cfg.data.batch_size, cfg.data.min_freq, cfg.seed, dataset=settings)
+    return Seq2SeqData(
+        corpus,
+        cfg.data.batch_size,
+        cfg.data.min_freq,
+        cfg.seed,
+        dataset=settings,
+        batch_tokens=cfg.data.batch_tokens,
+    )
 
 
 def build_scorer(cfg: DictConfig, corpus: Corpus) -> Scorer:

@@ -4,7 +4,9 @@ checkpoint keeps of the data.
 Batches are drawn from pools of about 50 batches sorted by source length (the
 torchtext "bucket iterator" recipe), so sentences of similar length share a batch and
 padding stays small; the order of batches is shuffled with a generator seeded by
-`seed + epoch`, so a run and its resumption see the same data order.
+`seed + epoch`, so a run and its resumption see the same data order. With
+`data.batch_tokens` the training batches hold a token budget instead (`TokenBatches`, the
+NMT norm), seeded the same way.
 
 `Seq2SeqData.state_dict()` is what Lightning stores of the datamodule in every checkpoint
 (under the class's name): the vocabularies and subword models `ablate.translate` needs,
@@ -85,6 +87,88 @@ class LengthGroupedBatches(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return -(-len(self.lengths) // self.batch_size)
+
+
+def check_batch_tokens(batch_tokens) -> None:
+    """Raise ValueError for a `data.batch_tokens` that is neither null nor a positive
+    integer."""
+    if batch_tokens is None:
+        return
+    if isinstance(batch_tokens, bool) or not isinstance(batch_tokens, int) or batch_tokens < 1:
+        raise ValueError(
+            f"data.batch_tokens must be a positive integer (target tokens per batch) or null, "
+            f"got {batch_tokens!r}"
+        )
+
+
+class TokenBatches(Sampler[list[int]]):
+    """Training batches of at most `batch_tokens` target tokens, in place of a number of
+    sentences (fairseq's `--max-tokens`, JoeyNMT's `batch_type: token`): a batch's tokens
+    are its padded target, sentences × its longest target length, so a budget bounds the
+    memory a batch takes whatever the lengths. A sentence whose target alone is longer
+    than the budget is a batch of its own, the only kind of batch over it.
+
+    The sentences are sorted by target length and cut greedily into batches, so a batch
+    holds targets of about one length and little padding. The cuts follow from the sorted
+    lengths alone, so every epoch has the same number of batches (Lightning reads `len`
+    once, before the first epoch); what changes with the epoch is which of the sentences
+    of one target length share a batch (shuffled among themselves) and the order of the
+    batches, both drawn from a generator seeded by `seed + epoch`, so a resumed run sees
+    the batches of the uninterrupted one.
+
+    Args:
+        lengths: the target length of every example, `</s>` included (`tgt_out`'s).
+        batch_tokens: the budget, in target tokens.
+        seed: base seed; epoch `e` uses `seed + e`.
+        epoch_fn: where the current epoch comes from (the trainer's), read at each pass;
+            without it, `set_epoch` or the count of passes so far.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_tokens: int,
+        seed: int = 0,
+        epoch_fn: Callable[[], int] | None = None,
+    ):
+        check_batch_tokens(batch_tokens)
+        self.lengths, self.batch_tokens = list(lengths), batch_tokens
+        self.seed, self.epoch, self.epoch_fn = seed, 0, epoch_fn
+        ordered = sorted(self.lengths)
+        self.cuts, start = [], 0  # [start, end) positions in the sorted order
+        for k, length in enumerate(ordered):  # ascending: `length` is the batch's longest
+            if k > start and (k - start + 1) * length > batch_tokens:
+                self.cuts.append((start, k))
+                start = k
+        if ordered:
+            self.cuts.append((start, len(ordered)))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        if self.epoch_fn is not None:
+            self.epoch = self.epoch_fn()
+        rng = random.Random(self.seed + self.epoch)
+        by_length: dict[int, list[int]] = {}
+        for i, length in enumerate(self.lengths):
+            by_length.setdefault(length, []).append(i)
+        order = []
+        for length in sorted(by_length):
+            group = by_length[length]
+            rng.shuffle(group)
+            order += group
+        batches = [order[a:b] for a, b in self.cuts]
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._batches()
+        self.epoch += 1  # the next pass differs even when nobody calls set_epoch
+        return iter(batches)
+
+    def __len__(self) -> int:
+        return len(self.cuts)
 
 
 def collate(pairs: list[Pair], indices: list[int], src_vocab: Vocab, tgt_vocab: Vocab) -> dict:
@@ -189,13 +273,16 @@ class Seq2SeqData(pl.LightningDataModule):
 
     Args:
         corpus: the dataset's splits.
-        batch_size: sentences per batch.
+        batch_size: sentences per batch (validation and test; training too unless
+            `batch_tokens` is given).
         min_freq: training-split frequency a word needs to get its own id.
         seed: seeds the batch order.
         num_workers: loader worker processes (0 = in the main process; batches are
             cheap to build, so this rarely pays on CPU).
         dataset: the dataset's settings (its config), kept in checkpoints with the
             splits' fingerprint (`identity`).
+        batch_tokens: training batches of at most this many target tokens
+            (`TokenBatches`) instead of `batch_size` sentences; None for sentences.
     """
 
     def __init__(
@@ -206,8 +293,11 @@ class Seq2SeqData(pl.LightningDataModule):
         seed: int = 0,
         num_workers: int = 0,
         dataset: Mapping | None = None,
+        batch_tokens: int | None = None,
     ):
         super().__init__()
+        check_batch_tokens(batch_tokens)  # now, not when training starts
+        self.batch_tokens = batch_tokens
         self.corpus, self.dataset = corpus, dict(dataset or {})
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
         self.src_vocab = Vocab.build((p.src for p in corpus.train), min_freq)
@@ -249,13 +339,21 @@ class Seq2SeqData(pl.LightningDataModule):
         self, name: str, shuffle: bool = False, epoch_fn: Callable[[], int] | None = None
     ) -> DataLoader:
         pairs = self.split(name)
-        sampler = LengthGroupedBatches(
-            [len(p.src) for p in pairs],
-            self.batch_size,
-            shuffle=shuffle,
-            seed=self.seed,
-            epoch_fn=epoch_fn,
-        )
+        if shuffle and self.batch_tokens is not None:  # training by a token budget
+            sampler = TokenBatches(
+                [len(p.tgt) + 1 for p in pairs],  # tgt_out's lengths: with </s>
+                self.batch_tokens,
+                seed=self.seed,
+                epoch_fn=epoch_fn,
+            )
+        else:
+            sampler = LengthGroupedBatches(
+                [len(p.src) for p in pairs],
+                self.batch_size,
+                shuffle=shuffle,
+                seed=self.seed,
+                epoch_fn=epoch_fn,
+            )
         return DataLoader(
             _Split(pairs),
             batch_sampler=sampler,
