@@ -17,12 +17,12 @@ from ablate.buckets import make_buckets
 from ablate.data.corpus import Pair
 from ablate.data.datamodule import TokenBatches, collate
 from ablate.data.vocab import Vocab
-from ablate.models.seq2seq import Seq2Seq
 from ablate.scoring import Scorer
 from ablate.system import Seq2SeqSystem
 from ablate.train import build_data, run
 
 from conftest import TINY, compose, tiny
+from models import rnn_model
 
 
 def rates(scheduler_fn, steps: int, lr: float = 2.0) -> list[float]:
@@ -161,9 +161,10 @@ WORDS = ["a", "b", "c", "d"]
 
 def updated(batches: list[dict], accumulate: int) -> tuple[Seq2SeqSystem, pl.Trainer]:
     """A tiny model (no dropout), its SGD steps over `batches` in a real Trainer."""
-    torch.manual_seed(0)
     vocab = Vocab.build([WORDS])
-    model = Seq2Seq(len(vocab), len(vocab), attention="dot", embed=4, hidden=4, dropout=0.0)
+    model = rnn_model(
+        "dot", src_vocab_size=len(vocab), tgt_vocab_size=len(vocab), embed=4, hidden=4, eval=False
+    )
     pair = Pair(("a", "b"), ("b", "c"))
     scorer = Scorer([pair], [pair], make_buckets("edges", edges=[1]))
     system = Seq2SeqSystem(model, scorer, functools.partial(torch.optim.SGD, lr=0.5))
