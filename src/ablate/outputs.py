@@ -44,9 +44,14 @@ DATA_FACTS = ("dropped", "drop_reasons", "deduplicated", "missing", "subword")
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
-    """Render `fig` to PNG at `path` (atomically) and return the path."""
+    """Render `fig` to PNG at `path` (atomically) and return the path.
+
+    Every figure of ablate's is laid out by matplotlib's constrained layout, which keeps
+    labels inside the figure, so the PNG is the figure as sized (no `bbox_inches="tight"`,
+    which draws the figure once more only to measure it).
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110)
     atomic_write_bytes(path, buf.getvalue())
     return path
 
