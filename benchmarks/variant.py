@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
-from reference import StepwiseSeq2Seq, random_batches
+from reference import StepwiseRNN, random_batches
 from torch import nn
 from torch_transformer import TorchTransformer
 
@@ -285,7 +285,7 @@ class Variant:
         self.reference, self.family = variant == REFERENCE, FAMILIES[family]
         loader = built.data.train_dataloader()
         if self.reference and family == "rnn":  # the same parameters, run step by step
-            built.system.model = StepwiseSeq2Seq(built.model)
+            built.system.model = StepwiseRNN(built.model)
             loader = random_batches(built.data, "train", cfg.data.batch_size, seed=cfg.seed)
         elif self.reference:  # nn.Transformer from the same initial weights, same batches
             built.system.model = TorchTransformer(built.model)

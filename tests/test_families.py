@@ -12,7 +12,7 @@ from test_plugins import run_cli, write_plugin
 
 from ablate.checkpoints import CheckpointError, check_fits, read
 from ablate.models.config import RNNConfig
-from ablate.models.seq2seq import Seq2Seq
+from ablate.models.rnn import RNNEncoderDecoder
 from ablate.models.transformer import Transformer
 from ablate.report.groups import name_runs
 from ablate.report.read import Run
@@ -89,7 +89,7 @@ def test_a_transformer_checkpoint_translates(transformer_ckpt):
     assert weights is None or weights.shape == (len(out), len(src))
     # A checkpoint that names no class is the RNN's, the one family before the Transformer.
     assert "_target_" not in RNNConfig(src_vocab_size=20, tgt_vocab_size=20).record()
-    assert isinstance(load(OLD_CHECKPOINT).model, Seq2Seq)
+    assert isinstance(load(OLD_CHECKPOINT).model, RNNEncoderDecoder)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The two model families and what they share: the RNN encoder-decoder (`seq2seq`,
+"""The two model families and what they share: the RNN encoder-decoder (`rnn`,
 `decoder`), the Transformer (`transformer`, `multihead`), their settings (`config`), the
 attention contract both use (`attention`: the score functions; `FixedContext` for `none`;
 `luong`), and the decoding they share (`search`, `protocol`)."""
