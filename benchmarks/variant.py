@@ -35,7 +35,7 @@ from reference import StepwiseRNN, random_batches
 from torch import nn
 from torch_transformer import TorchTransformer
 
-from ablate import plugins, train
+from ablate import options, train
 from ablate.data.datamodule import Seq2SeqData
 from ablate.data.vocab import Vocab
 from ablate.diagnostics import Probes
@@ -119,7 +119,7 @@ def compose_variant(
     name = FAMILIES[family].reference_variant if variant == REFERENCE else variant
     if name not in variants:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(variants)}")
-    with initialize_config_dir(str(plugins.CONF), version_base="1.3"):
+    with initialize_config_dir(str(options.CONF), version_base="1.3"):
         cfg = compose(
             "config",
             overrides=[
