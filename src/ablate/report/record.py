@@ -16,7 +16,7 @@ from ablate.report.claims import Declared, Verdict
 from ablate.report.dims import Dims
 from ablate.report.read import Failure, Run
 from ablate.report.rows import Comparisons
-from ablate.report.tuning import Tuning
+from ablate.report.tuning import TuningSummary
 from ablate.report.variants import Variant
 
 METHOD = (
@@ -69,7 +69,7 @@ class Report:
     claims: tuple[Declared, ...]
     significance: Significance
     dims: tuple[Dims, ...] = ()
-    tuning: Tuning | None = None
+    tuning: TuningSummary | None = None
 
     def to_json(self) -> dict:
         """`summary.json`'s content: plain JSON (no NaN; strata and kinds as text)."""
