@@ -1,4 +1,4 @@
-"""The state-size comparison (`ablate.report.dims`) and its claims (`dims_growth`,
+"""The key-size comparison (`ablate.report.dims`) and its claims (`dims_growth`,
 `dims_scaled`, `dims_britz` in `ablate.report.claims`, scope `dims`): each supported, not
 supported and inconclusive on constructed comparisons, judged in their declared
 families; the slope of log score std on log d paired across d; a sweep written by hand
@@ -358,7 +358,7 @@ def test_a_dims_sweep_is_reported_across_d(tmp_path, monkeypatch):
     assert paths["bleu_by_dim_plot"].name == "bleu_by_dim.png"
     assert paths["score_std_by_dim_plot"].name == "score_std_by_dim.png"
     md = paths["summary_md"].read_text()
-    assert "## State size d (toy_fr)" in md and "## Attention statistics" in md
+    assert "## Key size d (toy_fr)" in md and "## Attention statistics" in md
     assert "Claims declared before the run (`report.claims`): `dims_growth` (family `dims`)" in md
     assert "`dims_scaled` (family `dims`, margin ±0.25)" in md
     for v in report.verdicts:

@@ -330,7 +330,7 @@ def build_attention(attention: AttentionConfig, hidden: int) -> Attention | Fixe
     except (TypeError, ValueError) as e:
         raise AttentionError(
             f"{_name(factory)}(hidden={hidden}, …) failed: {e}; an Attention's constructor "
-            f"takes hidden (the state size, given by the model) and its config's parameters"
+            f"takes hidden (the query and key size, given by the model) and its config's parameters"
         ) from None
     if isinstance(module, FixedContext):
         return module  # compares nothing: no score to check

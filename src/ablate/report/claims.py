@@ -16,7 +16,7 @@ The floor rule: a stratum on which every compared variant scores below `FLOOR` (
 accuracy points) gives no verdict — at 0-5 BLEU there is nothing to compare.
 
 A claim is generic over its evidence: one group's tables (`Evidence`, most claims) or a
-family's comparison across the score size d (`ablate.report.dims.Dims`). Every claim is
+family's comparison across the key size d (`ablate.report.dims.Dims`). Every claim is
 in one registry, `CLAIMS`; a new claim is a subclass and one `register(MyClaim())`.
 """
 

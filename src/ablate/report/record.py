@@ -52,7 +52,7 @@ class Report:
         verdicts: the claims judged, per group (and per family across d).
         claims: the claims judged: as the sweep declared them, or the defaults.
         significance: how the tests were made.
-        dims: the comparisons across the score size d, per family of groups that differ
+        dims: the comparisons across the key size d, per family of groups that differ
             in `model.hidden` (or a Transformer's `model.heads`) alone
             (`ablate.report.dims`); empty without such a sweep.
         tuning: an equal-tuning sweep's studies (`ablate.report.tuning`); None for a
