@@ -31,7 +31,7 @@ from ablate.report.markdown import summary_markdown
 from ablate.report.rows import Comparisons, Kind, Row, Tables
 from ablate.report.stats import PairedTest
 from ablate.report.strata import ALL
-from ablate.results import HYPOTHESES, RunResults, write_hypotheses, write_results
+from ablate.run_files import HYPOTHESES, RunResults, write_hypotheses, write_results
 from ablate.scores import ATTENTION_SUMS, AttentionStats, BucketScore, Scores
 
 from conftest import unrendered

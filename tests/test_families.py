@@ -16,7 +16,7 @@ from ablate.models.rnn import RNNEncoderDecoder
 from ablate.models.transformer import Transformer
 from ablate.report.groups import name_runs
 from ablate.report.read import Run
-from ablate.results import read_results
+from ablate.run_files import read_results
 from ablate.train import build_data, build_model, run
 from ablate.translate import load, translate
 
@@ -138,7 +138,7 @@ def test_the_families_experiment_sweeps_both_families_on_one_test_set():
 
 def test_the_families_report_compares_within_each_family_only(tmp_path):
     """The report's groups: one per family, each holding that family's five variants."""
-    from ablate.results import RunResults
+    from ablate.run_files import RunResults
 
     runs = []
     for model in ("default", "transformer"):

@@ -25,7 +25,7 @@ from ablate.report.claims import (
 from ablate.report.read import Run
 from ablate.report.rows import Tables
 from ablate.report.tuning import Study, TuningSummary, report_tuning, tuning_record
-from ablate.results import RunResults
+from ablate.run_files import RunResults
 from ablate.tuning.expected_max import expected_max
 from ablate.tuning.record import (
     TrainingBudget,

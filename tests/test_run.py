@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ablate.checkpoints import CheckpointError
-from ablate.results import read_results
+from ablate.run_files import read_results
 from ablate.train import run
 
 from conftest import (

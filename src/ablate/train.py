@@ -30,7 +30,7 @@ from ablate.models.attention import AttentionError
 from ablate.models.cpu import speed_up
 from ablate.outputs import RunOutputs
 from ablate.perf import keep_freed_memory
-from ablate.results import RESULTS, RunResults, complete_results
+from ablate.run_files import RESULTS, RunResults, complete_results
 from ablate.scoring import Scorer
 from ablate.system import Seq2SeqSystem
 

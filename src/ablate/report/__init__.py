@@ -31,7 +31,7 @@ from ablate.report.read import collect
 from ablate.report.record import Report
 from ablate.report.stats import holm, mean_ci, t_quantile_975
 from ablate.report.terminal import comparison_table, report_table
-from ablate.results import read_hypotheses
+from ablate.run_files import read_hypotheses
 
 __all__ = [
     "CLAIMS",

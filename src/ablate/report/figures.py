@@ -248,7 +248,7 @@ def alignment_grid(
 
     Args:
         report: the report.
-        examples: variant -> its first seed's `tag` example (`ablate.results`
+        examples: variant -> its first seed's `tag` example (`ablate.run_files`
             `alignment_examples.json` entry: source, hypothesis, weights), or None.
         tag: which example sentence, for the title.
     """

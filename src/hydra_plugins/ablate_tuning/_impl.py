@@ -57,7 +57,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ablate.console import console, fail
 from ablate.outputs import record_failure
-from ablate.results import complete_results
+from ablate.run_files import complete_results
 from ablate.tuning import TuningError
 from ablate.tuning.budget import job_settings, training_budget
 from ablate.tuning.journal import JOURNAL, open_journal, open_studies
