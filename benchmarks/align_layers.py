@@ -26,7 +26,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from ablate.callbacks import quiet_lightning  # noqa: E402
-from ablate.results import read_results  # noqa: E402
+from ablate.run_files import read_results  # noqa: E402
 from ablate.train import build_data, build_model, build_system  # noqa: E402
 
 

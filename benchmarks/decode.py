@@ -26,7 +26,7 @@ from rich.table import Table
 from ablate.buckets import make_buckets
 from ablate.console import console
 from ablate.models import search
-from ablate.results import read_results
+from ablate.run_files import read_results
 from ablate.scoring import score
 from ablate.translate import load
 

@@ -1,6 +1,6 @@
 """The tutorial way: a Python loop over target positions, one sentence at a time.
 
-`benchmarks/throughput.py` measures `ablate.models.seq2seq.Seq2Seq` against this. It is
+`benchmarks/throughput.py` measures `ablate.models.rnn.RNNEncoderDecoder` against this. It is
 the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2015,
 §3.1, written as a loop over `t`):
 
@@ -19,7 +19,7 @@ the implementation most seq2seq-with-attention tutorials show (Bahdanau et al. 2
   reference's speed (the rest of the CPU paths, dropout and the additive score, it
   shares).
 
-`StepwiseSeq2Seq` wraps a `Seq2Seq` and reuses its encoder, bridge, embeddings, RNN,
+`StepwiseRNN` wraps an `RNNEncoderDecoder` and reuses its encoder, bridge, embeddings, RNN,
 attention and output layers: the same parameters, so its logits, greedy and beam
 outputs equal the batched model's (`tests/test_benchmark_reference.py` checks them);
 only the speed differs.
@@ -33,24 +33,24 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from ablate.data.datamodule import Seq2SeqData, collate
 from ablate.models.attention import FixedContext
+from ablate.models.rnn import Encoder, RNNEncoderDecoder
 from ablate.models.search import max_output_len
-from ablate.models.seq2seq import Encoder, Seq2Seq
 
 
-class StepwiseSeq2Seq(nn.Module):
-    """A `Seq2Seq` run step by step.
+class StepwiseRNN(nn.Module):
+    """An `RNNEncoderDecoder` run step by step.
 
     Args:
         model: the batched model whose modules (and so parameters) are reused.
     """
 
-    def __init__(self, model: Seq2Seq):
+    def __init__(self, model: RNNEncoderDecoder):
         super().__init__()
         self.model = model
         self.weighted = not isinstance(model.decoder.attention, FixedContext)  # has weights
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
-        """`Seq2Seq.start` as tutorials write it: the RNN over a packed batch.
+        """`RNNEncoderDecoder.start` as tutorials write it: the RNN over a packed batch.
 
         Returns:
             keys `(B, S, H)`, mask `(B, S)`, the final state `(B, H)` and the decoder's

@@ -136,7 +136,7 @@ class TorchTransformer(nn.Module):
     def greedy_one(self, src: torch.Tensor, max_len: int) -> tuple[list[int], None]:
         """Greedy decoding of one sentence `(S,)` (no padding), the decoder re-run over
         the prefix at every step; the output ids, EOS not included, and no weights (as
-        `reference.StepwiseSeq2Seq.greedy_one`)."""
+        `reference.StepwiseRNN.greedy_one`)."""
         src = src[None]  # (1, S)
         memory, src_pad = self.encode(src), src == self.pad_id
         ys = src.new_full((1, 1), self.bos_id)  # (1, t)
@@ -153,7 +153,7 @@ class TorchTransformer(nn.Module):
     ) -> tuple[list[int], None]:
         """Beam search over one sentence `(S,)`, the decoder re-run over every beam's
         prefix at every step (the beams as one batch); the search of
-        `search.beam_search` (see `reference.StepwiseSeq2Seq.beam_one`). Returns as
+        `search.beam_search` (see `reference.StepwiseRNN.beam_one`). Returns as
         `greedy_one`."""
         K = beam_size
         src = src[None]  # (1, S)

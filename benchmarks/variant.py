@@ -31,11 +31,11 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
-from reference import StepwiseSeq2Seq, random_batches
+from reference import StepwiseRNN, random_batches
 from torch import nn
 from torch_transformer import TorchTransformer
 
-from ablate import plugins, train
+from ablate import options, train
 from ablate.data.datamodule import Seq2SeqData
 from ablate.data.vocab import Vocab
 from ablate.diagnostics import Probes
@@ -119,7 +119,7 @@ def compose_variant(
     name = FAMILIES[family].reference_variant if variant == REFERENCE else variant
     if name not in variants:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(variants)}")
-    with initialize_config_dir(str(plugins.CONF), version_base="1.3"):
+    with initialize_config_dir(str(options.CONF), version_base="1.3"):
         cfg = compose(
             "config",
             overrides=[
@@ -285,7 +285,7 @@ class Variant:
         self.reference, self.family = variant == REFERENCE, FAMILIES[family]
         loader = built.data.train_dataloader()
         if self.reference and family == "rnn":  # the same parameters, run step by step
-            built.system.model = StepwiseSeq2Seq(built.model)
+            built.system.model = StepwiseRNN(built.model)
             loader = random_batches(built.data, "train", cfg.data.batch_size, seed=cfg.seed)
         elif self.reference:  # nn.Transformer from the same initial weights, same batches
             built.system.model = TorchTransformer(built.model)

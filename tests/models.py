@@ -9,7 +9,7 @@ without dropout, in eval mode where `eval` is left True.
 import torch
 
 from ablate.models.config import RNNConfig, TransformerConfig
-from ablate.models.seq2seq import Seq2Seq
+from ablate.models.rnn import RNNEncoderDecoder
 from ablate.models.transformer import Transformer
 
 from conftest import V_SRC, V_TGT
@@ -27,8 +27,8 @@ def rnn_model(
     seed: int | None = 0,
     eval: bool = True,
     **settings,
-) -> Seq2Seq:
-    """A `Seq2Seq` of `RNN_SIZES` updated by `settings` (`RNNConfig`'s fields); `seed`
+) -> RNNEncoderDecoder:
+    """An `RNNEncoderDecoder` of `RNN_SIZES` updated by `settings` (`RNNConfig`'s fields); `seed`
     None draws from torch's current random state."""
     if seed is not None:
         torch.manual_seed(seed)
@@ -38,7 +38,7 @@ def rnn_model(
         attention=attention,
         **(RNN_SIZES | settings),
     )
-    model = Seq2Seq(config)
+    model = RNNEncoderDecoder(config)
     return model.eval() if eval else model
 
 

@@ -2,7 +2,7 @@
 per-sentence loop and an exhaustive search, and its weights are those of teacher forcing;
 so too for the decoders that carry more than the RNN state (input feeding) or attend
 before the RNN step (Bahdanau's). Search drives the model through the decoder-step
-protocol alone, and `search` and `seq2seq` import neither each other."""
+protocol alone, and `search` and `rnn` import neither each other."""
 
 import ast
 import copy
@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from ablate.models import search, seq2seq
+from ablate.models import rnn, search
 from ablate.models.attention import ATTENTION_CHOICES
 from ablate.models.cpu import speed_up
 from ablate.models.protocol import StepDecoder
@@ -328,13 +328,13 @@ def _imports(module) -> set[str]:
     return names
 
 
-def test_search_knows_the_protocol_alone_and_seq2seq_does_not_import_search():
+def test_search_knows_the_protocol_alone_and_rnn_does_not_import_search():
     """The layering: decoding depends on the decoder-step protocol, not on a model class;
     a model family does not import decoding."""
     ours = {n for n in _imports(search) if n.startswith("ablate")}
     assert ours <= {"ablate.models.protocol", "ablate.models.protocol.StepDecoder"}, ours
     assert {n.split(".")[0] for n in _imports(search)} <= {"__future__", "torch", "ablate"}
-    assert not any("search" in n for n in _imports(seq2seq))
+    assert not any("search" in n for n in _imports(rnn))
     source = Path(search.__file__).read_text()
     for reach in (".decoder", ".attention", ".W_o", ".encoder", "prepare("):
         assert reach not in source, reach

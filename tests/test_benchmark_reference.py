@@ -1,4 +1,4 @@
-"""The benchmark's reference (`benchmarks/reference.py`) computes what `Seq2Seq` computes:
+"""The benchmark's reference (`benchmarks/reference.py`) computes what `RNNEncoderDecoder` computes:
 the same teacher-forced logits and the same greedy and beam outputs, so
 `benchmarks/throughput.py` compares speed only. Correctness only; no timings here."""
 
@@ -17,7 +17,7 @@ from ablate.models.search import beam_search, greedy
 from models import rnn_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from reference import StepwiseSeq2Seq, random_batches  # noqa: E402
+from reference import StepwiseRNN, random_batches  # noqa: E402
 
 V_SRC, V_TGT = 20, 25
 
@@ -42,7 +42,7 @@ def test_stepwise_logits_equal_batched(attention, rnn, fast):
     """Also where the benchmark builds both with `speed_up` (the reference keeps the
     packed encoder and PyTorch's RNN)."""
     model = speed_up(rnn_model(attention, rnn=rnn)) if fast else rnn_model(attention, rnn=rnn)
-    reference = StepwiseSeq2Seq(model)
+    reference = StepwiseRNN(model)
     assert {id(p) for p in reference.parameters()} == {id(p) for p in model.parameters()}
     src, src_len, tgt_in = _batch()
     logits, weights = model(src, src_len, tgt_in)
@@ -60,7 +60,7 @@ def test_stepwise_gradients_equal_batched(attention, fast):
     model = speed_up(rnn_model(attention)) if fast else rnn_model(attention)
     src, src_len, tgt_in = _batch(seed=2)
     grads = []
-    for net in (model, StepwiseSeq2Seq(model)):
+    for net in (model, StepwiseRNN(model)):
         model.zero_grad()
         net(src, src_len, tgt_in)[0].square().mean().backward()
         grads.append([p.grad.clone() for p in model.parameters()])
@@ -90,7 +90,7 @@ def test_one_sentence_at_a_time_greedy_equals_batched(attention):
     # Finished rows are dropped from batched decoding mid-way: the case to check.
     _end_some_sentences_early(model, src, src_len, max_len=12)
     tokens, weights = greedy(model, src, src_len, max_len=12)
-    reference = StepwiseSeq2Seq(model)
+    reference = StepwiseRNN(model)
     ref_tokens, ref_weights = reference.greedy(src, src_len, max_len=12)
     assert ref_tokens.tolist() == tokens.tolist()
     for b in range(src.shape[0]):
@@ -120,7 +120,7 @@ def test_one_sentence_at_a_time_beam_of_one_equals_greedy(attention):
     model = rnn_model(attention)
     src, src_len = _varied_batch(model)
     tokens, weights = greedy(model, src, src_len, max_len=12)
-    ref_tokens, ref_weights = StepwiseSeq2Seq(model).beam_search(src, src_len, 1, max_len=12)
+    ref_tokens, ref_weights = StepwiseRNN(model).beam_search(src, src_len, 1, max_len=12)
     assert ref_tokens.tolist() == tokens.tolist()
     if weights is None:
         assert ref_weights is None
@@ -134,7 +134,7 @@ def test_one_sentence_at_a_time_beam_equals_batched(attention, length_penalty):
     model = rnn_model(attention, rnn="lstm" if attention == "additive" else "gru")
     src, src_len = _varied_batch(model)
     tokens, weights = beam_search(model, src, src_len, 5, 12, length_penalty)
-    reference = StepwiseSeq2Seq(model)
+    reference = StepwiseRNN(model)
     ref_tokens, ref_weights = reference.beam_search(src, src_len, 5, 12, length_penalty)
     assert ref_tokens.tolist() == tokens.tolist()
     if weights is None:

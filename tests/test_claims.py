@@ -33,7 +33,7 @@ from ablate.report.read import Run
 from ablate.report.rows import Comparisons, JumpAccuracy, Kind, Row, Tables, TrendRow
 from ablate.report.stats import PairedTest
 from ablate.report.strata import ALL, FAR, JUMP_BANDS, RARE_BANDS, Stratum, StratumKind
-from ablate.results import RunResults
+from ablate.run_files import RunResults
 
 BUCKETS = tuple(Stratum(StratumKind.LENGTH, lab) for lab in ("01-10", "11-20", "21+"))
 S, N, I = Holds.SUPPORTED, Holds.NOT_SUPPORTED, Holds.INCONCLUSIVE

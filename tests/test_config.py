@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from ablate import translate
 from ablate.data.vocab import SPECIALS
 from ablate.models.config import RNNConfig, TransformerConfig
-from ablate.models.seq2seq import Seq2Seq
+from ablate.models.rnn import RNNEncoderDecoder
 from ablate.models.transformer import Transformer
 
 from conftest import ROOT
@@ -21,7 +21,7 @@ from conftest import ROOT
 # logits on one batch.
 BEFORE = torch.load(ROOT / "tests" / "data" / "models_before_config.pt", weights_only=True)
 CASES = BEFORE["cases"]
-FAMILIES = {"rnn": (RNNConfig, Seq2Seq), "transformer": (TransformerConfig, Transformer)}
+FAMILIES = {"rnn": (RNNConfig, RNNEncoderDecoder), "transformer": (TransformerConfig, Transformer)}
 
 
 def _family(settings):

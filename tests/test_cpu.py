@@ -17,8 +17,8 @@ from torch import nn
 from ablate.models import cpu
 from ablate.models.attention import ATTENTION_CHOICES, AdditiveAttention, build_attention
 from ablate.models.luong import LocalPAttention, LocationAttention
+from ablate.models.rnn import Encoder
 from ablate.models.search import beam_search, greedy
-from ablate.models.seq2seq import Encoder
 
 from conftest import token_batch as _batch
 from models import rnn_model, transformer_model

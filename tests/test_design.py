@@ -15,7 +15,7 @@ from ablate.report.claims import CLAIMS, Declared, judge, parse_claims
 from ablate.report.design import Design, check, design_of
 from ablate.report.design import tests_of as count_tests  # not collected as a test
 from ablate.report.stats import ALPHA, SeedTest
-from ablate.sweep import sweep_values
+from ablate.sweep_report import sweep_values
 
 FIVE = ("none", "dot", "scaled_dot", "additive", "multiplicative")
 # attention and scores in one family: 4 rows vs none and 6 pairs in a group of FIVE.

@@ -1,4 +1,4 @@
-"""The state-size comparison (`ablate.report.dims`) and its claims (`dims_growth`,
+"""The key-size comparison (`ablate.report.dims`) and its claims (`dims_growth`,
 `dims_scaled`, `dims_britz` in `ablate.report.claims`, scope `dims`): each supported, not
 supported and inconclusive on constructed comparisons, judged in their declared
 families; the slope of log score std on log d paired across d; a sweep written by hand
@@ -31,7 +31,7 @@ from ablate.report.markdown import summary_markdown
 from ablate.report.rows import Comparisons, Kind, Row, Tables
 from ablate.report.stats import PairedTest
 from ablate.report.strata import ALL
-from ablate.results import HYPOTHESES, RunResults, write_hypotheses, write_results
+from ablate.run_files import HYPOTHESES, RunResults, write_hypotheses, write_results
 from ablate.scores import ATTENTION_SUMS, AttentionStats, BucketScore, Scores
 
 from conftest import unrendered
@@ -358,7 +358,7 @@ def test_a_dims_sweep_is_reported_across_d(tmp_path, monkeypatch):
     assert paths["bleu_by_dim_plot"].name == "bleu_by_dim.png"
     assert paths["score_std_by_dim_plot"].name == "score_std_by_dim.png"
     md = paths["summary_md"].read_text()
-    assert "## State size d (toy_fr)" in md and "## Attention statistics" in md
+    assert "## Key size d (toy_fr)" in md and "## Attention statistics" in md
     assert "Claims declared before the run (`report.claims`): `dims_growth` (family `dims`)" in md
     assert "`dims_scaled` (family `dims`, margin ±0.25)" in md
     for v in report.verdicts:

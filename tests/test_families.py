@@ -12,11 +12,11 @@ from test_plugins import run_cli, write_plugin
 
 from ablate.checkpoints import CheckpointError, check_fits, read
 from ablate.models.config import RNNConfig
-from ablate.models.seq2seq import Seq2Seq
+from ablate.models.rnn import RNNEncoderDecoder
 from ablate.models.transformer import Transformer
 from ablate.report.groups import name_runs
 from ablate.report.read import Run
-from ablate.results import read_results
+from ablate.run_files import read_results
 from ablate.train import build_data, build_model, run
 from ablate.translate import load, translate
 
@@ -89,7 +89,7 @@ def test_a_transformer_checkpoint_translates(transformer_ckpt):
     assert weights is None or weights.shape == (len(out), len(src))
     # A checkpoint that names no class is the RNN's, the one family before the Transformer.
     assert "_target_" not in RNNConfig(src_vocab_size=20, tgt_vocab_size=20).record()
-    assert isinstance(load(OLD_CHECKPOINT).model, Seq2Seq)
+    assert isinstance(load(OLD_CHECKPOINT).model, RNNEncoderDecoder)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_the_families_experiment_sweeps_both_families_on_one_test_set():
 
 def test_the_families_report_compares_within_each_family_only(tmp_path):
     """The report's groups: one per family, each holding that family's five variants."""
-    from ablate.results import RunResults
+    from ablate.run_files import RunResults
 
     runs = []
     for model in ("default", "transformer"):

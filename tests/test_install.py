@@ -77,7 +77,7 @@ def test_a_wheel_in_a_fresh_venv_runs_a_job_from_outside_the_checkout(tmp_path):
     python = venv / "bin" / "python"
     # torch pinned to the CPU wheel on local disk; the rest comes from the package index
     run(python, "-m", "pip", "install", "-q", "torch==2.13.0", wheel, timeout=1800)
-    where = run(python, "-c", "import ablate, ablate.plugins as p; print(ablate.__file__, p.CONF)")
+    where = run(python, "-c", "import ablate, ablate.options as p; print(ablate.__file__, p.CONF)")
     assert str(ROOT) not in where and "site-packages" in where
     # The installed distribution is ours under its own name, and it alone provides the
     # `ablate` command.

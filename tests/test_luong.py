@@ -2,7 +2,7 @@
 `local_p` equal their formulas step by step, pass gradcheck, keep padding at exactly 0;
 they, input feeding and Bahdanau's decoder train and test in a smoke run; `--help` and
 `+experiment=luong` know them. (Teacher forcing vs decoding steps for the step-wise
-decoders: tests/test_seq2seq.py and tests/test_beam.py.)"""
+decoders: tests/test_rnn.py and tests/test_beam.py.)"""
 
 import math
 import re

@@ -14,7 +14,7 @@ from ablate.report.record import natural, plain
 from ablate.report.rows import Kind, Row
 from ablate.report.stats import SeedTest, difference
 from ablate.report.strata import ALL, FAR, JUMP_BANDS, RARE_BANDS, Stratum, StratumKind
-from ablate.results import RunResults, write_results
+from ablate.run_files import RunResults, write_results
 from ablate.scores import BucketScore, Scores
 
 

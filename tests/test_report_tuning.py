@@ -24,8 +24,8 @@ from ablate.report.claims import (
 )
 from ablate.report.read import Run
 from ablate.report.rows import Tables
-from ablate.report.tuning import Study, Tuning, report_tuning, tuning_record
-from ablate.results import RunResults
+from ablate.report.tuning import Study, TuningSummary, report_tuning, tuning_record
+from ablate.run_files import RunResults
 from ablate.tuning.expected_max import expected_max
 from ablate.tuning.record import (
     TrainingBudget,
@@ -43,28 +43,28 @@ def trial(number, bleu, variant="dot"):
                        f"trials/{variant}/{number}")  # fmt: skip
 
 
-def tuning(counts: dict[str, int], budget=4, training=None) -> Tuning:
+def tuning(counts: dict[str, int], budget=4, training=None) -> TuningSummary:
     studies = []
     for name, n in counts.items():
         trials = [trial(k, 10.0 * k) for k in range(n)]
         studies.append(
             Study(name, (name,), n, trials[-1], expected_max([t.valid_bleu for t in trials]))
         )
-    return Tuning(budget, {"optim.lr": "tag(log, interval(1e-3, 3e-2))"}, {"name": "tpe"},
+    return TuningSummary(budget, {"optim.lr": "tag(log, interval(1e-3, 3e-2))"}, {"name": "tpe"},
                   (0, 1, 2), tuple(studies), training=training)  # fmt: skip
 
 
-def evidence(rows, tuned: Tuning | None) -> Evidence:
+def evidence(rows, tuned: TuningSummary | None) -> Evidence:
     return Evidence("g", Tables(bleu=tuple(rows)), {}, tuned)
 
 
-def decide(name, rows, tuned: Tuning | None):
+def decide(name, rows, tuned: TuningSummary | None):
     claim = CLAIMS[name]
     ev = evidence(rows, tuned)
     return claim.decide(list(claim.tests(ev)), ev, Declared(name, "overall", 2.0))
 
 
-def verdict(rows, tuned: Tuning | None):
+def verdict(rows, tuned: TuningSummary | None):
     (v,) = judge(
         [Declared("scores_tuned", "overall", 2.0)], {"group": [("g", evidence(rows, tuned))]}
     )

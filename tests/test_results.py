@@ -1,4 +1,4 @@
-"""The files a run leaves (ablate.results, written through ablate.outputs) and the
+"""The files a run leaves (ablate.run_files, written through ablate.outputs) and the
 package's layering."""
 
 import ast
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ablate.outputs import record_failure
-from ablate.results import (
+from ablate.run_files import (
     RunResults,
     complete_results,
     fingerprint,
@@ -198,11 +198,11 @@ def test_the_import_graph_has_no_cycle():
 def test_frameworks_stay_at_the_edges():
     stdlib = set(sys.stdlib_module_names)
     # The on-disk records: the standard library (and each other) only.
-    for path in (SRC / "results.py", SRC / "atomic.py", SRC / "scores.py"):
+    for path in (SRC / "run_files.py", SRC / "atomic.py", SRC / "scores.py"):
         imports = {m for m in _imports(path) if m not in ("ablate.atomic", "ablate.scores")}
         assert {m.split(".")[0] for m in imports} <= stdlib | {"__future__"}, path
     for path in SRC.glob("data/*.py"):  # the data layer writes through atomic, not results
-        assert "ablate.results" not in _imports(path), path
+        assert "ablate.run_files" not in _imports(path), path
     for path in [
         *SRC.glob("data/*.py"),
         *SRC.glob("models/*.py"),
@@ -288,6 +288,6 @@ def test_only_the_results_module_names_the_results_file():
     naming = [
         p
         for p in SRC.rglob("*.py")
-        if p != SRC / "results.py" and any("results.json" in x for x in literals(p))
+        if p != SRC / "run_files.py" and any("results.json" in x for x in literals(p))
     ]
     assert naming == []

@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ablate.checkpoints import CheckpointError
-from ablate.results import read_results
+from ablate.run_files import read_results
 from ablate.train import run
 
 from conftest import (
@@ -264,7 +264,7 @@ def test_a_checkpoint_of_the_older_layout_fits_its_data(tmp_path):
     from ablate.checkpoints import check_fits, read
     from ablate.data.corpus import Corpus
     from ablate.data.datamodule import Seq2SeqData
-    from ablate.plugins import build
+    from ablate.options import build
 
     def data(overrides):
         cfg = compose([*TINY, *overrides])

@@ -126,7 +126,7 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
     plot = {"length": "gain_by_length.png", "rare_words": "rare_words.png"}.get(name)
     assert plot is None or (tmp_path / plot).is_file()
     if name.startswith("dims"):  # compared across the sizes, and judged
-        assert (tmp_path / "bleu_by_dim.png").is_file() and "## State size d" in md
+        assert (tmp_path / "bleu_by_dim.png").is_file() and "## Key size d" in md
         assert {v["claim"] for v in summary["verdicts"]} >= {"dims_growth", "dims_scaled"}
         assert summary["dims"][0]["dims"] == ([8, 12, 16] if name == "dims" else [4, 8, 16])
     if name == "length":  # trained on <= 20 words (TINY caps at 12), tested up to 60

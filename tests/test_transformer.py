@@ -346,12 +346,12 @@ def test_the_config_builds_it():
     from the top level, a self-attention option by name."""
     from hydra.utils import instantiate
 
-    from ablate import plugins
+    from ablate import options
 
     from conftest import compose
 
     cfg = compose(["model=transformer", "attention=additive", "model.self_attention=dot"])
-    attention = plugins.build(cfg.attention, "attention", "additive")
+    attention = options.build(cfg.attention, "attention", "additive")
     config = instantiate(cfg.model)(src_vocab_size=V_SRC, tgt_vocab_size=V_TGT, attention=attention)
     assert isinstance(config, TransformerConfig)
     model = config.build()

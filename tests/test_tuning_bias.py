@@ -14,7 +14,7 @@ from ablate.tuning.budget import job_settings, training_budget
 from ablate.tuning.expected_max import expected_max, max_weights
 from ablate.tuning.journal import JOURNAL
 from ablate.tuning.record import TrainingBudget, TuningRecord
-from hydra_plugins.ablate_tuning._impl import Tuning, check_settings
+from hydra_plugins.ablate_tuning._impl import EqualBudgetTuner, check_settings
 
 from conftest import ROOT, TINY
 
@@ -108,7 +108,7 @@ def test_a_resumed_sweep_at_another_budget_is_refused(
     tmp_path, capsys, monkeypatch, change, differs
 ):
     # The studies are stamped when the sweep opens them; no trial needs to run for that.
-    monkeypatch.setattr(Tuning, "run", lambda self: [])
+    monkeypatch.setattr(EqualBudgetTuner, "run", lambda self: [])
     assert run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"]) == 0
     assert (tmp_path / JOURNAL).is_file()
     capsys.readouterr()

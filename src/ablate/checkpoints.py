@@ -50,7 +50,9 @@ SHAPE_KEYS = (
     "self_attention",
 )
 # The family of a checkpoint that records none: every model before the Transformer.
-RNN = "ablate.models.seq2seq.Seq2Seq"
+RNN = "ablate.models.rnn.RNNEncoderDecoder"
+# The RNN's class path before `models/seq2seq.py` became `models/rnn.py` (still importable).
+RNN_BEFORE = "ablate.models.seq2seq.Seq2Seq"
 
 
 class CheckpointError(ValueError):
@@ -145,8 +147,11 @@ def upgrade_model_settings(model: Mapping) -> dict:
     Before attention options were components, the additive layer's size was
     `model.attention_dim` and the attention a name; now the size is the option's own
     `dim`. Before `model.decoder` and `model.input_feeding`, every RNN was Luong's decoder
-    without input feeding."""
+    without input feeding. Settings naming the RNN's class by its old path
+    (`RNN_BEFORE`) are the RNN's, in its form (no `_target_`)."""
     model = dict(model)
+    if model.get("_target_") == RNN_BEFORE:
+        del model["_target_"]
     if model.get("_target_", RNN) != RNN:
         return model
     model.setdefault("decoder", "luong")  # the one decoder before model.decoder existed

@@ -25,8 +25,8 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ablate.callbacks import DivergedError
 from ablate.console import console, fail
+from ablate.options import CONF, config_dirs, group_options
 from ablate.outputs import record_failure
-from ablate.plugins import CONF, config_dirs, group_options
 from ablate.tracking import axis_tags, sweep_group
 from ablate.train import RunInterrupted, run
 from hydra_plugins.ablate_tuning import register as register_tuning_sweeper

@@ -12,7 +12,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
-from ablate.results import RunResults
+from ablate.run_files import RunResults
 
 # Piped output (CI logs, files) gets 160 columns instead of Rich's 80, so wide tables
 # such as the sweep report are not cut to "…".

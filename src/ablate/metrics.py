@@ -1,4 +1,6 @@
-"""Translation scores: corpus BLEU/chrF, BLEU by length, per-sentence statistics, rare words.
+"""The metric functions, text and counts in, numbers out: what the scorer and report call.
+
+Corpus BLEU/chrF, BLEU by length, per-sentence statistics, rare words:
 
 - BLEU (Papineni et al. 2002) and chrF (Popović 2015) come from sacrebleu (Post 2018),
   so numbers are comparable with published ones and carry sacrebleu's signature.

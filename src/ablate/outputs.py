@@ -1,12 +1,12 @@
-"""The one writer of everything a run leaves, for every way it ends.
+"""Writes a run's dir and test logs at its end, however it ends (formats: `ablate.run_files`).
 
 `RunOutputs` writes a run's dir and its tracker's test logs: for a complete run its
-record (an `ablate.results.RunResults` with the test `Scores`), `hypotheses.tsv`,
+record (an `ablate.run_files.RunResults` with the test `Scores`), `hypotheses.tsv`,
 `sentence_stats.json`, the plots and the alignment examples, and the W&B test tables and
 images; for a run that stopped early (`interrupted`: Ctrl-C, SIGTERM, resumable;
 `diverged`: a NaN/inf loss, the last good checkpoint kept) the record that says why and
 how to continue. `record_failure` marks a sweep job `failed`, keeping what it had written.
-The file formats themselves are `ablate.results`'; figures are drawn by `ablate.plots`
+The file formats themselves are `ablate.run_files`'; figures are drawn by `ablate.plots`
 (pure) and rendered to PNG here (`save_figure`).
 """
 
@@ -28,7 +28,7 @@ from ablate.data.corpus import Corpus
 from ablate.models.config import ModelConfig
 from ablate.perf import peak_rss_mb
 from ablate.plots import alignment_figure, bleu_by_length_figure
-from ablate.results import (
+from ablate.run_files import (
     HYPOTHESES,
     RunResults,
     read_results,
@@ -189,7 +189,7 @@ class RunOutputs:
 
 
 def record_failure(run_dir: Path, error: str, overrides: Sequence[str]) -> None:
-    """Mark a sweep job failed in its record (`ablate.results.RESULTS`), keeping what it
+    """Mark a sweep job failed in its record (`ablate.run_files.RESULTS`), keeping what it
     already wrote (metrics, a `diverged` status)."""
     try:
         results = read_results(run_dir)

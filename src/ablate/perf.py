@@ -8,7 +8,7 @@ Raising the mmap and trim thresholds keeps those blocks in the heap for reuse; o
 (benchmarks/throughput.py measures it). A no-op where glibc is not the C library.
 
 `peak_rss_mb()`: the process's peak resident memory so far, for the run's record
-(`ablate.results.RunResults.train`).
+(`ablate.run_files.RunResults.train`).
 """
 
 from __future__ import annotations

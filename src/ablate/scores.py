@@ -1,5 +1,7 @@
-"""The scores of one split, as typed records: what the scorer returns, what `results.json`
-holds (`ablate.results.RunResults` embeds a `Scores`), and what the sweep report reads.
+"""The typed records of one split's scores (`Scores`), standard library only.
+
+They are what the scorer (`ablate.scoring`) returns, what `results.json` holds
+(`ablate.run_files.RunResults` embeds a `Scores`), and what the sweep report reads.
 
 Adding a measurement is a field here (with its JSON name) and a column where it is
 shown. Standard library only: the report reads these without torch.

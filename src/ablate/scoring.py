@@ -1,5 +1,7 @@
-"""Scoring translations: overall, per source-length bucket, alignment, rare words and the
-attention's statistics.
+"""The `Scorer`: applies `ablate.metrics` to a split's hypotheses, returns its `Scores`.
+
+A split is scored overall, per source-length bucket, on alignment, on rare words and by
+the attention's statistics.
 
 `score` scores any list of hypotheses against a split the way a run does, and returns
 an `ablate.scores.Scores`; a `Scorer` holds what a run scores against (its valid and test
@@ -27,7 +29,7 @@ from ablate.metrics import (
     counted_words,
     rare_word_counts,
 )
-from ablate.results import fingerprint
+from ablate.run_files import fingerprint
 from ablate.scores import (
     ATTENTION_SUMS,
     AlignmentScore,
@@ -332,7 +334,7 @@ class Scorer:
         return hypotheses_rows(self.test, hypotheses, self.buckets, detokenize=self.detokenize)
 
     def test_set(self) -> str:
-        """The test set's fingerprint (`ablate.results.fingerprint` of its source and
+        """The test set's fingerprint (`ablate.run_files.fingerprint` of its source and
         reference text): runs with equal ones scored the same sentences."""
         return fingerprint([source_text(p) for p in self.test], [p.reference for p in self.test])
 

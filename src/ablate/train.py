@@ -20,7 +20,7 @@ from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torch import nn
 
-from ablate import callbacks, checkpoints, plugins, tracking
+from ablate import callbacks, checkpoints, options, tracking
 from ablate.buckets import make_buckets
 from ablate.callbacks import DivergedError
 from ablate.console import buckets_table, console
@@ -30,7 +30,7 @@ from ablate.models.attention import AttentionError
 from ablate.models.cpu import speed_up
 from ablate.outputs import RunOutputs
 from ablate.perf import keep_freed_memory
-from ablate.results import RESULTS, RunResults, complete_results
+from ablate.run_files import RESULTS, RunResults, complete_results
 from ablate.scoring import Scorer
 from ablate.system import Seq2SeqSystem
 
@@ -70,7 +70,7 @@ def run(
         checkpoints.check_fits(resume_from, model.config.record(), data.state_dict())
         console.print(checkpoints.resuming(resume_from, run_dir))
     system = build_system(cfg, model, corpus)
-    variant = plugins.option_name("attention", cfg.attention, choices)  # `additive`
+    variant = options.option_name("attention", cfg.attention, choices)  # `additive`
     logger = make_logger(cfg, run_dir, f"{corpus.name}-{variant}-s{cfg.seed}", variant, choices)
     outputs = RunOutputs(run_dir, corpus, variant, cfg.seed, model.config, logger, in_sweep)
     trainer = instantiate(cfg.trainer)(
@@ -125,7 +125,7 @@ def build_data(cfg: DictConfig, choice: str | None) -> Seq2SeqData:
     """The `dataset` option's corpus with its vocabularies and loaders (training batches
     of `data.batch_tokens` target tokens where set, else of `data.batch_size` sentences);
     the dataset's settings go with it into checkpoints."""
-    corpus = plugins.build(cfg.dataset, "dataset", choice, Corpus)
+    corpus = options.build(cfg.dataset, "dataset", choice, Corpus)
     settings = OmegaConf.to_container(cfg.dataset, resolve=True)
     return Seq2SeqData(
         corpus,
@@ -165,10 +165,10 @@ def build_model(cfg: DictConfig, data: Seq2SeqData, choice: str | None) -> nn.Mo
     check themselves and `build()` the model. A bad attention option is a one-line error
     naming its file. A Transformer's `model.self_attention` names an option of the same
     group."""
-    attention = plugins.build(cfg.attention, "attention", choice)
+    attention = options.build(cfg.attention, "attention", choice)
     named, more = cfg.model.get("self_attention"), {}
     if isinstance(named, str):  # a Transformer's: an option of the attention group, by name
-        more["self_attention"] = plugins.option("attention", named, "model.self_attention")
+        more["self_attention"] = options.option("attention", named, "model.self_attention")
     try:  # the model passes hidden to the attention and checks it on a tiny batch
         config = instantiate(cfg.model)(
             src_vocab_size=len(data.src_vocab),
@@ -178,7 +178,7 @@ def build_model(cfg: DictConfig, data: Seq2SeqData, choice: str | None) -> nn.Mo
         )
         return config.build()
     except AttentionError as e:
-        raise ValueError(f"{plugins.option_file('attention', choice)}: {e}") from None
+        raise ValueError(f"{options.option_file('attention', choice)}: {e}") from None
 
 
 def make_logger(

@@ -83,8 +83,8 @@ def load(path: str | Path) -> Translator:
 
 def build_model(settings: Mapping) -> nn.Module:
     """The model a checkpoint's settings describe, untrained: its class (`_target_`, the
-    RNN's `Seq2Seq` or the `Transformer`; `checkpoints.upgrade_model_settings` fills it
-    in for checkpoints that name none) around its `config_class` of the other settings
+    `RNNEncoderDecoder` or the `Transformer`; `checkpoints.upgrade_model_settings` fills
+    it in for checkpoints that name none) around its `config_class` of the other settings
     (`ablate.models.config`: the settings' stored form)."""
     settings = dict(settings)
     target = str(settings.pop("_target_", checkpoints.RNN))

@@ -28,8 +28,9 @@ function is a subclass that defines `score` (and `prepare` if part of it depends
 keys alone, `reweight` if the normalised weights are reshaped, as Luong's local-p
 attention does), constructed as `cls(hidden=H, **its parameters)`. A config option is a
 YAML file naming the class (`_target_`) and its parameters, with `_partial_: true` so
-that `Seq2Seq` passes `hidden`; a user's own class lives in their package and their
-option in their `--config-dir` (README, "Your own ablation").
+that the model passes `hidden`, the size its family's config gives (`RNNConfig.hidden`;
+`TransformerConfig.d_model / heads`, a head's size); a user's own class lives in their
+package and their option in their `--config-dir` (README, "Your own ablation").
 
 `align` passes its masked scores and weights through `Attention.inspect`, an identity
 submodule (`Inspect`): the hook point where `register_forward_hook` reads them (the
@@ -49,7 +50,8 @@ from typing import Any
 import torch
 from torch import nn
 
-# What `Seq2Seq(attention=…)` takes: a built-in option's name, a factory that
+# What a family's config takes as `attention` (`RNNConfig`, `TransformerConfig`, whose
+# `self_attention` too): a built-in option's name, a factory that
 # `factory(hidden=H)` makes an `Attention` of (a class, or Hydra's `_partial_` of one),
 # or the plain record `{"_target_": "pkg.Class", **parameters}` a checkpoint keeps.
 AttentionConfig = str | Mapping[str, Any] | Callable[..., "Attention"]
@@ -66,7 +68,9 @@ class Attention(nn.Module):
     the softmax-normalised weights are changed before the sum (by default they are not).
 
     Args:
-        hidden: size `H` of the decoder and encoder states (given by `Seq2Seq`).
+        hidden: size `H` of the queries and keys the score compares, given by the model
+            from its family's config: `RNNConfig.hidden` (the decoder and encoder
+            states), or a head's size `TransformerConfig.d_model / heads`.
 
     Attributes:
         inspect: the hook point of `align`'s masked scores and weights (`Inspect`).
@@ -291,9 +295,10 @@ class AdditiveAttention(Attention):
         return self.v(z)[..., 0]  # (B, T, S)
 
 
-# The score functions `Seq2Seq(attention="…")` takes by name; conf/attention/ names these
-# classes, and Luong's location and local_p (`ablate.models.luong`), which, like a user's
-# own, are given as a class or a `_target_` record.
+# The score functions a family's config takes by name (`RNNConfig(attention="…")`);
+# conf/attention/ names these classes, and Luong's location and local_p
+# (`ablate.models.luong`), which, like a user's own, are given as a class or a `_target_`
+# record.
 BUILT_IN = {
     "none": FixedContext,
     "dot": DotAttention,
@@ -311,7 +316,7 @@ def build_attention(attention: AttentionConfig, hidden: int) -> Attention | Fixe
     Args:
         attention: a name in `ATTENTION_CHOICES`, a factory (`factory(hidden=H)`), or a
             `{"_target_": "pkg.Class", **parameters}` record (see `AttentionConfig`).
-        hidden: size `H` of the decoder and encoder states.
+        hidden: size `H` of the queries and keys (see `Attention`).
 
     Raises:
         AttentionError: an unknown name, a class that is not an `Attention`, a
@@ -325,7 +330,7 @@ def build_attention(attention: AttentionConfig, hidden: int) -> Attention | Fixe
     except (TypeError, ValueError) as e:
         raise AttentionError(
             f"{_name(factory)}(hidden={hidden}, …) failed: {e}; an Attention's constructor "
-            f"takes hidden (the state size, given by the model) and its config's parameters"
+            f"takes hidden (the query and key size, given by the model) and its config's parameters"
         ) from None
     if isinstance(module, FixedContext):
         return module  # compares nothing: no score to check

@@ -1,7 +1,7 @@
 """The model families' settings as typed records, each checked once (nanoGPT's
 `GPTConfig`: a dataclass the model takes).
 
-`RNNConfig` is `ablate.models.seq2seq.Seq2Seq`'s, `TransformerConfig` is
+`RNNConfig` is `ablate.models.rnn.RNNEncoderDecoder`'s, `TransformerConfig` is
 `ablate.models.transformer.Transformer`'s. A field is the `model` config key of the same
 name (`conf/model/default.yaml`, `transformer.yaml`), the model's attribute and its
 checkpoint key (STYLE 5); the sizes that follow from the data (`src_vocab_size`,
@@ -125,7 +125,7 @@ class RNNConfig(ModelConfig):
     """
 
     family: ClassVar[str] = "rnn"
-    model: ClassVar[str] = "ablate.models.seq2seq.Seq2Seq"
+    model: ClassVar[str] = "ablate.models.rnn.RNNEncoderDecoder"
 
     src_vocab_size: int
     tgt_vocab_size: int

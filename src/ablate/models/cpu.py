@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ablate.models.attention import AdditiveAttention
-from ablate.models.seq2seq import Encoder, merge_directions
+from ablate.models.rnn import Encoder, merge_directions
 
 
 def speed_up(model: nn.Module) -> nn.Module:

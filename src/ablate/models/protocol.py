@@ -27,7 +27,7 @@ into ties), the attention weights `(b, S)` shown for this token (None where the 
 none, as `attention=none`), and the new state.
 
 Search imports this module alone; the model families implement it without importing
-search (`ablate.models.seq2seq`, `ablate.models.transformer`).
+search (`ablate.models.rnn`, `ablate.models.transformer`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ job dir's results, `hypotheses.tsv` and `sentence_stats.json` and writes, next t
   equivalence, Holm, trend and log-log slopes, ASO;
 - `strata`, `rows`, `compare`: the subsets compared on, the comparison records, and the
   paired comparisons of a sweep;
-- `dims`: the comparison across the score size d;
+- `dims`: the comparison across the key size d;
 - `tuning`: an equal-tuning sweep's studies;
 - `claims`: the lecture's claims (one registry), as a sweep declares them, judged in
   their declared families: supported, not supported or inconclusive;
@@ -31,7 +31,7 @@ from ablate.report.read import collect
 from ablate.report.record import Report
 from ablate.report.stats import holm, mean_ci, t_quantile_975
 from ablate.report.terminal import comparison_table, report_table
-from ablate.results import read_hypotheses
+from ablate.run_files import read_hypotheses
 
 __all__ = [
     "CLAIMS",

@@ -10,7 +10,7 @@ from ablate.console import console
 from ablate.report.build import build_report, write_report
 from ablate.report.read import job_dirs
 from ablate.report.terminal import show
-from ablate.results import RESULTS
+from ablate.run_files import RESULTS
 
 
 def main(argv: list[str] | None = None) -> int:

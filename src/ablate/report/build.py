@@ -99,7 +99,7 @@ def write_report(sweep_dir: Path, report: Report) -> dict[str, Path]:
         The written paths: `summary_json`, `summary_md`, and where there is something to
         draw `bleu_by_length_plot`, `gain_by_length_plot`, `bleu_by_jump_plot`,
         `rare_words_plot`, `attention_stats_plot`, `alignment_grid`, and for a sweep over
-        the state size `bleu_by_dim_plot`, `score_std_by_dim_plot`.
+        the key size `bleu_by_dim_plot`, `score_std_by_dim_plot`.
     """
     sweep_dir = Path(sweep_dir)
     paths = {"summary_json": sweep_dir / "summary.json", "summary_md": sweep_dir / "summary.md"}

@@ -16,7 +16,7 @@ The floor rule: a stratum on which every compared variant scores below `FLOOR` (
 accuracy points) gives no verdict — at 0-5 BLEU there is nothing to compare.
 
 A claim is generic over its evidence: one group's tables (`Evidence`, most claims) or a
-family's comparison across the score size d (`ablate.report.dims.Dims`). Every claim is
+family's comparison across the key size d (`ablate.report.dims.Dims`). Every claim is
 in one registry, `CLAIMS`; a new claim is a subclass and one `register(MyClaim())`.
 """
 
@@ -35,7 +35,7 @@ from ablate.report.stats import PairedTest, format_p, holm_adjusted
 from ablate.report.strata import ALL, FAR
 
 if TYPE_CHECKING:
-    from ablate.report.tuning import Tuning
+    from ablate.report.tuning import TuningSummary
 
 FLOOR = 5.0  # BLEU or accuracy points: below it on every compared variant, no verdict
 # The variants whose score is an unscaled dot product of d components: sᵀh and sᵀWh.
@@ -88,7 +88,7 @@ class Evidence:
     group: str
     tables: Tables
     alignment_by_jump: Mapping[str, Mapping[str, JumpAccuracy]]
-    tuning: Tuning | None = None
+    tuning: TuningSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -758,7 +758,7 @@ def verdicts(
     comparisons: Comparisons,
     declared: Sequence[Declared],
     dims: Sequence[Dims] = (),
-    tuning: Tuning | None = None,
+    tuning: TuningSummary | None = None,
 ) -> list[Verdict]:
     """The verdicts of a sweep: its groups' claims, then its families' across d."""
     groups = [

@@ -115,8 +115,8 @@ def better_seeds(m: int) -> int:
 
 
 def design_of(values: Mapping[str, Sequence[str]], config_seeds: Sequence | None = None) -> Design:
-    """The design of a sweep from its swept values (`ablate.sweep.sweep_values`); `config_seeds`: a
-    tuning sweep's final seeds (`tune.seeds`), which replace `seed`."""
+    """The design of a sweep from its swept values (`ablate.sweep_report.sweep_values`);
+    `config_seeds`: a tuning sweep's final seeds (`tune.seeds`), which replace `seed`."""
     attentions = tuple(values.get("attention", ("?",)))
     seeds = len(config_seeds) if config_seeds else len(values.get("seed", ("0",)))
     dims = max(len(values.get("model.hidden", ())), len(values.get("model.heads", ())))

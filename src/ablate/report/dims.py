@@ -1,7 +1,8 @@
-"""The state-size comparison (`+experiment=dims`): how each attention's score scale and
-BLEU change with the size d its scores work at, across the groups that a sweep over it
-makes: `d = model.hidden` in the RNN, the head size `d = d_k = d_model / model.heads` in
-a Transformer (`+experiment=dims_transformer`).
+"""The key-size comparison (`+experiment=dims`): how each attention's score scale and
+BLEU change with the key size d, the size of the query and key vectors its scores compare
+(Vaswani et al.'s `d_k`), across the groups that a sweep over it makes: `d = model.hidden`
+in the RNN, the head size `d = d_k = d_model / model.heads` in a Transformer
+(`+experiment=dims_transformer`).
 
 Vaswani et al. 2017 (footnote 4): for components of variance 1, `q·k` has variance `d`,
 so unscaled dot-product scores should spread as `√d` — a slope of ½ of log score std on

@@ -185,7 +185,7 @@ def _by_dim(
     ax.get_xaxis().set_major_formatter(lambda v, _: f"{v:g}")
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("score size d (" + ", ".join(sorted({d.axis for d in families})) + ")")
+    ax.set_xlabel("key size d (" + ", ".join(sorted({d.axis for d in families})) + ")")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
@@ -198,13 +198,13 @@ def _nan(x: float | None) -> float:
 
 
 def bleu_by_dim_figure(families: Sequence[Dims]) -> Figure | None:
-    """Test BLEU against the state size d, one line per attention, 95% band (Britz et
+    """Test BLEU against the key size d, one line per attention, 95% band (Britz et
     al. 2017, Table 6 in shape); None without a comparison across d."""
     return _by_dim(
         families,
         "bleu",
         "test BLEU (mean over seeds)",
-        "BLEU by score size d (95% sentence-bootstrap band)",
+        "BLEU by key size d (95% sentence-bootstrap band)",
         log=False,
     )
 
@@ -217,7 +217,7 @@ def score_std_by_dim_figure(families: Sequence[Dims]) -> Figure | None:
         families,
         "score_std",
         "score std over source positions (test, teacher forced)",
-        "score scale by score size d (log-log, 95% band)",
+        "score scale by key size d (log-log, 95% band)",
         log=True,
     )
     if fig is None:
@@ -248,7 +248,7 @@ def alignment_grid(
 
     Args:
         report: the report.
-        examples: variant -> its first seed's `tag` example (`ablate.results`
+        examples: variant -> its first seed's `tag` example (`ablate.run_files`
             `alignment_examples.json` entry: source, hypothesis, weights), or None.
         tag: which example sentence, for the title.
     """

@@ -207,11 +207,11 @@ def aso_section(report: Report) -> list[str]:
 
 
 def dims_section(report: Report) -> list[str]:
-    """Per family compared across the state size d: BLEU × d, score std × d with the
+    """Per family compared across the key size d: BLEU × d, score std × d with the
     log-log slope, and the additive − multiplicative difference at each d."""
     lines = []
     for dims in report.dims:
-        lines += _section(f"State size d ({dims.family})")
+        lines += _section(f"Key size d ({dims.family})")
         if dims.problem:
             lines.append(f"Not compared across d: {dims.problem}")
             continue

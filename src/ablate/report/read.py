@@ -1,7 +1,7 @@
 """Reading a sweep dir: its job dirs, their results, and the sentences they were tested on.
 
 A job dir is an immediate subdir of the sweep dir with a `.hydra/` folder or a results
-file. A job is complete when its results (`ablate.results.read_results`, the one reader
+file. A job is complete when its results (`ablate.run_files.read_results`, the one reader
 of that file) say `status: complete` and carry test scores; every other job is returned
 as a `Failure` with its reason, never dropped.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from ablate.metrics import sentence_bleu_stats
-from ablate.results import (
+from ablate.run_files import (
     HYPOTHESES,
     RESULTS,
     RunResults,

@@ -16,7 +16,7 @@ from ablate.report.claims import Declared, Verdict
 from ablate.report.dims import Dims
 from ablate.report.read import Failure, Run
 from ablate.report.rows import Comparisons
-from ablate.report.tuning import Tuning
+from ablate.report.tuning import TuningSummary
 from ablate.report.variants import Variant
 
 METHOD = (
@@ -52,7 +52,7 @@ class Report:
         verdicts: the claims judged, per group (and per family across d).
         claims: the claims judged: as the sweep declared them, or the defaults.
         significance: how the tests were made.
-        dims: the comparisons across the score size d, per family of groups that differ
+        dims: the comparisons across the key size d, per family of groups that differ
             in `model.hidden` (or a Transformer's `model.heads`) alone
             (`ablate.report.dims`); empty without such a sweep.
         tuning: an equal-tuning sweep's studies (`ablate.report.tuning`); None for a
@@ -69,7 +69,7 @@ class Report:
     claims: tuple[Declared, ...]
     significance: Significance
     dims: tuple[Dims, ...] = ()
-    tuning: Tuning | None = None
+    tuning: TuningSummary | None = None
 
     def to_json(self) -> dict:
         """`summary.json`'s content: plain JSON (no NaN; strata and kinds as text)."""

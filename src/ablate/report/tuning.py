@@ -51,9 +51,10 @@ class Study:
 
 
 @dataclass(frozen=True)
-class Tuning:
-    """The sweep's tuning: the budget per variant, the search space, the sampler, each
-    variant's study, and the curves' figure if the sweep drew it."""
+class TuningSummary:
+    """The sweep's tuning as the report shows it (`summary.json`'s `tuning`): the budget
+    per variant, the search space, the sampler, each variant's study, and the curves'
+    figure if the sweep drew it."""
 
     budget: int
     space: Mapping[str, str]
@@ -93,7 +94,7 @@ def tuning_record(sweep_dir: Path) -> TuningRecord | None:
         ) from e
 
 
-def report_tuning(sweep_dir: Path, record: TuningRecord, runs: Sequence[Run]) -> Tuning:
+def report_tuning(sweep_dir: Path, record: TuningRecord, runs: Sequence[Run]) -> TuningSummary:
     """The sweep's tuning `record`, its studies tied to the report's variants (`runs`
     named with the record's search-space keys, `ablate.report.groups.name_runs`)."""
     studies = []
@@ -102,7 +103,7 @@ def report_tuning(sweep_dir: Path, record: TuningRecord, runs: Sequence[Run]) ->
         names = tuple(dict.fromkeys(r.variant for r in runs if wanted <= set(r.overrides)))
         studies.append(Study(v.variant, names, len(v.finished), v.chosen, v.curve()))
     curves = Path(sweep_dir) / TUNING_CURVES
-    return Tuning(
+    return TuningSummary(
         budget=record.trials,
         space=record.space,
         sampler=record.sampler,

@@ -57,7 +57,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ablate.console import console, fail
 from ablate.outputs import record_failure
-from ablate.results import complete_results
+from ablate.run_files import complete_results
 from ablate.tuning import TuningError
 from ablate.tuning.budget import job_settings, training_budget
 from ablate.tuning.journal import JOURNAL, open_journal, open_studies
@@ -146,8 +146,10 @@ def make_sampler(settings: Settings, number: int):
     )
 
 
-class Tuning:
-    """One tuning sweep over a sweep dir; `run` does it all (see the module docstring).
+class EqualBudgetTuner:
+    """What the sweeper runs: every variant's study in one sweep dir, each with the same
+    number of trials, then the chosen settings' final runs; `run` does it all (see the
+    module docstring).
 
     Args:
         settings: the budget and sampler.
@@ -348,7 +350,7 @@ def _short(value) -> str:
 class TuningSweeperImpl(Sweeper):
     """The tuning sweeper (`tuning_sweeper.TuningSweeper`'s arguments, which
     `config.TuningSweeperConf` gives defaults): checks the settings and the space when the
-    sweep starts, then runs `Tuning`."""
+    sweep starts, then runs `EqualBudgetTuner`."""
 
     def __init__(
         self,
@@ -407,7 +409,9 @@ class TuningSweeperImpl(Sweeper):
             sweep_dir = Path(config.hydra.sweep.dir)
             sweep_dir.mkdir(parents=True, exist_ok=True)
             OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as the basic sweeper does
-            tuning = Tuning(settings, space, sweep_dir, self.launcher.launch, self._validate, jobs)
+            tuning = EqualBudgetTuner(
+                settings, space, sweep_dir, self.launcher.launch, self._validate, jobs
+            )
         except (TuningError, HydraException, OmegaConfBaseException) as e:
             fail(str(e).strip().splitlines()[0])
         return tuning.run()

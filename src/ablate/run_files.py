@@ -1,4 +1,6 @@
-"""What a run and a sweep leave on disk (the contract of docs/design.md), in one place.
+"""The formats of the files in a run dir, one writer and one reader each (stdlib only).
+
+What a run leaves on disk (the contract of docs/design.md), in one place.
 
 A run dir holds `results.json` (a `RunResults` record), `hypotheses.tsv` (one row per
 test sentence), `sentence_stats.json` (per-sentence counts the sweep report resamples)

@@ -10,8 +10,8 @@ from ablate.models.attention import ATTENTION_CHOICES
 from ablate.models.config import RNNConfig
 from ablate.models.cpu import speed_up
 from ablate.models.luong import LocalPAttention, LocationAttention
+from ablate.models.rnn import RNNEncoderDecoder
 from ablate.models.search import greedy
-from ablate.models.seq2seq import Seq2Seq
 
 from conftest import token_batch as _batch
 from models import rnn_model
@@ -97,12 +97,12 @@ def test_greedy_stops_when_all_sentences_end():
 
 @pytest.mark.parametrize("decoder", STEPWISE)
 def test_the_decoder_settings_rebuild_the_model_from_its_config(decoder):
-    """`Seq2Seq.config.record()` (what a checkpoint keeps for `translate`) holds the
+    """`RNNEncoderDecoder.config.record()` (what a checkpoint keeps for `translate`) holds the
     decoder, and rebuilds the same model."""
     model = rnn_model("dot", **STEPWISE[decoder])
     record = model.config.record()
     assert {k: record[k] for k in STEPWISE[decoder]} == STEPWISE[decoder]
-    again = Seq2Seq(RNNConfig.from_record(record)).eval()
+    again = RNNEncoderDecoder(RNNConfig.from_record(record)).eval()
     again.load_state_dict(model.state_dict())
     src, src_len, tgt_in = _batch()
     torch.testing.assert_close(again(src, src_len, tgt_in)[0], model(src, src_len, tgt_in)[0])
