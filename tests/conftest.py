@@ -98,6 +98,30 @@ def compose(overrides=()):
         return hydra_compose("config", overrides=list(overrides))
 
 
+def ablate_in_process(args: list[str]) -> int:
+    """`python -m ablate ARGS` in this process (`runpy` of `ablate/__main__.py`: the checks
+    of `ablate.cli.entry`, Hydra, `train.run`), without starting a Python; its exit code.
+    Its output goes where the test captures it (capsys)."""
+    import logging
+    import runpy
+    import sys
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["ablate", *args])
+        mp.setenv("HYDRA_FULL_ERROR", "0")
+        try:
+            runpy.run_module("ablate", run_name="__main__")
+            return 0
+        except SystemExit as e:
+            return 0 if e.code is None else e.code
+        finally:  # Hydra configured logging for the job: give pytest its own back
+            for handler in set(root.handlers) - set(handlers):
+                handler.close()
+            root.handlers[:], root.level = handlers, level
+
+
 def write_parallel(root: Path, n=(40, 10, 12), mismatch=False):
     """A tiny aligned corpus in the `dataset=parallel` layout."""
     root.mkdir(parents=True, exist_ok=True)

@@ -127,9 +127,9 @@ def _simple_beam(model, src, K, max_len, length_penalty):
 
 
 @pytest.mark.parametrize("fast", [False, True], ids=["plain", "speed_up"])
-@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+@pytest.mark.parametrize("rnn", ["gru", pytest.param("lstm", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
-def test_one_beam_is_greedy_exactly(attention, rnn, fast):
+def test_one_beam_is_greedy_exactly(attention, rnn, fast):  # the LSTM's: the slow tier
     """On the plain model and on the CPU paths a run decodes with (`speed_up`)."""
     src, src_len = _batch()
     model = _trained(attention, rnn)

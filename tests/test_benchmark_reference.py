@@ -128,7 +128,10 @@ def test_one_sentence_at_a_time_beam_of_one_equals_greedy(attention):
         torch.testing.assert_close(ref_weights, weights, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+@pytest.mark.parametrize(
+    "length_penalty",
+    [1.0, pytest.param(0.0, marks=pytest.mark.slow)],  # 0.0: the slow tier
+)
 @pytest.mark.parametrize("attention", ATTENTION_CHOICES)
 def test_one_sentence_at_a_time_beam_equals_batched(attention, length_penalty):
     model = rnn_model(attention, rnn="lstm" if attention == "additive" else "gru")

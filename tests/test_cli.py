@@ -8,10 +8,8 @@ without starting a Python per row); a few rows and one good run also go through 
 """
 
 import json
-import logging
 import os
 import re
-import runpy
 import shlex
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import torch
 
 from ablate import translate
 
-from conftest import ROOT, TINY, unrendered, write_parallel
+from conftest import ROOT, TINY, ablate_in_process, unrendered, write_parallel
 from conftest import tiny as tiny_settings
 
 
@@ -131,18 +129,7 @@ def in_process(args: list[str], capsys, monkeypatch) -> tuple[int, str]:
     if args[0] == "ablate.translate":  # its __main__ is `sys.exit(main())`
         code = translate.main(args[1:])
     else:
-        monkeypatch.setattr(sys, "argv", args)
-        root = logging.getLogger()
-        handlers, level = list(root.handlers), root.level
-        try:
-            runpy.run_module("ablate", run_name="__main__")  # ablate/__main__.py
-            code = 0
-        except SystemExit as e:
-            code = 0 if e.code is None else e.code
-        finally:  # Hydra configured logging for the job: give pytest its own back
-            for handler in set(root.handlers) - set(handlers):
-                handler.close()
-            root.handlers[:], root.level = handlers, level
+        code = ablate_in_process(args[1:])
     out = capsys.readouterr()
     return code, out.out + out.err
 

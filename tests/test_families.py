@@ -36,7 +36,18 @@ def transformer_ckpt(tmp_path_factory):
     return run_dir / "checkpoints" / "last.ckpt"
 
 
-@pytest.mark.parametrize("attention", ATTENTION)
+# Each option's fast smoke run is the RNN's (test_run); here, in the Transformer, the fast
+# tier runs the family's own score, the Bahdanau one and the fixed context, the rest `slow`.
+FAST_IN_A_TRANSFORMER = ("scaled_dot", "additive", "none")
+
+
+@pytest.mark.parametrize(
+    "attention",
+    [
+        a if a in FAST_IN_A_TRANSFORMER else pytest.param(a, marks=pytest.mark.slow)
+        for a in ATTENTION
+    ],
+)
 def test_every_attention_option_runs_in_a_transformer(tmp_path, no_png, attention):
     results = run(compose([*TRANSFORMER, f"attention={attention}"]), tmp_path, choices={})
     assert results.status == "complete" and results.train["steps"] == 2

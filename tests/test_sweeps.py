@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import ROOT, TINY, tiny, write_multi30k
+from conftest import ROOT, TINY, ablate_in_process, tiny, write_multi30k
 from wandb_files import records
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -149,12 +149,13 @@ def test_the_aa_sweep_never_says_the_twins_differ(tmp_path):
     assert len(job_results(tmp_path)) == 6
 
 
-def test_a_malformed_claim_stops_the_sweep_before_training(tmp_path):
-    out = sweep(
-        "-m", "attention=none,dot", "report.claims={scores: {margin: -1}}", sweep_dir=tmp_path
-    )
-    assert out.returncode != 0
-    assert "report.claims.scores.margin must be a positive number" in out.stdout + out.stderr
+def test_a_malformed_claim_stops_the_sweep_before_training(tmp_path, capsys):
+    """In this process (the command's own path; `slow` tests run real sweeps)."""
+    args = ["-m", *TINY, "attention=none,dot", "report.claims={scores: {margin: -1}}"]
+    code = ablate_in_process([*args, f"hydra.sweep.dir={tmp_path}"])
+    out = capsys.readouterr()
+    assert code != 0
+    assert "report.claims.scores.margin must be a positive number" in out.out + out.err
     assert not list(tmp_path.glob("*/results.json"))
 
 

@@ -9,12 +9,10 @@ choices of an uninterrupted one.
 
 import itertools
 import json
-import logging
 import math
 import os
 import random
 import re
-import runpy
 import signal
 import statistics
 import subprocess
@@ -30,7 +28,7 @@ from ablate.tuning.record import TuningRecord, read_tuning
 from ablate.tuning.space import parse_space
 from hydra_plugins.ablate_tuning._impl import check_settings, make_sampler
 
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, ablate_in_process
 
 # ------------------------------------------------------------------ the estimator
 
@@ -157,24 +155,6 @@ def test_a_trial_is_sampled_from_the_seed_and_its_number_alone():
 # ------------------------------------------------------------------ the command
 
 
-def run_in_process(args: list[str]) -> int:
-    """`python -m ablate ARGS` in this process (`runpy`, as tests/test_cli.py); exit code."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sys, "argv", ["ablate", *args])
-        mp.setenv("HYDRA_FULL_ERROR", "0")
-        try:
-            runpy.run_module("ablate", run_name="__main__")
-            return 0
-        except SystemExit as e:
-            return 0 if e.code is None else e.code
-        finally:  # Hydra configured logging for the job: give pytest its own back
-            for handler in set(root.handlers) - set(handlers):
-                handler.close()
-            root.handlers[:], root.level = handlers, level
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -187,7 +167,7 @@ def run_in_process(args: list[str]) -> int:
     ],
 )
 def test_a_bad_tuning_command_is_one_error_line(tmp_path, capsys, args, message):
-    code = run_in_process(
+    code = ablate_in_process(
         ["+experiment=tuned", "logger=none", f"hydra.sweep.dir={tmp_path}", *args]
     )
     out = capsys.readouterr()
@@ -223,7 +203,7 @@ def trial_files(sweep: Path) -> dict[str, tuple[int, bytes]]:
 def tuned(tmp_path_factory):
     """An uninterrupted tiny tuning sweep, run in this process: its sweep dir."""
     sweep = tmp_path_factory.mktemp("tuned")
-    assert run_in_process([*TUNED, f"hydra.sweep.dir={sweep}"]) == 0
+    assert ablate_in_process([*TUNED, f"hydra.sweep.dir={sweep}"]) == 0
     return sweep
 
 

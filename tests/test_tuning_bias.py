@@ -8,7 +8,6 @@ import re
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
-from test_tuning import run_in_process
 
 from ablate.tuning.budget import job_settings, training_budget
 from ablate.tuning.expected_max import expected_max, max_weights
@@ -16,7 +15,7 @@ from ablate.tuning.journal import JOURNAL
 from ablate.tuning.record import TrainingBudget, TuningRecord
 from hydra_plugins.ablate_tuning._impl import EqualBudgetTuner, check_settings
 
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, ablate_in_process
 
 # ------------------------------------------------------------------ the final seeds
 
@@ -80,7 +79,7 @@ TUNED = ["+experiment=tuned", *TINY, "logger=none", "attention=dot,additive", "t
 
 
 def test_a_tuning_command_with_the_trials_seed_among_the_final_seeds_is_one_line(tmp_path, capsys):
-    code = run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}", "tune.seeds=[0,1]"])
+    code = ablate_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}", "tune.seeds=[0,1]"])
     errors, text = errors_of(capsys)
     assert code == 1 and "Traceback" not in text, text[-2000:]
     assert len(errors) == 1 and "contains the trials' seed (seed=0)" in errors[0], text[-2000:]
@@ -90,7 +89,7 @@ def test_a_tuning_command_with_the_trials_seed_among_the_final_seeds_is_one_line
 @pytest.mark.parametrize("content", [b"\x9f\x00garbage", b"\x9f\x00garbage\n", b'{"a": 1}\n'])
 def test_an_unreadable_journal_is_one_line_naming_it_and_the_fix(tmp_path, capsys, content):
     (tmp_path / JOURNAL).write_bytes(content)
-    code = run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"])
+    code = ablate_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"])
     errors, text = errors_of(capsys)
     assert code == 1 and "Traceback" not in text, text[-2000:]
     assert len(errors) == 1, text[-2000:]
@@ -109,15 +108,15 @@ def test_a_resumed_sweep_at_another_budget_is_refused(
 ):
     # The studies are stamped when the sweep opens them; no trial needs to run for that.
     monkeypatch.setattr(EqualBudgetTuner, "run", lambda self: [])
-    assert run_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"]) == 0
+    assert ablate_in_process([*TUNED, f"hydra.sweep.dir={tmp_path}"]) == 0
     assert (tmp_path / JOURNAL).is_file()
     capsys.readouterr()
     # The same settings pass (resume=true and the seeds are not job settings) ...
     same = [*TUNED, f"hydra.sweep.dir={tmp_path}", "resume=true", "tune.seeds=[4]"]
-    assert run_in_process(same) == 0 and not errors_of(capsys)[0]
+    assert ablate_in_process(same) == 0 and not errors_of(capsys)[0]
     capsys.readouterr()
     # ... another budget (or trials' seed) does not.
-    code = run_in_process([*same, change])
+    code = ablate_in_process([*same, change])
     errors, text = errors_of(capsys)
     assert code == 1 and "Traceback" not in text, text[-2000:]
     assert len(errors) == 1, text[-2000:]
