@@ -86,8 +86,10 @@ class StepwiseRNN(nn.Module):
         logits = dec.W_o(dec.dropout(out))[:, 0]  # (B, V)
         return logits, None if weights is None else weights[:, 0], state
 
-    def forward(self, src, src_len, tgt_in):
-        """Teacher-forced logits, one target position per decoder call.
+    def forward(self, src, src_len, tgt_in, need_weights: bool = True):
+        """Teacher-forced logits, one target position per decoder call (the weights are
+        returned either way: `need_weights` is the model contract's, which the
+        tutorial's model has no use for).
 
         Args:
             src: `(B, S)`; src_len: `(B,)`; tgt_in: `(B, T)` = BOS + target[:-1].

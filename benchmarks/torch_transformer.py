@@ -100,9 +100,10 @@ class TorchTransformer(nn.Module):
         )
         return self.W_o(x)
 
-    def forward(self, src, src_len, tgt_in):
+    def forward(self, src, src_len, tgt_in, need_weights: bool = True):
         """Teacher-forced logits `(B, T, V)`, with the tutorial's masks, and no weights
-        (`nn.Transformer` keeps none); `src_len` is implied by the padding."""
+        whatever `need_weights` says (`nn.Transformer` keeps none); `src_len` is implied
+        by the padding."""
         memory = self.encode(src)
         return self.decode(tgt_in, memory, src == self.pad_id, tgt_in == self.pad_id), None
 

@@ -80,3 +80,16 @@ def test_reorder_and_select_move_rows_as_indexing_does(family):
         )
     torch.testing.assert_close(moved[0], logits[rows], rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(moved[1], weights[rows], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", MODELS)
+def test_a_pass_without_weights_gives_the_same_logits_and_no_weights(family):
+    """`need_weights=False` (training: the loss reads no weights, so the Transformer's
+    alignment layer may take the fused kernel) changes nothing but the weights."""
+    model = MODELS[family]("scaled_dot")
+    src, src_len, tgt_in = _batch()
+    with torch.no_grad():
+        logits, weights = model(src, src_len, tgt_in)
+        bare, none = model(src, src_len, tgt_in, need_weights=False)
+    assert weights is not None and none is None
+    torch.testing.assert_close(bare, logits, rtol=1e-9, atol=1e-10)

@@ -110,7 +110,8 @@ class Seq2SeqSystem(pl.LightningModule):
     """Cross-entropy training; BLEU-based validation and test.
 
     Args:
-        model: the encoder–decoder (`model(src, src_len, tgt_in) -> (logits, weights)`,
+        model: the encoder–decoder (`model(src, src_len, tgt_in, need_weights) -> (logits,
+            weights)`, weights None without `need_weights`;
             decoded with `ablate.models.search`).
         scorer: the valid and test pairs, buckets and tokenizer it scores against.
         optimizer: the optimiser without its parameters (`conf/optim/`: a partial of a
@@ -152,9 +153,11 @@ class Seq2SeqSystem(pl.LightningModule):
     def forward(self, src, src_len):
         return search.decode(self.model, src, src_len)
 
-    def _loss(self, batch):
-        """The teacher-forced loss and weights."""
-        logits, weights = self.model(batch["src"], batch["src_len"], batch["tgt_in"])
+    def _loss(self, batch, need_weights: bool = True):
+        """The teacher-forced loss and weights (None without `need_weights`)."""
+        logits, weights = self.model(
+            batch["src"], batch["src_len"], batch["tgt_in"], need_weights=need_weights
+        )
         loss = self.loss_fn(logits.flatten(0, 1), batch["tgt_out"].flatten())  # (B·T, V)
         return loss, weights
 
@@ -179,7 +182,7 @@ class Seq2SeqSystem(pl.LightningModule):
                     self.log(f"{stage}/attn/{key}" + (f"/{s.layer}" if s.layer else ""), value)
 
     def training_step(self, batch, batch_idx):
-        loss, _ = self._loss(batch)
+        loss, _ = self._loss(batch, need_weights=False)  # the fused kernel, where it can
         # A tensor sum, not int(): no host-device sync at every step.
         self.train_tokens = self.train_tokens + batch["tgt_out"].ne(Vocab.pad_id).sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].shape[0])

@@ -156,16 +156,19 @@ class RNNEncoderDecoder(nn.Module):
         """The memory at rows `rows` `(b',)`."""
         return Memory(*(x.index_select(0, rows) for x in memory))
 
-    def forward(self, src, src_len, tgt_in):
+    def forward(self, src, src_len, tgt_in, need_weights: bool = True):
         """Teacher-forced logits for every target position (at once, but for input
         feeding and the Bahdanau decoder, which take one step at a time).
 
         Args:
             src: `(B, S)`; src_len: `(B,)`; tgt_in: `(B, T)` = BOS + target[:-1].
+            need_weights: return the weights (the decoder computes them either way: its
+                context is their weighted sum).
 
         Returns:
-            logits `(B, T, V)` and attention weights `(B, T, S)` (None for `none`).
+            logits `(B, T, V)` and attention weights `(B, T, S)` (None for `none`, or
+            without `need_weights`).
         """
         memory, state = self.start(src, src_len)
         logits, weights, _ = self.decoder(tgt_in, state, *memory)
-        return logits, weights
+        return logits, weights if need_weights else None

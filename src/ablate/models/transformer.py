@@ -216,21 +216,30 @@ class Transformer(nn.Module):
             x = layer(x, mask)
         return self.encoder_norm(x), mask
 
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor):
+    def forward(
+        self,
+        src: torch.Tensor,
+        src_len: torch.Tensor,
+        tgt_in: torch.Tensor,
+        need_weights: bool = True,
+    ):
         """Teacher-forced logits for every target position, all at once.
 
         Args:
             src: `(B, S)`; src_len: `(B,)`; tgt_in: `(B, T)` = BOS + target[:-1].
+            need_weights: return the alignment layer's weights; False (training, whose
+                loss does not read them) lets that layer take the fused kernel too.
 
         Returns:
             logits `(B, T, V)` and the `align_layer`'s cross-attention weights, heads
-            averaged, `(B, T, S)` (None for `none`).
+            averaged, `(B, T, S)` (None for `none`, or without `need_weights`).
         """
         memory, _ = self.start(src, src_len)
         x = self._embed(self.tgt_embedding, tgt_in)
         weights = None
         for i, layer in enumerate(self.decoder):
-            x, w, _ = layer(x, memory.cross[i], memory.mask, need_weights=i == self.align_layer)
+            wanted = need_weights and i == self.align_layer
+            x, w, _ = layer(x, memory.cross[i], memory.mask, need_weights=wanted)
             weights = w if w is not None else weights
         logits = self.W_o(self.decoder_norm(x))  # (B, T, V)
         return logits, None if weights is None else weights.mean(1)
