@@ -155,7 +155,8 @@ class Attention(nn.Module):
         mask = mask[:, None, :] if mask.dim() == 2 else mask  # (B | 1, T | 1, S)
         scores = scores.masked_fill(~mask, float("-inf"))
         weights = self.reweight(torch.softmax(scores, dim=-1), query, mask)  # (B, T, S)
-        return self.inspect(scores, weights)
+        # Through the hook point only when hooked: a module call per decoding step costs.
+        return self.inspect(scores, weights) if inspected(self) else (scores, weights)
 
     def forward(
         self,
