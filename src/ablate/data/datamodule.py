@@ -31,7 +31,33 @@ from ablate.data.corpus import Corpus, Pair
 from ablate.data.vocab import Vocab
 
 
-class LengthGroupedBatches(Sampler[list[int]]):
+class _EpochBatches(Sampler[list[int]]):
+    """What both training samplers share: batches drawn afresh each pass from a generator
+    seeded by `seed + epoch`, the epoch read from `epoch_fn` (the trainer's) where given,
+    else set by `set_epoch` or counted by the passes so far. A subclass gives `_batches`."""
+
+    def __init__(self, seed: int, epoch_fn: Callable[[], int] | None):
+        self.seed, self.epoch, self.epoch_fn = seed, 0, epoch_fn
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _rng(self) -> random.Random:
+        """This pass's generator."""
+        if self.epoch_fn is not None:
+            self.epoch = self.epoch_fn()
+        return random.Random(self.seed + self.epoch)
+
+    def _batches(self) -> list[list[int]]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._batches()
+        self.epoch += 1  # the next pass differs even when nobody calls set_epoch
+        return iter(batches)
+
+
+class LengthGroupedBatches(_EpochBatches):
     """Batches of indices of similar source length.
 
     Args:
@@ -55,20 +81,16 @@ class LengthGroupedBatches(Sampler[list[int]]):
     ):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"data.batch_size must be a positive integer, got {batch_size!r}")
+        super().__init__(seed, epoch_fn)
         self.lengths, self.batch_size, self.shuffle = list(lengths), batch_size, shuffle
-        self.seed, self.pool, self.epoch, self.epoch_fn = seed, pool, 0, epoch_fn
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.pool = pool
 
     def _batches(self) -> list[list[int]]:
         idx = list(range(len(self.lengths)))
         if not self.shuffle:
             idx.sort(key=lambda i: self.lengths[i])
             return [idx[i : i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
-        if self.epoch_fn is not None:
-            self.epoch = self.epoch_fn()
-        rng = random.Random(self.seed + self.epoch)
+        rng = self._rng()
         rng.shuffle(idx)
         size = self.pool * self.batch_size
         batches = []
@@ -79,11 +101,6 @@ class LengthGroupedBatches(Sampler[list[int]]):
             ]
         rng.shuffle(batches)
         return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        batches = self._batches()
-        self.epoch += 1  # the next pass differs even when nobody calls set_epoch
-        return iter(batches)
 
     def __len__(self) -> int:
         return -(-len(self.lengths) // self.batch_size)
@@ -101,7 +118,7 @@ def check_batch_tokens(batch_tokens) -> None:
         )
 
 
-class TokenBatches(Sampler[list[int]]):
+class TokenBatches(_EpochBatches):
     """Training batches of at most `batch_tokens` target tokens, in place of a number of
     sentences (fairseq's `--max-tokens`, JoeyNMT's `batch_type: token`): a batch's tokens
     are its padded target, sentences × its longest target length, so a budget bounds the
@@ -132,8 +149,8 @@ class TokenBatches(Sampler[list[int]]):
         epoch_fn: Callable[[], int] | None = None,
     ):
         check_batch_tokens(batch_tokens)
+        super().__init__(seed, epoch_fn)
         self.lengths, self.batch_tokens = list(lengths), batch_tokens
-        self.seed, self.epoch, self.epoch_fn = seed, 0, epoch_fn
         ordered = sorted(self.lengths)
         self.cuts, start = [], 0  # [start, end) positions in the sorted order
         for k, length in enumerate(ordered):  # ascending: `length` is the batch's longest
@@ -143,13 +160,8 @@ class TokenBatches(Sampler[list[int]]):
         if ordered:
             self.cuts.append((start, len(ordered)))
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
     def _batches(self) -> list[list[int]]:
-        if self.epoch_fn is not None:
-            self.epoch = self.epoch_fn()
-        rng = random.Random(self.seed + self.epoch)
+        rng = self._rng()
         by_length: dict[int, list[int]] = {}
         for i, length in enumerate(self.lengths):
             by_length.setdefault(length, []).append(i)
@@ -161,11 +173,6 @@ class TokenBatches(Sampler[list[int]]):
         batches = [order[a:b] for a, b in self.cuts]
         rng.shuffle(batches)
         return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        batches = self._batches()
-        self.epoch += 1  # the next pass differs even when nobody calls set_epoch
-        return iter(batches)
 
     def __len__(self) -> int:
         return len(self.cuts)
