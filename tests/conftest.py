@@ -57,23 +57,43 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+UNBUILT = object()  # an alignment figure that `skip_figures` checked but did not build
+
+
 def unrendered(fig, path: Path) -> Path:
     """`ablate.outputs.save_figure` without the PNG: an empty file where it would go."""
     from matplotlib.figure import Figure
 
-    assert isinstance(fig, Figure) and fig.axes
+    assert fig is UNBUILT or (isinstance(fig, Figure) and fig.axes)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"")
     return path
 
 
+def unbuilt_alignment(weights, src_tokens, tgt_tokens, *, title=""):
+    """`ablate.plots.alignment_figure`'s check of its input (weights of shape (T, S) for T
+    target and S source tokens), without building the figure."""
+    from ablate.plots import _check_panel
+
+    _check_panel(weights, src_tokens, tgt_tokens)
+    assert isinstance(title, str) and title
+    return UNBUILT
+
+
+def skip_figures(mp: pytest.MonkeyPatch) -> None:
+    """A run's figures, as `no_png` leaves them: the BLEU-by-length figure built, the three
+    alignment heatmaps checked (their weights against their tokens) but not built, and no
+    PNG rendered. Building and rendering are most of a tiny run's time; the figures are
+    tested in tests/test_plots.py, and the smoke runs of the default settings and of real
+    text (tests/test_run.py), test_run_dir_contract and the W&B run render theirs."""
+    mp.setattr("ablate.outputs.save_figure", unrendered)
+    mp.setattr("ablate.outputs.alignment_figure", unbuilt_alignment)
+
+
 @pytest.fixture
 def no_png(monkeypatch):
-    """Runs build their figures but do not render them to PNG, which is most of a tiny
-    run's time: for tests whose claim is not the figures. tests/test_plots.py, the
-    `defaults` and `dataset=…` smoke runs, test_run_dir_contract and the W&B run render
-    theirs."""
-    monkeypatch.setattr("ablate.outputs.save_figure", unrendered)
+    """`skip_figures` for one test: for tests whose claim is not the figures."""
+    skip_figures(monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +104,7 @@ def reverse_ckpt(tmp_path_factory):
 
     run_dir = tmp_path_factory.mktemp("reverse")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("ablate.outputs.save_figure", unrendered)  # `no_png`, for a session
+        skip_figures(mp)  # `no_png`, for a session
         run(compose([*TINY, "logger=none", "dataset=reverse"]), run_dir)
     return run_dir / "checkpoints" / "last.ckpt"
 

@@ -20,7 +20,7 @@ import torch
 
 from ablate import translate
 
-from conftest import ROOT, TINY, ablate_in_process, unrendered, write_parallel
+from conftest import ROOT, TINY, ablate_in_process, skip_figures, write_parallel
 from conftest import tiny as tiny_settings
 
 
@@ -46,6 +46,26 @@ SUBPROCESS_ROWS = [
     "not a checkpoint (`translate`)",
 ]
 
+# The fast tier runs one row per check that can stop a run (Hydra's composition, a
+# leaf's own check, each corpus reader's, the output dir, resume, each checkpoint check,
+# the test-set check, `translate`); every row of the table runs in the full suite (`slow`).
+FAST_ROWS = [
+    "unknown config-group option",
+    "… in a sweep",
+    "wrong type",
+    "a setting of the other model family",
+    "odd hidden size",
+    "`inverse_sqrt` without a warm-up",
+    "missing corpus file",
+    "bytes that are not UTF-8",
+    "output dir cannot be written",
+    "`resume=true` with nothing to resume",
+    "a checkpoint of another vocabulary",
+    "a checkpoint of other data (the same vocabulary)",
+    "not a checkpoint (`translate`)",
+    "a partial test set",
+]
+
 
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory):
@@ -55,7 +75,7 @@ def tiny_ckpt(tmp_path_factory):
 
     run_dir = tmp_path_factory.mktemp("tiny")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("ablate.outputs.save_figure", unrendered)  # `no_png`, for a module
+        skip_figures(mp)  # `no_png`, for a module
         run(compose([*TINY, "logger=none"]), run_dir)
     return run_dir / "checkpoints" / "last.ckpt"
 
@@ -151,7 +171,7 @@ def subprocess_run(args: list[str], timeout=300) -> tuple[int, str]:
 
 def test_the_error_doc_lists_every_kind_of_bad_input():
     assert len(BAD_INPUTS) >= 25
-    assert set(SUBPROCESS_ROWS) <= set(BAD_INPUTS)
+    assert set(SUBPROCESS_ROWS) <= set(BAD_INPUTS) and set(FAST_ROWS) <= set(BAD_INPUTS)
     for words in (
         "unknown config-group",
         "wrong type",
@@ -171,7 +191,9 @@ def test_the_error_doc_lists_every_kind_of_bad_input():
         assert any(words in name for name in BAD_INPUTS), words
 
 
-@pytest.mark.parametrize("case", list(BAD_INPUTS))
+@pytest.mark.parametrize(
+    "case", [c if c in FAST_ROWS else pytest.param(c, marks=pytest.mark.slow) for c in BAD_INPUTS]
+)
 def test_bad_input_gets_the_documented_line_and_exit_code_1(
     tmp_path, tiny_ckpt, reverse_ckpt, capsys, monkeypatch, case
 ):
@@ -208,6 +230,7 @@ def test_a_real_process_writes_the_run_dir_and_prints_the_table(tmp_path):
     check_run_dir(tmp_path / "run", *subprocess_run(args))
 
 
+@pytest.mark.slow  # a sweep of two jobs
 def test_a_sweep_reports_its_failed_job_and_exits_1(tmp_path, capsys, monkeypatch, no_png):
     # model.hidden must be even: job 1 fails, job 0 must not care, the report names job 1.
     args = ["ablate", "-m", *TINY, "logger=none", "model.hidden=8,7", f"hydra.sweep.dir={tmp_path}"]

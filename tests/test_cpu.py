@@ -72,6 +72,7 @@ def test_speed_up_swaps_classes_in_place_keeps_the_state_dict_and_is_idempotent(
     model.load_state_dict(plain.state_dict())
 
 
+@pytest.mark.slow  # a real Python process
 def test_importing_the_transformer_leaves_the_cpu_paths_out():
     code = "import sys, ablate.models.transformer; print('ablate.models.cpu' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

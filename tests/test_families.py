@@ -20,7 +20,7 @@ from ablate.run_files import read_results
 from ablate.train import build_data, build_model, run
 from ablate.translate import load, translate
 
-from conftest import CONF, OLD_CHECKPOINT, compose, tiny, unrendered
+from conftest import CONF, OLD_CHECKPOINT, compose, skip_figures, tiny
 
 ATTENTION = sorted(p.stem for p in (CONF / "attention").glob("*.yaml"))
 TRANSFORMER = [*tiny("transformer"), "model=transformer", "logger=none"]
@@ -31,7 +31,7 @@ def transformer_ckpt(tmp_path_factory):
     """`last.ckpt` of a tiny Transformer run with additive cross-attention."""
     run_dir = tmp_path_factory.mktemp("transformer")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("ablate.outputs.save_figure", unrendered)  # `no_png`, for a module
+        skip_figures(mp)  # `no_png`, for a module
         run(compose([*TRANSFORMER, "attention=additive"]), run_dir)
     return run_dir / "checkpoints" / "last.ckpt"
 

@@ -7,7 +7,6 @@ decoders: tests/test_rnn.py and tests/test_beam.py.)"""
 import math
 import re
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -135,12 +134,6 @@ def test_bad_parameters_name_their_key(cls, bad):
         cls(H, **bad)
 
 
-def _unrendered(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")
-    return path
-
-
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -150,10 +143,9 @@ def _unrendered(fig, path: Path) -> Path:
     ],
     ids=" ".join,
 )
-def test_stepwise_decoders_train_and_test_in_a_smoke_run(tmp_path, monkeypatch, overrides):
+def test_stepwise_decoders_train_and_test_in_a_smoke_run(tmp_path, no_png, overrides):
     """`attention=location` and `attention=local_p` alone: tests/test_run.py, which runs
     every option of every group."""
-    monkeypatch.setattr("ablate.outputs.save_figure", _unrendered)  # the PNGs: test_run.py
     cfg = compose([*TINY, "logger=none", *overrides])
     results = run(cfg, tmp_path / "run", choices={})
     assert results.status == "complete" and results.train["steps"] == 2

@@ -101,7 +101,10 @@ def test_an_unreadable_journal_is_one_line_naming_it_and_the_fix(tmp_path, capsy
 
 @pytest.mark.parametrize(
     "change, differs",
-    [("trainer.max_epochs=2", "trainer.max_epochs: 1 → 2"), ("seed=5", "seed: 0 → 5")],
+    [
+        ("trainer.max_epochs=2", "trainer.max_epochs: 1 → 2"),
+        pytest.param("seed=5", "seed: 0 → 5", marks=pytest.mark.slow),  # the same check
+    ],
 )
 def test_a_resumed_sweep_at_another_budget_is_refused(
     tmp_path, capsys, monkeypatch, change, differs
