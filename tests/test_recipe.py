@@ -12,17 +12,19 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from ablate import optim
+from ablate import optim, translate
 from ablate.buckets import make_buckets
 from ablate.data.corpus import Pair
 from ablate.data.datamodule import TokenBatches, collate
 from ablate.data.vocab import Vocab
+from ablate.models.cpu import speed_up
+from ablate.models.transformer import Transformer
 from ablate.scoring import Scorer
 from ablate.system import Seq2SeqSystem
 from ablate.train import build_data, run
 
-from conftest import TINY, compose, tiny
-from models import rnn_model
+from conftest import TINY, V_SRC, V_TGT, compose, tiny
+from models import rnn_model, transformer_model
 
 
 def rates(scheduler_fn, steps: int, lr: float = 2.0) -> list[float]:
@@ -225,3 +227,176 @@ def test_the_whole_recipe_trains_a_transformer(tmp_path, no_png):
     cfg = compose([*tiny("transformer"), "model=transformer", "logger=none", *overrides])
     results = run(cfg, tmp_path / "run")
     assert results.status == "complete" and results.train["steps"] == 1
+
+
+# --- model.tie_embeddings (Press & Wolf 2017) -------------------------------------------
+
+
+def _output_and_embedding(model):
+    """The output layer and the target embedding of either family's model."""
+    if isinstance(model, Transformer):
+        return model.W_o, model.tgt_embedding
+    return model.decoder.W_o, model.decoder.embedding
+
+
+TIED = {
+    "rnn": lambda **kw: rnn_model(embed=12, hidden=12, **kw),
+    "transformer": lambda **kw: transformer_model(**kw),
+}
+
+
+@pytest.mark.parametrize("family", TIED)
+def test_tied_embeddings_are_one_matrix_that_both_ends_train(family):
+    tied, untied = TIED[family](tie_embeddings=True), TIED[family](tie_embeddings=False)
+    out, emb = _output_and_embedding(tied)
+    assert out.weight is emb.weight
+    n = sum(p.numel() for p in tied.parameters())
+    assert n == sum(p.numel() for p in untied.parameters()) - emb.weight.numel()
+    # The gradient of the one matrix is its embedding's plus its output layer's.
+    src = torch.randint(4, V_SRC, (3, 5))
+    tgt = torch.randint(4, V_TGT, (3, 4))
+    lengths = torch.tensor([5, 4, 3])
+    tied.train()
+    logits = tied(src, lengths, tgt, need_weights=False)[0]
+    logits.sum().backward()
+    assert emb.weight.grad is not None and emb.weight.grad[4:].abs().sum() > 0
+    # What the output layer alone contributes: every row of the vocabulary, not only
+    # the rows of the tokens fed in.
+    fed = set(tgt.flatten().tolist()) | {tied.bos_id}
+    unfed = [i for i in range(4, V_TGT) if i not in fed]
+    assert unfed and emb.weight.grad[unfed].abs().sum(dim=1).min() > 0
+
+
+@pytest.mark.parametrize("family", TIED)
+def test_tied_embeddings_survive_speed_up_and_a_checkpoint(family):
+    model = speed_up(TIED[family](tie_embeddings=True))
+    out, emb = _output_and_embedding(model)
+    assert out.weight is emb.weight
+    rebuilt = translate.build_model(model.config.record())
+    rebuilt.load_state_dict(model.state_dict())
+    out2, emb2 = _output_and_embedding(rebuilt)
+    assert out2.weight is emb2.weight and torch.equal(emb2.weight, emb.weight)
+
+
+def test_rnn_tied_embeddings_need_embed_equal_to_hidden():
+    with pytest.raises(ValueError) as e:
+        rnn_model(embed=16, hidden=12, tie_embeddings=True)
+    assert str(e.value) == (
+        "model.tie_embeddings=true makes the output layer's weights (model.hidden=12 wide) "
+        "the target embedding (model.embed=16 wide): set model.embed=12, or "
+        "model.tie_embeddings=false"
+    )
+
+
+@pytest.mark.parametrize("model", ["default", "transformer"])
+def test_a_run_with_tied_embeddings_trains_and_its_checkpoint_translates(tmp_path, no_png, model):
+    cfg = compose([*tiny(model), f"model={model}", "model.tie_embeddings=true", "logger=none"])
+    results = run(cfg, tmp_path / "run")
+    assert results.status == "complete" and results.model["tie_embeddings"] is True
+    translator = translate.load(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    out, emb = _output_and_embedding(translator.model)
+    assert out.weight is emb.weight
+
+
+# --- conf/recipe/: each family's recipe for real text -----------------------------------
+
+MULTI30K_RECIPES = {
+    "default": {
+        "model.embed": 256,
+        "model.hidden": 256,
+        "model.dropout": 0.3,
+        "data.batch_size": 64,
+        "data.batch_tokens": None,
+        "optim.schedule": "cosine",
+        "optim.lr": 0.002,
+        "optim.label_smoothing": 0.1,
+    },
+    "big": {"model.embed": 256, "model.hidden": 512, "model.dropout": 0.3},
+    "transformer": {
+        "model.d_model": 256,
+        "model.layers": 3,
+        "model.tie_embeddings": True,
+        "data.batch_tokens": 2048,
+        "optim.schedule": "inverse_sqrt",
+        "optim.warmup": 1000,
+        "optim.label_smoothing": 0.1,
+    },
+}
+
+
+def _at(cfg, dotted):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.select(cfg, dotted)
+
+
+@pytest.mark.parametrize("model", MULTI30K_RECIPES)
+@pytest.mark.parametrize("how", ["+experiment=multi30k", "dataset=multi30k"])
+def test_multi30k_runs_each_family_with_its_own_recipe(model, how):
+    """`conf/recipe/multi30k_<model>.yaml`, picked from the dataset and model options,
+    whether the experiment or the dataset option chose Multi30k; the command line wins."""
+    cfg = compose([how, f"model={model}"])
+    for key, value in MULTI30K_RECIPES[model].items():
+        assert _at(cfg, key) == value, key
+    assert (
+        _at(compose([how, f"model={model}", "optim.label_smoothing=0.2"]), "optim.label_smoothing")
+        == 0.2
+    )
+    # No other dataset has a recipe: toy_fr keeps the family's defaults.
+    assert _at(compose([f"model={model}"]), "optim.label_smoothing") == 0.0
+
+
+def test_the_multi30k_experiment_names_no_setting_of_one_family():
+    """The experiment sets nothing a family lacks, so `model=transformer` runs it (the
+    check that stops `model.hidden` with `model=transformer` lets it through)."""
+    from ablate.cli import check_model_settings
+
+    for model in MULTI30K_RECIPES:
+        assert check_model_settings(["+experiment=multi30k", f"model={model}"]) is None
+
+
+@pytest.mark.slow  # a real `python -m ablate` process at the recipe's full model size
+def test_the_multi30k_experiment_trains_a_transformer_with_its_recipe(tmp_path):
+    """The must-show command, shortened: one epoch of two batches on a fake Multi30k in
+    the release's layout, at the recipe's sizes (d_model 256, 3 + 3 layers, ff 1024),
+    warm-up schedule, tied embeddings and token batches."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT, write_multi30k
+
+    data = write_multi30k(tmp_path / "multi30k", n=(800, 20, 30))  # > 2 batches of 2048
+    sweep = tmp_path / "sweep"
+    args = [
+        "+experiment=multi30k",
+        "model=transformer",
+        f"dataset.path={data}",
+        "attention=scaled_dot",
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=2",
+        "logger=none",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    out = subprocess.run(
+        [sys.executable, "-m", "ablate", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    (results_file,) = sweep.glob("*/results.json")
+    results = json.loads(results_file.read_text())
+    assert results["status"] == "complete" and results["train"]["steps"] == 2
+    model = results["model"]
+    assert model["family"] == "transformer" and model["d_model"] == 256
+    assert model["layers"] == 3 and model["ff"] == 1024 and model["tie_embeddings"] is True
+    from omegaconf import OmegaConf
+
+    job = OmegaConf.load(results_file.parent / ".hydra" / "config.yaml")
+    assert job.optim.schedule == "inverse_sqrt" and job.optim.warmup == 1000
+    assert job.data.batch_tokens == 2048

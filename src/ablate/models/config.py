@@ -121,6 +121,8 @@ class RNNConfig(ModelConfig):
             context an RNN input); see `ablate.models.decoder`.
         input_feeding: Luong's input feeding (`decoder="luong"` only): `h̃_{t-1}` is an
             RNN input at step t.
+        tie_embeddings: the output layer's weights are the target embedding (Press &
+            Wolf 2017), which needs `embed == hidden` (the output layer reads `h̃_t`).
         pad_id, bos_id, eos_id: special token ids of the target vocabulary.
     """
 
@@ -137,6 +139,7 @@ class RNNConfig(ModelConfig):
     dropout: float = 0.1
     decoder: str = "luong"
     input_feeding: bool = False
+    tie_embeddings: bool = False
     pad_id: int = Vocab.pad_id
     bos_id: int = Vocab.bos_id
     eos_id: int = Vocab.eos_id
@@ -156,6 +159,13 @@ class RNNConfig(ModelConfig):
             raise ValueError(
                 f"model.input_feeding=true is for model.decoder=luong; model.decoder="
                 f"{self.decoder} feeds the context c_t to its RNN already"
+            )
+        check_flag("tie_embeddings", self.tie_embeddings)
+        if self.tie_embeddings and self.embed != self.hidden:
+            raise ValueError(
+                f"model.tie_embeddings=true makes the output layer's weights (model.hidden="
+                f"{self.hidden} wide) the target embedding (model.embed={self.embed} wide): "
+                f"set model.embed={self.hidden}, or model.tie_embeddings=false"
             )
 
 
@@ -179,6 +189,8 @@ class TransformerConfig(ModelConfig):
             last gives the lowest AER on toy_fr (README).
         self_attention: the self-attention's score, taking the same options.
         fused: `scaled_dot` through torch's fused kernel where no weights are needed.
+        tie_embeddings: the output layer's weights are the target embedding (Press &
+            Wolf 2017; Vaswani et al. 2017 §3.4).
         pad_id, bos_id, eos_id: special token ids of the target vocabulary.
     """
 
@@ -198,6 +210,7 @@ class TransformerConfig(ModelConfig):
     align_layer: int = -1
     self_attention: AttentionConfig = "scaled_dot"
     fused: bool = True
+    tie_embeddings: bool = False
     pad_id: int = Vocab.pad_id
     bos_id: int = Vocab.bos_id
     eos_id: int = Vocab.eos_id
@@ -219,6 +232,7 @@ class TransformerConfig(ModelConfig):
                 f"the last (model.layers={self.layers}), got {self.align_layer!r}"
             )
         check_flag("fused", self.fused)
+        check_flag("tie_embeddings", self.tie_embeddings)
 
     def record(self) -> dict[str, Any]:
         """As `ModelConfig.record`, the class first as `_target_` (the RNN's has none)."""

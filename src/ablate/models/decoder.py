@@ -70,6 +70,8 @@ class Decoder(nn.Module):
         self.attention = build_attention(c.attention, hidden)
         self.W_c = nn.Linear(output_input, hidden, bias=False)
         self.W_o = nn.Linear(hidden, c.tgt_vocab_size)
+        if c.tie_embeddings:  # (V, H) and (V, E), the same size (RNNConfig checks E = H)
+            self.W_o.weight = self.embedding.weight
         self.dropout = nn.Dropout(c.dropout)
 
     def start(self, state):

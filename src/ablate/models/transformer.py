@@ -199,6 +199,8 @@ class Transformer(nn.Module):
         self.encoder_norm = nn.LayerNorm(c.d_model) if c.norm == "pre" else nn.Identity()
         self.decoder_norm = nn.LayerNorm(c.d_model) if c.norm == "pre" else nn.Identity()
         self.W_o = nn.Linear(c.d_model, c.tgt_vocab_size)
+        if c.tie_embeddings:  # one (V, H) matrix: the target embedding and the output layer
+            self.W_o.weight = self.tgt_embedding.weight
 
     def _embed(self, embedding: nn.Embedding, tokens: torch.Tensor, start: int = 0):
         """`√H · E[tokens] + PE`, dropped out; `(B, L)` → `(B, L, H)` at positions
