@@ -236,3 +236,18 @@ def test_a_config_naming_ablate_data_datasets_builds_the_same_corpus(tmp_path, d
     assert {k: v for k, v in old_corpus.meta.items() if k not in cache} == {
         k: v for k, v in new_corpus.meta.items() if k not in cache
     }
+
+
+def test_a_read_corpus_can_test_on_longer_sentences_than_it_trains_on(tmp_path):
+    """`dataset.test_max_len`: train and valid drop pairs over `max_len` words, the test
+    split only those over `test_max_len` (null: `max_len` for every split)."""
+    root = write_parallel(tmp_path / "c", n=(40, 10, 12))  # sources of 2–7 words
+    same = parallel(str(root), max_len=4)
+    longer = parallel(str(root), max_len=4, test_max_len=7)
+    assert same.train == longer.train and same.valid == longer.valid
+    assert max(len(p.src) for p in longer.train + longer.valid) == 4
+    assert max(len(p.src) for p in longer.test) == 7 and len(longer.test) == 12
+    assert len(same.test) < 12 and longer.meta["test_max_len"] == 7
+    assert "test_max_len" not in same.meta
+    with pytest.raises(ValueError, match=r"dataset\.test_max_len must be a positive integer"):
+        parallel(str(root), test_max_len=0)

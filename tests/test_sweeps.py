@@ -256,3 +256,56 @@ def test_scores_sweep_leaves_six_wandb_runs_in_one_group(tmp_path):
     assert f"{group}-comparison" in runs
     for attention in ("none", "dot", "scaled_dot", "additive", "multiplicative"):
         assert f"attention={attention}" in runs[f"toy_fr-{attention}-s0"][1]
+
+
+def write_long_parallel(root: Path, sizes=(300, 40, 120)) -> Path:
+    """A generated corpus written as `dataset=parallel` files, with long sentences: train
+    sources of 1–30 words, valid 1–20, test 1–60 (lengths spread evenly), targets the
+    sources upper-cased; twelve words, so a tiny model's vocabulary stays small."""
+    words = ["the", "a", "cat", "dog", "sat", "on", "mat", "black", "small", "ran", "and", "saw"]
+    longest = dict(zip(("train", "valid", "test"), (30, 20, 60), strict=True))
+    root.mkdir(parents=True, exist_ok=True)
+    for split, size in zip(("train", "valid", "test"), sizes, strict=True):
+        src = [
+            " ".join(words[(i * 7 + k * 3) % len(words)] for k in range(1 + i % longest[split]))
+            for i in range(size)
+        ]
+        (root / f"{split}.src").write_text("\n".join(src) + "\n", encoding="utf-8")
+        (root / f"{split}.tgt").write_text("\n".join(s.upper() for s in src) + "\n")
+    return root
+
+
+@pytest.mark.slow
+def test_the_length_experiment_on_your_own_corpus_buckets_it_by_its_quantiles(tmp_path):
+    """`+experiment=length` on a user's files (`dataset=parallel`): trained on sources of
+    at most 20 words, tested on up to 60, the report's buckets are the test set's length
+    sextiles (`buckets=quantile buckets.n=6`), about 20 of the 120 sentences each."""
+    corpus = write_long_parallel(tmp_path / "corpus")
+    tiny = [o for o in TINY if not o.startswith("dataset.")]
+    sweep_dir = tmp_path / "sweep"
+    out = sweep(
+        "+experiment=length",
+        "dataset=parallel",
+        f"dataset.path={corpus}",
+        "buckets=quantile",
+        "buckets.n=6",
+        "attention=none,additive",
+        "logger=none",
+        sweep_dir=sweep_dir,
+        tiny=tiny,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    jobs = job_results(sweep_dir)
+    assert len(jobs) == 2 and all(r["status"] == "complete" for r in jobs.values())
+    for r in jobs.values():
+        # Train and valid keep sources of at most 20 words; test keeps all 120, to 60.
+        assert r["data"]["dropped"] == {"train": 100, "valid": 0, "test": 0}, r["data"]
+        counts = [b["n"] for b in r["buckets"]]
+        assert len(counts) == 6 and sum(counts) == 120, counts
+        assert max(counts) - min(counts) <= 2, counts  # equal-count, up to ties
+        assert r["buckets"][-1]["label"].startswith("5")  # the last sixth: 51 words and up
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    md = (sweep_dir / "summary.md").read_text()
+    labels = [b["label"] for b in next(iter(jobs.values()))["buckets"]]
+    assert all(f"| {label} " in md or f" {label} |" in md for label in labels), labels
+    assert summary["failed"] == []

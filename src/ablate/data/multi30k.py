@@ -61,6 +61,7 @@ def multi30k(
     subword: Mapping | None = None,
     url: str = URL,
     cache_dir: str | None = None,
+    test_max_len: int | None = None,
 ) -> Corpus:
     """Multi30k task 1, `src_lang` → `tgt_lang`.
 
@@ -73,6 +74,7 @@ def multi30k(
         url: where the release's files are (`{url}/{file}`); http(s):// or file://.
         cache_dir: downloads go to `<cache_dir>/multi30k/`, subword models to
             `<cache_dir>/subword/`; None = `default_cache_dir()`.
+        test_max_len: the test split's longest side kept (None = `max_len`).
 
     Raises:
         ValueError: a bad setting, naming its key.
@@ -86,7 +88,7 @@ def multi30k(
             f"dataset.src_lang and dataset.tgt_lang are both {src_lang!r}; "
             f"choose two different languages of {', '.join(LANGS)}"
         )
-    check_text_settings(max_len, tokenize, subword)  # before any download
+    check_text_settings(max_len, tokenize, subword, test_max_len)  # before any download
     if not isinstance(url, str) or not url.startswith(("http://", "https://", "file://")):
         raise ValueError(f"dataset.url must be an http://, https:// or file:// URL, got {url!r}")
     names = [f"{SPLIT_FILES[split]}.{lang}" for split in SPLITS for lang in (src_lang, tgt_lang)]
@@ -119,6 +121,7 @@ def multi30k(
         cache_dir=cache_dir,
         sides=(src_lang, tgt_lang),
         meta={"path": str(root), "src_lang": src_lang, "tgt_lang": tgt_lang},
+        test_max_len=test_max_len,
     )
 
 

@@ -82,7 +82,7 @@ def check_tokenize(tokenize: str) -> None:
 
 
 def check_text_settings(
-    max_len: int, tokenize: str, subword: Mapping | None
+    max_len: int, tokenize: str, subword: Mapping | None, test_max_len: int | None = None
 ) -> subwords.SubwordSettings:
     """Check the settings every real-text dataset shares, before any file is read.
 
@@ -90,6 +90,8 @@ def check_text_settings(
         ValueError: naming the bad `dataset.<key>` and what it accepts.
     """
     check_sizes("dataset", max_len=max_len)
+    if test_max_len is not None:
+        check_sizes("dataset", test_max_len=test_max_len)
     check_tokenize(tokenize)
     return subwords.SubwordSettings.from_config(subword)
 
@@ -139,6 +141,7 @@ def text_corpus(
     cache_dir: str | None = None,
     sides: tuple[str, str] = ("source", "target"),
     meta: Mapping | None = None,
+    test_max_len: int | None = None,
 ) -> Corpus:
     """A corpus of real text from aligned files: line i of a split's source file
     translates line i of its target file.
@@ -154,15 +157,18 @@ def text_corpus(
         files: `{split: (source file, target file)}` for train, valid and test.
         max_len: longest side kept, in words.
         tokenize: the sacrebleu tokenizer for BLEU on this text.
+        test_max_len: longest side kept in the test split (None = `max_len`): train on
+            short sentences, test on longer ones (`+experiment=length`).
         subword: the `dataset.subword` mapping (None = words).
         cache_dir: subword models go to `<cache_dir>/subword/` (default `default_cache_dir()`).
         sides: what the source and target are (`de`, `en`), for printed lines.
         meta: extra facts for `Corpus.meta`.
     """
-    settings = check_text_settings(max_len, tokenize, subword)
+    settings = check_text_settings(max_len, tokenize, subword, test_max_len)
     texts, reasons = {}, {}
     for split in SPLITS:
-        texts[split], reasons[split] = _kept_pairs(name, split, *files[split], max_len)
+        longest = test_max_len if split == "test" and test_max_len is not None else max_len
+        texts[split], reasons[split] = _kept_pairs(name, split, *files[split], longest)
 
     src_sw, tgt_sw = subwords.build(
         settings,
@@ -185,6 +191,7 @@ def text_corpus(
         "dropped": {split: sum(r.values()) for split, r in reasons.items()},
         "drop_reasons": reasons,
         "max_len": max_len,
+        **({"test_max_len": test_max_len} if test_max_len is not None else {}),
         "subword": None
         if settings.model is None
         else {
@@ -215,12 +222,13 @@ def parallel(
     tokenize: str = "none",
     subword: Mapping | None = None,
     cache_dir: str | None = None,
+    test_max_len: int | None = None,
 ) -> Corpus:
     """A user's own aligned corpus: `{path}/{train,valid,test}.{src_ext,tgt_ext}`.
 
     Any UTF-8 text (`.gz` files are read too when the extension says so); line i of the
     source file translates line i of the target file. See `text_corpus` for what is
-    normalised, dropped and counted, and for `subword`.
+    normalised, dropped and counted, and for `subword` and `test_max_len`.
     """
     if path in (None, "", "???"):
         raise CorpusError(
@@ -238,4 +246,5 @@ def parallel(
         cache_dir=cache_dir,
         sides=(src_ext, tgt_ext),
         meta={"path": str(root)},
+        test_max_len=test_max_len,
     )
