@@ -77,9 +77,12 @@ def assert_verdicts_declared(md: str, summary: dict) -> None:
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name):
     tiny, extra = TINY, []
-    if name == "multi30k":  # sizes come from the files: a tiny fake copy instead
+    if name in ("multi30k", "families_multi30k"):  # sizes come from the files: a fake copy
         tiny = [o for o in TINY if not o.startswith("dataset.")]
         extra = [f"dataset.path={write_multi30k(tmp_path_factory.mktemp('multi30k'))}"]
+    if name == "families_multi30k":  # both families at their recipes' sizes, one seed
+        tiny = [o for o in tiny if not o.startswith(("model.embed=", "model.hidden="))]
+        extra.append("seed=0")
     if name == "tuned":  # one trial per variant, one seed (tests/test_tuning.py: the rest)
         extra = ["tune.trials=1", "tune.seeds=[1]"]
     if name == "families":  # both families at their default sizes (keys differ), one seed
@@ -104,6 +107,7 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         "luong": 8,
         "tuned": 5,
         "families": 10,
+        "families_multi30k": 10,
         "dims": 15,
         "dims_transformer": 15,
     }[name]
@@ -131,8 +135,9 @@ def test_every_experiment_runs_as_a_smoke_sweep(tmp_path, tmp_path_factory, name
         assert summary["dims"][0]["dims"] == ([8, 12, 16] if name == "dims" else [4, 8, 16])
     if name == "length":  # trained on <= 20 words (TINY caps at 12), tested up to 60
         assert max(b["hi"] or 99 for r in jobs.values() for b in r["buckets"] if b["n"]) > 20
-    if name == "families":  # one group, and one set of verdicts, per family
-        assert "toy_fr model=default" in md and "toy_fr model=transformer" in md
+    if name.startswith("families"):  # one group, and one set of verdicts, per family
+        data = "multi30k" if name == "families_multi30k" else "toy_fr"
+        assert f"{data} model=default" in md and f"{data} model=transformer" in md
 
 
 @pytest.mark.slow
