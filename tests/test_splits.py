@@ -49,25 +49,25 @@ def built(request, default_corpora):
     return request.param, *default_corpora(request.param)
 
 
-def test_no_valid_or_test_source_in_train(built):
+def _no_valid_or_test_source_in_train(built):
     _, _, corpus = built
     train = {p.src for p in corpus.train}
     assert not train & {p.src for p in corpus.valid}
     assert not train & {p.src for p in corpus.test}
 
 
-def test_no_test_source_in_valid(built):
+def _no_test_source_in_valid(built):
     _, _, corpus = built
     assert not {p.src for p in corpus.valid} & {p.src for p in corpus.test}
 
 
-def test_valid_and_test_hold_each_source_once(built):
+def _valid_and_test_hold_each_source_once(built):
     _, _, corpus = built
     for split in (corpus.valid, corpus.test):
         assert len({p.src for p in split}) == len(split)
 
 
-def test_splits_keep_their_sizes_and_count_what_they_redrew(built):
+def _splits_keep_their_sizes_and_count_what_they_redrew(built):
     name, cfg, corpus = built
     sizes = (cfg.dataset.train_size, cfg.dataset.valid_size, cfg.dataset.test_size)
     assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == sizes
@@ -79,13 +79,30 @@ def test_splits_keep_their_sizes_and_count_what_they_redrew(built):
     assert redrawn["train"] > 0
 
 
-def test_test_lengths_stay_uniform(built):
+def _test_lengths_stay_uniform(built):
     _, cfg, corpus = built
     lo, hi = cfg.dataset.min_len, cfg.dataset.max_len
     counts = Counter(len(p.src) for p in corpus.test)
     assert set(counts) == set(range(lo, hi + 1))
     expected = len(corpus.test) / (hi - lo + 1)
     assert counts[lo] >= 0.4 * expected  # the shortest length is not starved by the dedup
+
+
+SPLIT_PROPERTIES = [
+    _no_valid_or_test_source_in_train,
+    _no_test_source_in_valid,
+    _valid_and_test_hold_each_source_once,
+    _splits_keep_their_sizes_and_count_what_they_redrew,
+    _test_lengths_stay_uniform,
+]
+
+
+def test_default_splits_are_disjoint_deduplicated_sized_and_uniform(built, subtests):
+    """Every property of `SPLIT_PROPERTIES` on one default-size corpus: one test per
+    corpus, so that each corpus is built once in a run (by one xdist worker)."""
+    for check in SPLIT_PROPERTIES:
+        with subtests.test(check.__name__.lstrip("_")):
+            check(built)
 
 
 @pytest.mark.parametrize("name", ["toy_fr-local", "toy_fr-long", "copy"])
