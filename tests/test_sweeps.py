@@ -314,3 +314,32 @@ def test_the_length_experiment_on_your_own_corpus_buckets_it_by_its_quantiles(tm
     labels = [b["label"] for b in next(iter(jobs.values()))["buckets"]]
     assert all(f"| {label} " in md or f" {label} |" in md for label in labels), labels
     assert summary["failed"] == []
+
+
+@pytest.mark.slow  # a real `python -m ablate` process at the recipe's full model size
+def test_the_multi30k_experiment_trains_a_transformer_with_its_recipe(tmp_path):
+    """The must-show command, shortened: one epoch of two batches on a fake Multi30k in
+    the release's layout, at the recipe's sizes (d_model 256, 3 + 3 layers, ff 1024),
+    warm-up schedule, tied embeddings and token batches."""
+    data = write_multi30k(tmp_path / "multi30k", n=(800, 20, 30))  # > 2 batches of 2048
+    sweep_dir = tmp_path / "sweep"
+    out = sweep(
+        "+experiment=multi30k",
+        "model=transformer",
+        f"dataset.path={data}",
+        "attention=scaled_dot",
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=2",
+        "logger=none",
+        sweep_dir=sweep_dir,
+        tiny=[],
+    )
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    ((name, results),) = job_results(sweep_dir).items()
+    assert results["status"] == "complete" and results["train"]["steps"] == 2
+    model = results["model"]
+    assert model["family"] == "transformer" and model["d_model"] == 256
+    assert model["layers"] == 3 and model["ff"] == 1024 and model["tie_embeddings"] is True
+    job = OmegaConf.load(sweep_dir / name / ".hydra" / "config.yaml")
+    assert job.optim.schedule == "inverse_sqrt" and job.optim.warmup == 1000
+    assert job.data.batch_tokens == 2048
