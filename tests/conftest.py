@@ -114,6 +114,10 @@ def compose(overrides=()):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
+    from hydra_plugins.ablate_tuning import register
+
+    register()  # as `ablate.cli.entry` does: `hydra/sweeper=tune` under an editable install
+
     with initialize_config_dir(str(CONF), version_base="1.3"):
         return hydra_compose("config", overrides=list(overrides))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import ROOT, TINY, ablate_in_process, tiny, write_multi30k
+from conftest import ROOT, TINY, ablate_in_process, compose, tiny, write_multi30k
 from wandb_files import records
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -47,12 +47,9 @@ def test_experiment_files_start_with_their_command():
 def test_every_experiment_declares_its_claims(name):
     """Claims are declared before the run: every experiment file names the claims it tests,
     each with a family (and a margin for a claim of similarity), and they parse."""
-    from hydra import compose, initialize_config_dir
-
     from ablate.report.claims import CLAIMS, parse_claims
 
-    with initialize_config_dir(str(ROOT / "conf"), version_base=None):
-        cfg = compose("config", overrides=[f"+experiment={name}"])
+    cfg = compose([f"+experiment={name}"])
     claims = OmegaConf.to_container(cfg.report.claims)
     assert claims, f"{name}.yaml declares no report.claims"
     for d in parse_claims(claims):
